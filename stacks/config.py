@@ -1,0 +1,185 @@
+"""Load and validate a stack's configuration: the only module that reads Pulumi config.
+
+Flow: the stack's raw config (`platform:*` keys plus the provider keys we use) is laid
+over the tier defaults of `platform:environment`, validated by the pydantic models in
+`stacks/models.py`, then checked by the cross-field rules below. Any problem raises
+`ConfigError` before a single resource is registered; every line of its message names
+the stack file, the key path and what was expected.
+
+`python -m stacks.config --schema [PATH]` writes a JSON schema for the stack files.
+"""
+
+import argparse
+import ipaddress
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime.config import CONFIG, get_config, get_config_env
+from pydantic import BaseModel, ValidationError
+
+from stacks.models import PlatformConfig
+from stacks.tiers import TIER_DEFAULTS, deep_merge
+
+CONFIG_NAMESPACE = "platform"
+# Provider keys the platform reads as well, because the explicit providers need them.
+PROVIDER_KEYS = ("aws:region", "gcp:project", "gcp:region")
+MIN_AVAILABILITY_ZONES = 2
+
+
+class ConfigError(pulumi.RunError):
+    """Bad stack configuration. RunError makes `pulumi up` print it without a traceback."""
+
+    def __init__(self, stack_file: str, problems: list[str]):
+        self.stack_file = stack_file
+        self.problems = problems
+        lines = "\n".join(f"  {stack_file}: {problem}" for problem in problems)
+        super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}")
+
+
+def parse_platform_config(raw: dict[str, Any], stack_file: str) -> PlatformConfig:
+    """Validate raw config (full config keys to decoded values) into a PlatformConfig."""
+    tier = raw.get("platform:environment")
+    if tier not in TIER_DEFAULTS:
+        expected = ", ".join(TIER_DEFAULTS)
+        raise ConfigError(stack_file, [f"platform:environment: expected one of {expected}, got {tier!r}"])
+    merged = deep_merge(TIER_DEFAULTS[tier], raw)
+    try:
+        config = PlatformConfig.model_validate(merged)
+    except ValidationError as error:
+        raise ConfigError(stack_file, [_describe(e) for e in error.errors()]) from None
+    problems = cross_field_problems(config)
+    if problems:
+        raise ConfigError(stack_file, problems)
+    return config
+
+
+def load_platform_config() -> PlatformConfig:
+    """Read the running stack's config from the Pulumi runtime and validate it."""
+    stack_file = f"Pulumi.{pulumi.get_stack()}.yaml"
+    return parse_platform_config(_read_runtime_config(), stack_file)
+
+
+def cross_field_problems(config: PlatformConfig) -> list[str]:
+    """Rules that span several keys. Returns every violation, not just the first."""
+    problems: list[str] = []
+    azs = config.aws.availability_zones
+    if len(azs) < MIN_AVAILABILITY_ZONES:
+        # EKS refuses a control plane with subnets in fewer than two AZs, and prod must
+        # survive the loss of one zone.
+        problems.append(
+            f"platform:aws.availabilityZones: expected at least {MIN_AVAILABILITY_ZONES} AZs "
+            f"(EKS and zone-loss tolerance need them), got {len(azs)}"
+        )
+    if len(set(azs)) != len(azs):
+        problems.append(f"platform:aws.availabilityZones: expected distinct AZs, got {azs}")
+    for index, zone in enumerate(azs):
+        if not zone.startswith(config.aws_region):
+            problems.append(
+                f"platform:aws.availabilityZones[{index}]: expected an AZ of aws:region {config.aws_region}, got {zone!r}"
+            )
+    if config.environment == "prod":
+        if config.aws.network.nat_gateways != "perAz":
+            problems.append("platform:aws.network.natGateways: prod needs 'perAz' so a zone loss keeps egress, got 'single'")
+        if not config.protect:
+            problems.append("platform:protect: prod must protect its stateful resources, got false")
+    try:
+        config.aws.subnet_plan()
+    except ValueError as error:
+        problems.append(f"platform:aws.network: {error}")
+    problems.extend(_overlap_problems(config))
+    return problems
+
+
+def _overlap_problems(config: PlatformConfig) -> list[str]:
+    """Every network range must be unique: the clouds are routed together over the VPN."""
+    ranges: dict[str, ipaddress.IPv4Network] = {
+        "platform:aws.network.vpcCidr": config.aws.network.vpc_cidr,
+        "platform:aws.eks.serviceCidr": config.aws.eks.service_cidr,
+        "platform:gcp.network.subnetCidr": config.gcp.network.subnet_cidr,
+        "platform:gcp.network.podsCidr": config.gcp.network.pods_cidr,
+        "platform:gcp.network.servicesCidr": config.gcp.network.services_cidr,
+        "platform:gcp.network.masterCidr": config.gcp.network.master_cidr,
+    }
+    keys = list(ranges)
+    problems = []
+    for i, first in enumerate(keys):
+        for second in keys[i + 1 :]:
+            if ranges[first].overlaps(ranges[second]):
+                problems.append(
+                    f"{second}: expected a range that does not overlap {first} ({ranges[first]}), got {ranges[second]}"
+                )
+    return problems
+
+
+def _describe(error: Any) -> str:
+    """Turn one pydantic error into `key.path: what was expected, got <value>`."""
+    location = list(error["loc"])
+    path = _key_path(location)
+    if error["type"] == "extra_forbidden":
+        allowed = ", ".join(sorted(_allowed_keys(location[:-1])))
+        return f"{path}: unknown key; expected one of: {allowed}"
+    if error["type"] == "missing":
+        return f"{path}: required key is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{path}: {message}, got {error['input']!r}"
+
+
+def _key_path(location: list[Any]) -> str:
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "<root>"
+
+
+def _allowed_keys(location: list[Any]) -> list[str]:
+    """The keys a stack file may write at `location` (for 'unknown key' errors)."""
+    model: Any = PlatformConfig
+    for part in location:
+        if isinstance(part, int) or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
+        model = field.annotation if field is not None else None
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return []
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _read_runtime_config() -> dict[str, Any]:
+    """Our keys from the Pulumi runtime; structured values arrive as JSON strings."""
+    keys = set(CONFIG.get()) | set(get_config_env())
+    wanted = sorted(k for k in keys if k.startswith(f"{CONFIG_NAMESPACE}:") or k in PROVIDER_KEYS)
+    return {key: _decode(get_config(key)) for key in wanted}
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stacks.config", description=__doc__.splitlines()[0])
+    parser.add_argument("--schema", nargs="?", const="stacks/stack.schema.json", metavar="PATH",
+                        help="write the stack-file JSON schema (default: %(const)s)")
+    args = parser.parse_args(argv)
+    if args.schema is None:
+        parser.print_help()
+        return 2
+    from stacks.schema import stack_file_schema
+
+    Path(args.schema).write_text(json.dumps(stack_file_schema(), indent=2, sort_keys=True) + "\n")
+    print(f"wrote {args.schema}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""The typed shape of a stack's configuration (pydantic v2).
+
+Stack files use camelCase keys; Python code uses snake_case attributes. Every model
+forbids unknown keys, so a typo in a stack file is an error, not a silently ignored
+setting. Values that differ by tier have no default here: they come from
+`stacks/tiers.py`. Values that are the same everywhere have a documented default here.
+"""
+
+import ipaddress
+import itertools
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+Tier = Literal["dev", "staging", "prod"]
+NatGatewayMode = Literal["single", "perAz"]
+
+# Lowercase, digits, '_' and '-': the intersection of what AWS tags and GCP labels accept,
+# so one value can tag resources on both clouds.
+LabelValue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,63}$")]
+# Short workload name; it starts every resource name, so keep it DNS-safe and short.
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$")]
+AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+AwsAvailabilityZone = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")]
+GcpRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+\d$")]
+# GCP project ids: 6-30 chars, lowercase letter first, no trailing hyphen.
+GcpProjectId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
+DnsZone = Annotated[str, StringConstraints(pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")]
+
+# The only values CloudWatch Logs accepts for retention_in_days.
+CLOUDWATCH_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+
+
+class _Section(BaseModel):
+    """Base for every nested section: camelCase keys, no unknown keys, immutable."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class TagsConfig(_Section):
+    """Ownership tags stamped on every taggable resource (with project and environment)."""
+
+    owner: LabelValue = Field(description="Team that owns the stack and answers its alerts.")
+    cost_center: LabelValue = Field(description="Finance cost centre the spend is charged to.")
+
+
+class ScalingConfig(_Section):
+    """A node group's instance types and size range."""
+
+    instance_types: list[str] = Field(min_length=1)
+    min_size: int = Field(ge=0)
+    desired_size: int = Field(ge=0)
+    max_size: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ScalingConfig":
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                "expected minSize <= desiredSize <= maxSize, got "
+                f"minSize={self.min_size}, desiredSize={self.desired_size}, maxSize={self.max_size}"
+            )
+        return self
+
+
+class EksNodeGroupsConfig(_Section):
+    general: ScalingConfig = Field(description="General-purpose managed node group.")
+    high_cpu: ScalingConfig = Field(description="Tainted compute-optimised group for the CPU-heavy engine.")
+
+
+class EksConfig(_Section):
+    # EKS's own default service range; it sits outside every VPC and GCP range we use,
+    # which the overlap rule in config.py checks.
+    service_cidr: ipaddress.IPv4Network = Field(
+        default=ipaddress.IPv4Network("172.20.0.0/16"),
+        description="Kubernetes Service ClusterIP range of the EKS cluster.",
+    )
+    node_groups: EksNodeGroupsConfig
+
+
+class AwsNetworkConfig(_Section):
+    vpc_cidr: ipaddress.IPv4Network = Field(description="The VPC's IPv4 range (AWS allows /16 to /28).")
+    # /19 private subnets: the VPC CNI gives every pod a VPC address, so pods need room.
+    private_subnet_prefix: int = Field(default=19, ge=16, le=28)
+    # /24 public subnets: they only hold NAT gateways and load balancer interfaces.
+    public_subnet_prefix: int = Field(default=24, ge=16, le=28)
+    nat_gateways: NatGatewayMode = Field(description="'single' NAT gateway, or one per AZ ('perAz').")
+    flow_log_retention_days: int = Field(description="CloudWatch retention of VPC flow logs, in days.")
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_size(cls, value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if not 16 <= value.prefixlen <= 28:
+            raise ValueError(f"AWS VPCs must be between /16 and /28, got /{value.prefixlen}")
+        return value
+
+    @field_validator("flow_log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in CLOUDWATCH_RETENTION_DAYS:
+            raise ValueError(f"expected one of CloudWatch's retention values {list(CLOUDWATCH_RETENTION_DAYS)}, got {value}")
+        return value
+
+
+@dataclass(frozen=True)
+class SubnetPlan:
+    """One private and one public subnet range per AZ, in AZ order."""
+
+    private: list[ipaddress.IPv4Network]
+    public: list[ipaddress.IPv4Network]
+
+
+def plan_subnets(
+    vpc: ipaddress.IPv4Network, count: int, private_prefix: int, public_prefix: int
+) -> SubnetPlan:
+    """Carve `count` private then `count` public subnets out of `vpc`.
+
+    Private subnets come first, contiguous from the start of the VPC; public subnets take
+    the first free space after them. Raises ValueError when they do not fit.
+    """
+    for label, prefix in (("privateSubnetPrefix", private_prefix), ("publicSubnetPrefix", public_prefix)):
+        if prefix < vpc.prefixlen:
+            raise ValueError(f"{label} /{prefix} is larger than the VPC {vpc}")
+    private = list(itertools.islice(vpc.subnets(new_prefix=private_prefix), count))
+    free = (block for block in vpc.subnets(new_prefix=public_prefix) if not any(block.overlaps(p) for p in private))
+    public = list(itertools.islice(free, count))
+    if len(private) < count or len(public) < count:
+        raise ValueError(
+            f"{count} private /{private_prefix} and {count} public /{public_prefix} subnets do not fit in {vpc}"
+        )
+    return SubnetPlan(private=private, public=public)
+
+
+class AwsConfig(_Section):
+    availability_zones: list[AwsAvailabilityZone] = Field(
+        min_length=1, description="AZs to spread subnets, NAT and nodes across, e.g. ap-northeast-2a."
+    )
+    network: AwsNetworkConfig
+    eks: EksConfig
+
+    def subnet_plan(self) -> SubnetPlan:
+        """The subnet ranges for these AZs; raises ValueError if they do not fit the VPC."""
+        return plan_subnets(
+            self.network.vpc_cidr,
+            len(self.availability_zones),
+            self.network.private_subnet_prefix,
+            self.network.public_subnet_prefix,
+        )
+
+
+class GcpNetworkConfig(_Section):
+    subnet_cidr: ipaddress.IPv4Network = Field(description="Primary range of the regional subnet (nodes).")
+    pods_cidr: ipaddress.IPv4Network = Field(description="Secondary range for GKE pods.")
+    services_cidr: ipaddress.IPv4Network = Field(description="Secondary range for GKE Services.")
+    # The seed's control-plane range. GKE requires exactly a /28 for private clusters.
+    master_cidr: ipaddress.IPv4Network = Field(default=ipaddress.IPv4Network("172.16.0.0/28"))
+
+    @field_validator("master_cidr")
+    @classmethod
+    def _master_is_28(cls, value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if value.prefixlen != 28:
+            raise ValueError(f"GKE private clusters need a /28 control-plane range, got /{value.prefixlen}")
+        return value
+
+
+class GcpConfig(_Section):
+    network: GcpNetworkConfig
+
+
+class CloudflareConfig(_Section):
+    zone: DnsZone = Field(description="The Cloudflare zone (apex domain) of the front door.")
+
+
+class PlatformConfig(BaseModel):
+    """The whole stack, keyed by the stack file's own config keys.
+
+    Aliases are full config keys (`platform:aws`, `aws:region`), so a validation error's
+    location is already the key path a user sees in `Pulumi.<stack>.yaml`.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    environment: Tier = Field(alias="platform:environment", description="Tier whose defaults apply.")
+    name: Slug = Field(alias="platform:name", description="Workload name, the first part of every resource name.")
+    protect: bool = Field(alias="platform:protect", description="`protect` stateful resources (required in prod).")
+    tags: TagsConfig = Field(alias="platform:tags")
+    aws_region: AwsRegion = Field(alias="aws:region")
+    gcp_project: GcpProjectId = Field(alias="gcp:project")
+    gcp_region: GcpRegion = Field(alias="gcp:region")
+    aws: AwsConfig = Field(alias="platform:aws")
+    gcp: GcpConfig = Field(alias="platform:gcp")
+    cloudflare: CloudflareConfig = Field(alias="platform:cloudflare")
+
+    @property
+    def resource_prefix(self) -> str:
+        """`heal7-prod`: the start of every logical and Name-tag resource name."""
+        return f"{self.name}-{self.environment}"
+
+    @property
+    def common_tags(self) -> dict[str, str]:
+        """Tags every taggable resource carries; valid as both AWS tags and GCP labels."""
+        return {
+            "project": self.name,
+            "environment": self.environment,
+            "owner": self.tags.owner,
+            "cost-center": self.tags.cost_center,
+            "managed-by": "pulumi",
+        }
