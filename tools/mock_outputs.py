@@ -1,0 +1,188 @@
+"""Realistic mock outputs for the offline synth.
+
+The mock monitor asks these mocks for each resource's id and output state, and for the
+result of each provider function (invoke). Values have the clouds' real shapes (ARNs,
+`vpc-0…` ids, public IPs in the region's ranges) and are derived from the resource name,
+so the same program gives the same inventory on every run and a diff shows only real
+changes.
+
+An invoke that has no mock raises, so a new data source cannot silently come back empty.
+"""
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()
+
+
+def _hex(seed: str, length: int = 17) -> str:
+    return _digest(seed)[:length]
+
+
+def _public_ip(seed: str) -> str:
+    """An address inside 3.34.0.0/15, a block AWS announces in ap-northeast-2."""
+    digest = bytes.fromhex(_digest(seed)[:6])
+    return f"3.{34 + digest[0] % 2}.{digest[1]}.{max(digest[2], 1)}"
+
+
+def _uuid(seed: str) -> str:
+    h = _digest(seed)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    """Per-type ids and outputs for the AWS resources the platform registers."""
+
+    def __init__(self, stack: str, provider_inputs: dict[str, dict[str, Any]]):
+        self.stack = stack
+        # A 12-digit fake account per stack, so ARNs have AWS's exact shape.
+        self.account_id = str(int(_digest(stack)[:12], 16) % 10**12).rjust(12, "0")
+        # Provider reference ("urn::id") -> the provider's inputs, filled by the monitor,
+        # so a resource's ARN carries its own provider's region.
+        self.provider_inputs = provider_inputs
+
+    # -- resources ------------------------------------------------------------------
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        if args.typ.startswith("pulumi:providers:"):
+            return f"{_uuid(args.name)}", inputs
+        region = self._region(args.provider)
+        builder = _RESOURCE_OUTPUTS.get(args.typ)
+        if builder is None:
+            return f"{args.name}-{_hex(args.name, 8)}", inputs
+        resource_id, outputs = builder(args.name, inputs, region, self.account_id)
+        return resource_id, {**inputs, **outputs}
+
+    def _region(self, provider_ref: str | None) -> str:
+        inputs = self.provider_inputs.get(provider_ref or "", {})
+        return str(inputs.get("region", "ap-northeast-2"))
+
+    # -- invokes --------------------------------------------------------------------
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        region = self._region(args.provider)
+        account = self.account_id
+        results: dict[str, dict[str, Any]] = {
+            "aws:index/getCallerIdentity:getCallerIdentity": {
+                "accountId": account,
+                "arn": f"arn:aws:sts::{account}:assumed-role/platform-deployer/pulumi",
+                "userId": "AROA" + _hex(account, 17).upper(),
+                "id": account,
+            },
+            "aws:index/getPartition:getPartition": {
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+                "reverseDnsPrefix": "com.amazonaws",
+                "id": "aws",
+            },
+            "aws:index/getRegion:getRegion": {
+                "region": region,
+                "name": region,
+                "id": region,
+                "endpoint": f"ec2.{region}.amazonaws.com",
+                "description": f"AWS region {region}",
+            },
+        }
+        if args.token not in results:
+            raise NotImplementedError(f"no mock for invoke {args.token}; add one in tools/mock_outputs.py")
+        return results[args.token], []
+
+
+Builder = Callable[[str, dict[str, Any], str, str], tuple[str, dict[str, Any]]]
+
+
+def _arn(service: str, region: str, account: str, resource: str) -> str:
+    return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+
+def _vpc(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    vpc_id = f"vpc-{_hex(name)}"
+    return vpc_id, {
+        "arn": _arn("ec2", region, account, f"vpc/{vpc_id}"),
+        "ownerId": account,
+        "defaultSecurityGroupId": f"sg-{_hex(name + 'sg')}",
+        "mainRouteTableId": f"rtb-{_hex(name + 'rtb')}",
+        "defaultNetworkAclId": f"acl-{_hex(name + 'acl')}",
+    }
+
+
+def _ec2(prefix: str, arn_kind: str | None = None) -> Builder:
+    """Builder for EC2 resources whose id is `<prefix>-<17 hex>` and ARN `<kind>/<id>`."""
+
+    def build(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+        resource_id = f"{prefix}-{_hex(prefix + name)}"
+        outputs: dict[str, Any] = {"ownerId": account}
+        if arn_kind:
+            outputs["arn"] = _arn("ec2", region, account, f"{arn_kind}/{resource_id}")
+        return resource_id, outputs
+
+    return build
+
+
+def _eip(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    allocation = f"eipalloc-{_hex(name)}"
+    ip = _public_ip(name)
+    return allocation, {"allocationId": allocation, "publicIp": ip, "publicDns": f"ec2-{ip.replace('.', '-')}.{region}.compute.amazonaws.com"}
+
+
+def _nat(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    return f"nat-{_hex(name)}", {"networkInterfaceId": f"eni-{_hex(name + 'eni')}", "state": "available"}
+
+
+def _vpc_endpoint(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    endpoint_id = f"vpce-{_hex(name)}"
+    return endpoint_id, {"arn": _arn("ec2", region, account, f"vpc-endpoint/{endpoint_id}"), "prefixListId": f"pl-{_hex(name, 8)}", "state": "available"}
+
+
+def _log_group(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    group = inputs.get("name") or f"{name}-{_hex(name, 7)}"
+    return group, {"name": group, "arn": _arn("logs", region, account, f"log-group:{group}")}
+
+
+def _kms_key(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    key_id = _uuid(name)
+    return key_id, {"keyId": key_id, "arn": _arn("kms", region, account, f"key/{key_id}")}
+
+
+def _kms_alias(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    alias = inputs["name"]
+    return alias, {"arn": _arn("kms", region, account, alias), "targetKeyArn": _arn("kms", region, account, f"key/{inputs.get('targetKeyId')}")}
+
+
+def _iam_role(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    role_name = inputs.get("name") or f"{name}-{_hex(name, 7)}"  # Pulumi auto-naming
+    return role_name, {"name": role_name, "arn": f"arn:aws:iam::{account}:role/{role_name}", "uniqueId": "AROA" + _hex(name).upper()}
+
+
+def _role_policy(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    policy_name = inputs.get("name") or f"{name}-{_hex(name, 7)}"
+    return f"{inputs.get('role')}:{policy_name}", {"name": policy_name}
+
+
+def _route(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    return f"r-{inputs.get('routeTableId')}{int(_hex(name, 8), 16)}", {"state": "active", "origin": "CreateRoute"}
+
+
+_RESOURCE_OUTPUTS: dict[str, Builder] = {
+    "aws:ec2/vpc:Vpc": _vpc,
+    "aws:ec2/subnet:Subnet": _ec2("subnet", "subnet"),
+    "aws:ec2/internetGateway:InternetGateway": _ec2("igw", "internet-gateway"),
+    "aws:ec2/routeTable:RouteTable": _ec2("rtb", "route-table"),
+    "aws:ec2/route:Route": _route,
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": _ec2("rtbassoc"),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _ec2("sg", "security-group"),
+    "aws:ec2/flowLog:FlowLog": _ec2("fl", "vpc-flow-log"),
+    "aws:ec2/eip:Eip": _eip,
+    "aws:ec2/natGateway:NatGateway": _nat,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:kms/key:Key": _kms_key,
+    "aws:kms/alias:Alias": _kms_alias,
+    "aws:iam/role:Role": _iam_role,
+    "aws:iam/rolePolicy:RolePolicy": _role_policy,
+}
