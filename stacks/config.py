@@ -167,7 +167,7 @@ def _decode(value: Any) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stacks.config", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m stacks.config", description="Stack configuration tools.")
     parser.add_argument("--schema", nargs="?", const="stacks/stack.schema.json", metavar="PATH",
                         help="write the stack-file JSON schema (default: %(const)s)")
     args = parser.parse_args(argv)

@@ -165,9 +165,13 @@ def synth(stack: str, config: dict[str, Any] | None = None, project_root: Path =
     pulumi.runtime.set_all_config(engine_config, secret_keys)
 
     program = str(project_root / "__main__.py")
+
+    def run_program() -> None:
+        runpy.run_path(program, run_name="__main__")
+
     failure: BaseException | None = None
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+        _sync_await(run_pulumi_func(run_program))
     except Exception as error:  # reported through SynthError with the partial record
         failure = error
 

@@ -1,0 +1,105 @@
+"""The plan's inventory: a JSON-ready record of a synth, and the diff of two of them.
+
+The inventory is deterministic (sorted by URN, no timestamps, mock ids derived from
+names), so diffing two plans shows only what the code or config changed. Secret values
+are masked before anything is written.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tools.synth import Registration, Secret, SynthResult
+
+MASK = "[secret]"
+INVENTORY_VERSION = 1
+# Registration fields a reviewer cares about when a resource changes.
+COMPARED_FIELDS = ("type", "parent", "provider", "protect", "dependencies", "ignoreChanges", "retainOnDelete")
+
+
+def mask_secrets(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return MASK
+    if isinstance(value, dict):
+        return {k: mask_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secrets(v) for v in value]
+    return value
+
+
+def _resource_entry(resource: Registration) -> dict[str, Any]:
+    return {
+        "urn": resource.urn,
+        "type": resource.type,
+        "name": resource.name,
+        "id": resource.id,
+        "custom": resource.custom,
+        "parent": resource.parent,
+        "provider": resource.provider,
+        "protect": resource.protect,
+        "dependencies": sorted(resource.dependencies),
+        "ignoreChanges": resource.ignore_changes,
+        "retainOnDelete": resource.retain_on_delete,
+        "inputs": mask_secrets(resource.inputs),
+    }
+
+
+def build_inventory(result: SynthResult) -> dict[str, Any]:
+    resources = sorted(result.resources, key=lambda r: r.urn)
+    return {
+        "version": INVENTORY_VERSION,
+        "stack": result.stack,
+        "resourceCount": len(resources),
+        "resources": [_resource_entry(r) for r in resources],
+        "outputs": {
+            k: MASK if k in result.secret_outputs else mask_secrets(v) for k, v in sorted(result.outputs.items())
+        },
+    }
+
+
+@dataclass
+class Change:
+    """One changed value: `path` is `inputs.cidrBlock`, `protect`, `outputs.vpcId`…"""
+
+    path: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class InventoryDiff:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: dict[str, list[Change]] = field(default_factory=dict)
+    outputs: list[Change] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.outputs)
+
+
+def diff_inventories(old: dict[str, Any], new: dict[str, Any]) -> InventoryDiff:
+    """What `new` adds, removes and changes relative to `old`, keyed by URN."""
+    old_by_urn = {r["urn"]: r for r in old.get("resources", [])}
+    new_by_urn = {r["urn"]: r for r in new.get("resources", [])}
+    diff = InventoryDiff(
+        added=sorted(new_by_urn.keys() - old_by_urn.keys()),
+        removed=sorted(old_by_urn.keys() - new_by_urn.keys()),
+    )
+    for urn in sorted(old_by_urn.keys() & new_by_urn.keys()):
+        before, after = old_by_urn[urn], new_by_urn[urn]
+        changes = [Change(f, before.get(f), after.get(f)) for f in COMPARED_FIELDS if before.get(f) != after.get(f)]
+        changes += _value_changes("inputs", before.get("inputs", {}), after.get("inputs", {}))
+        if changes:
+            diff.changed[urn] = changes
+    diff.outputs = _value_changes("outputs", old.get("outputs", {}), new.get("outputs", {}))
+    return diff
+
+
+def _value_changes(path: str, old: Any, new: Any) -> list[Change]:
+    """Leaf-level changes between two JSON values (dicts recurse; lists compare whole)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        changes: list[Change] = []
+        for key in sorted(old.keys() | new.keys()):
+            changes += _value_changes(f"{path}.{key}", old.get(key), new.get(key))
+        return changes
+    return [] if old == new else [Change(path, old, new)]

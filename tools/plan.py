@@ -1,0 +1,139 @@
+"""Offline plan: `python -m tools.plan <stack> [--diff OLD_INVENTORY]` (or `make plan STACK=…`).
+
+Runs the program under mocks (tools/synth.py), then runs each step in `PLAN_STEPS`:
+write `build/<stack>/inventory.json` (secrets masked) and print a summary of resources
+per provider and type, the protected resources and the stack's exports. With `--diff`,
+it also lists what was added, removed or changed against an earlier inventory.
+
+Later steps (rendered Kubernetes manifests, the policy report) plug in by appending a
+function that takes a `PlanContext` to `PLAN_STEPS`.
+"""
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from tools.inventory import InventoryDiff, build_inventory, diff_inventories
+from tools.synth import PROJECT_ROOT, SynthError, synth
+
+
+@dataclass
+class PlanContext:
+    """What every plan step sees. Steps add files under `out_dir` and print to `console`."""
+
+    stack: str
+    out_dir: Path
+    console: Console
+    inventory: dict[str, Any]
+    written: list[Path] = field(default_factory=list)
+
+
+def write_inventory(context: PlanContext) -> None:
+    path = context.out_dir / "inventory.json"
+    path.write_text(json.dumps(context.inventory, indent=2, sort_keys=True) + "\n")
+    context.written.append(path)
+
+
+def print_summary(context: PlanContext) -> None:
+    resources = context.inventory["resources"]
+    names_by_urn = {r["urn"]: r["name"] for r in resources}
+    counts = Counter((names_by_urn.get(r["provider"], "(component)" if not r["custom"] else "(default)"), r["type"])
+                     for r in resources if not r["type"].startswith("pulumi:providers:"))
+    table = Table(title=f"{context.stack}: resources by provider and type")
+    table.add_column("provider")
+    table.add_column("type")
+    table.add_column("count", justify="right")
+    for (provider, type_token), count in sorted(counts.items()):
+        table.add_row(provider, type_token, str(count))
+    table.add_section()
+    table.add_row("", "total (providers included)", str(len(resources)))
+    context.console.print(table)
+
+    protected = Table(title="protected resources")
+    protected.add_column("type")
+    protected.add_column("name")
+    for r in resources:
+        if r["protect"]:
+            protected.add_row(r["type"], r["name"])
+    context.console.print(protected if protected.row_count else "[yellow]no protected resources[/]")
+
+    exports = Table(title="stack exports")
+    exports.add_column("output")
+    exports.add_column("value", overflow="fold")
+    for output_name, value in context.inventory["outputs"].items():
+        exports.add_row(output_name, value if isinstance(value, str) else json.dumps(value))
+    context.console.print(exports)
+
+
+PLAN_STEPS: list[Callable[[PlanContext], None]] = [write_inventory, print_summary]
+
+
+def print_diff(diff: InventoryDiff, console: Console) -> None:
+    if diff.empty:
+        console.print("[green]no changes against the previous inventory[/]")
+        return
+    table = Table(title="changes against the previous inventory")
+    table.add_column("", width=1)
+    table.add_column("resource / output", overflow="fold")
+    table.add_column("change", overflow="fold")
+    for urn in diff.added:
+        table.add_row("[green]+[/]", urn, "added")
+    for urn in diff.removed:
+        table.add_row("[red]-[/]", urn, "removed")
+    for urn, changes in diff.changed.items():
+        for change in changes:
+            table.add_row("[yellow]~[/]", urn, f"{change.path}: {change.old!r} -> {change.new!r}")
+    for change in diff.outputs:
+        table.add_row("[yellow]~[/]", "stack output", f"{change.path}: {change.old!r} -> {change.new!r}")
+    console.print(table)
+    console.print(f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed, "
+                  f"{len(diff.outputs)} output(s) changed")
+
+
+def run_plan(stack: str, out_root: Path, diff_against: Path | None = None, console: Console | None = None) -> PlanContext:
+    console = console or Console()
+    # Read the old inventory first: it may be the very file this run overwrites.
+    previous = json.loads(diff_against.read_text()) if diff_against else None
+    result = synth(stack)
+    context = PlanContext(stack=stack, out_dir=out_root / stack, console=console, inventory=build_inventory(result))
+    context.out_dir.mkdir(parents=True, exist_ok=True)
+    for step in PLAN_STEPS:
+        step(context)
+    if previous is not None:
+        print_diff(diff_inventories(previous, context.inventory), console)
+    for path in context.written:
+        console.print(f"wrote {path}")
+    return context
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.plan", description="Offline plan of one stack.")
+    parser.add_argument("stack", help="stack name: dev, staging or prod (reads Pulumi.<stack>.yaml)")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "build", help="output root (default: build/)")
+    parser.add_argument("--diff", type=Path, metavar="OLD_INVENTORY", help="inventory.json of an earlier plan")
+    args = parser.parse_args(argv)
+    console = Console()
+    if args.diff and not args.diff.is_file():
+        console.print(f"[red]--diff: no such file {args.diff}[/]")
+        return 2
+    try:
+        run_plan(args.stack, args.out, args.diff, console)
+    except FileNotFoundError as error:
+        console.print(f"[red]{error}[/]")
+        return 2
+    except SynthError as error:
+        console.print(f"[red]plan failed for stack {args.stack}:[/]\n{error}", markup=False)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
