@@ -49,10 +49,10 @@ class AwsNetwork(pulumi.ComponentResource):
     flow_log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("platform:aws:AwsNetwork", name, None, opts)
         zone_count = len(args.availability_zones)
         if not (len(args.private_subnet_cidrs) == len(args.public_subnet_cidrs) == zone_count):
             raise ValueError(f"{name}: need exactly one private and one public subnet CIDR per AZ ({zone_count})")
+        super().__init__("platform:aws:AwsNetwork", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         identity = aws.get_caller_identity_output(opts=invoke)

@@ -124,7 +124,8 @@ def _describe(error: Any) -> str:
     if error["type"] == "missing":
         return f"{path}: required key is missing"
     message = error["msg"].removeprefix("Value error, ")
-    return f"{path}: {message}, got {error['input']!r}"
+    # Our own validators already say what they got; pydantic's built-in ones do not.
+    return f"{path}: {message}" if ", got " in message else f"{path}: {message}, got {error['input']!r}"
 
 
 def _key_path(location: list[Any]) -> str:

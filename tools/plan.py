@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]{error}[/]")
         return 2
     except SynthError as error:
-        console.print(f"[red]plan failed for stack {args.stack}:[/]\n{error}", markup=False)
+        console.print(f"[red]plan failed for stack {args.stack}:[/]")
+        console.print(str(error), markup=False, highlight=False)
         return 1
     return 0
 

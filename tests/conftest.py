@@ -1,0 +1,35 @@
+"""Shared fixtures: synth each stack once per test session (each run takes ~1-2 s)."""
+
+import copy
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from tools.synth import SynthResult, read_stack_config, synth  # noqa: E402
+
+STACKS = ("dev", "staging", "prod")
+_CACHE: dict[str, SynthResult] = {}
+
+
+@pytest.fixture(scope="session")
+def synthed() -> Callable[[str], SynthResult]:
+    """`synthed("prod")`: the synth result of an unchanged stack file, cached."""
+
+    def get(stack: str) -> SynthResult:
+        if stack not in _CACHE:
+            _CACHE[stack] = synth(stack)
+        return _CACHE[stack]
+
+    return get
+
+
+@pytest.fixture
+def stack_config() -> Callable[[str], dict[str, Any]]:
+    """A deep copy of a stack file's config, safe to mutate in a test."""
+    return lambda stack: copy.deepcopy(read_stack_config(stack))

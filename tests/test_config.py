@@ -1,0 +1,248 @@
+"""Stack config: tier defaults, field and cross-field validation, error messages, schema."""
+
+import ipaddress
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stacks.config import ConfigError, parse_platform_config
+from stacks.models import plan_subnets
+from stacks.schema import stack_file_schema
+from tools.synth import SynthError, read_stack_config, synth
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PLATFORM_KEYS = ("aws:region", "gcp:project", "gcp:region")
+
+
+def parse(stack: str, config: dict[str, Any] | None = None):
+    raw = config if config is not None else read_stack_config(stack)
+    ours = {k: v for k, v in raw.items() if k.startswith("platform:") or k in PLATFORM_KEYS}
+    return parse_platform_config(ours, f"Pulumi.{stack}.yaml")
+
+
+# -- the real stack files ------------------------------------------------------------
+
+
+def test_tier_defaults_fill_what_stack_files_leave_out():
+    dev, staging, prod = parse("dev"), parse("staging"), parse("prod")
+    # None of the stack files mention these; they come from stacks/tiers.py.
+    for stack in ("dev", "staging", "prod"):
+        assert "natGateways" not in read_stack_config(stack)["platform:aws"]["network"]
+    assert (dev.aws.network.nat_gateways, staging.aws.network.nat_gateways, prod.aws.network.nat_gateways) == (
+        "single", "perAz", "perAz")
+    assert (dev.protect, staging.protect, prod.protect) == (False, False, True)
+    assert prod.aws.network.flow_log_retention_days == 365
+    assert dev.aws.network.flow_log_retention_days == 14
+    assert prod.aws.eks.node_groups.general.min_size == 3
+    assert prod.aws.eks.node_groups.high_cpu.instance_types == ["c6i.4xlarge"]
+
+
+def test_stack_file_value_overrides_tier_default(stack_config):
+    config = stack_config("dev")
+    config["platform:aws"]["network"]["natGateways"] = "perAz"
+    assert parse("dev", config).aws.network.nat_gateways == "perAz"
+
+
+def test_stack_files_are_realistic():
+    prod = parse("prod")
+    assert prod.aws_region == "ap-northeast-2"
+    assert prod.gcp_region == "asia-northeast3"
+    assert prod.cloudflare.zone == "heal7.com"
+    assert len(prod.aws.availability_zones) == 3
+    assert str(prod.gcp.network.master_cidr) == "172.16.0.0/28"  # the seed's control-plane range
+    assert prod.resource_prefix == "heal7-prod"
+    assert prod.common_tags == {
+        "project": "heal7", "environment": "prod", "owner": "platform-team",
+        "cost-center": "heal7-platform", "managed-by": "pulumi",
+    }
+
+
+def test_stacks_do_not_share_address_space():
+    """Each stack gets its own ranges, so stacks can be peered or VPN'd later."""
+    ranges = []
+    for stack in ("dev", "staging", "prod"):
+        config = parse(stack)
+        ranges += [config.aws.network.vpc_cidr, config.gcp.network.subnet_cidr, config.gcp.network.pods_cidr]
+    for i, first in enumerate(ranges):
+        assert not any(first.overlaps(second) for second in ranges[i + 1:])
+
+
+def test_subnet_plan_carves_private_then_public():
+    plan = plan_subnets(ipaddress.IPv4Network("10.30.0.0/16"), 3, 19, 24)
+    assert [str(n) for n in plan.private] == ["10.30.0.0/19", "10.30.32.0/19", "10.30.64.0/19"]
+    assert [str(n) for n in plan.public] == ["10.30.96.0/24", "10.30.97.0/24", "10.30.98.0/24"]
+    with pytest.raises(ValueError, match="do not fit in 10.30.0.0/18"):
+        plan_subnets(ipaddress.IPv4Network("10.30.0.0/18"), 3, 19, 24)
+    with pytest.raises(ValueError, match="privateSubnetPrefix /19 is larger than the VPC 10.30.0.0/20"):
+        plan_subnets(ipaddress.IPv4Network("10.30.0.0/20"), 2, 19, 24)
+
+
+# -- bad configs: each is rejected with the key named and nothing registered ----------
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def _set(path: str, value: Any) -> Mutation:
+    """Mutation that sets `platform:aws.network.vpcCidr`-style paths (list index as int)."""
+    def mutate(config: dict[str, Any]) -> None:
+        top, *rest = path.split(".")
+        if not rest:
+            config[top] = value
+            return
+        node = config.setdefault(top, {})
+        for part in rest[:-1]:
+            node = node.setdefault(part, {})
+        node[rest[-1]] = value
+    return mutate
+
+
+def _delete(path: str) -> Mutation:
+    def mutate(config: dict[str, Any]) -> None:
+        top, *rest = path.split(".")
+        if not rest:
+            del config[top]
+            return
+        node = config[top]
+        for part in rest[:-1]:
+            node = node[part]
+        del node[rest[-1]]
+    return mutate
+
+
+BAD_CONFIGS: list[tuple[str, Mutation, str]] = [
+    ("unknown nested key (typo)", _set("platform:aws.network.natGateway", "single"),
+     "platform:aws.network.natGateway: unknown key; expected one of:"),
+    ("unknown top-level platform key", _set("platform:regoin", "ap-northeast-2"),
+     "platform:regoin: unknown key"),
+    ("wrong type", _set("platform:aws.network.flowLogRetentionDays", "a year"),
+     "platform:aws.network.flowLogRetentionDays: Input should be a valid integer"),
+    ("retention CloudWatch does not offer", _set("platform:aws.network.flowLogRetentionDays", 45),
+     "platform:aws.network.flowLogRetentionDays: expected one of CloudWatch's retention values"),
+    ("GCP subnet inside the AWS VPC", _set("platform:gcp.network.subnetCidr", "10.30.128.0/20"),
+     "platform:gcp.network.subnetCidr: expected a range that does not overlap platform:aws.network.vpcCidr"),
+    ("GKE pods over the EKS service range", _set("platform:gcp.network.podsCidr", "172.20.0.0/14"),
+     "platform:gcp.network.podsCidr: expected a range that does not overlap platform:aws.eks.serviceCidr"),
+    ("too few AZs in prod", _set("platform:aws.availabilityZones", ["ap-northeast-2a"]),
+     "platform:aws.availabilityZones: expected at least 2 AZs"),
+    ("duplicate AZs", _set("platform:aws.availabilityZones", ["ap-northeast-2a", "ap-northeast-2a"]),
+     "platform:aws.availabilityZones: expected distinct AZs"),
+    ("AZ outside aws:region", _set("platform:aws.availabilityZones", ["ap-northeast-2a", "ap-northeast-1c"]),
+     "platform:aws.availabilityZones[1]: expected an AZ of aws:region ap-northeast-2"),
+    ("min > max", _set("platform:aws.eks.nodeGroups.general", {"minSize": 5, "desiredSize": 5, "maxSize": 3}),
+     "platform:aws.eks.nodeGroups.general: expected minSize <= desiredSize <= maxSize"),
+    ("missing required VPC CIDR", _delete("platform:aws.network.vpcCidr"),
+     "platform:aws.network.vpcCidr: required key is missing"),
+    ("missing provider key", _delete("gcp:project"), "gcp:project: required key is missing"),
+    ("CIDR with host bits", _set("platform:aws.network.vpcCidr", "10.30.0.1/16"),
+     "platform:aws.network.vpcCidr: Input is not a valid IPv4 network"),
+    ("VPC larger than AWS allows", _set("platform:aws.network.vpcCidr", "10.0.0.0/12"),
+     "platform:aws.network.vpcCidr: AWS VPCs must be between /16 and /28"),
+    ("subnets do not fit the VPC", _set("platform:aws.network.vpcCidr", "10.30.0.0/18"),
+     "platform:aws.network: 3 private /19 and 3 public /24 subnets do not fit in 10.30.0.0/18"),
+    ("GKE control plane not a /28", _set("platform:gcp.network.masterCidr", "172.16.0.0/24"),
+     "platform:gcp.network.masterCidr: GKE private clusters need a /28"),
+    ("single NAT in prod", _set("platform:aws.network.natGateways", "single"),
+     "platform:aws.network.natGateways: prod needs 'perAz'"),
+    ("unprotected prod", _set("platform:protect", "false"),
+     "platform:protect: prod must protect its stateful resources"),
+    ("unknown tier", _set("platform:environment", "production"),
+     "platform:environment: expected one of dev, staging, prod, got 'production'"),
+    ("tag value GCP labels reject", _set("platform:tags.owner", "Platform Team"),
+     "platform:tags.owner: String should match pattern"),
+    ("enum value misspelt", _set("platform:aws.network.natGateways", "per-az"),
+     "platform:aws.network.natGateways: Input should be 'single' or 'perAz'"),
+]
+
+
+@pytest.mark.parametrize(("mutation", "expected"), [(m, e) for _, m, e in BAD_CONFIGS],
+                         ids=[case for case, _, _ in BAD_CONFIGS])
+def test_bad_config_is_rejected_before_any_resource(stack_config, mutation: Mutation, expected: str):
+    config = stack_config("prod")
+    mutation(config)
+    with pytest.raises(SynthError) as caught:
+        synth("prod", config)
+    error = caught.value.cause
+    assert isinstance(error, ConfigError)
+    assert any(line == f"{expected}" or line.startswith(expected) for line in error.problems), error.problems
+    assert f"Pulumi.prod.yaml: {expected}" in str(error)
+    assert caught.value.result.resources == []  # nothing registered, not even the provider
+
+
+def test_bad_configs_cover_at_least_twelve_cases():
+    assert len({expected.split(":")[1] + expected for _, _, expected in BAD_CONFIGS}) >= 12
+
+
+def test_every_cross_field_problem_is_reported_at_once(stack_config):
+    config = stack_config("prod")
+    config["platform:aws"]["network"]["natGateways"] = "single"
+    config["platform:protect"] = False
+    config["platform:gcp"]["network"]["subnetCidr"] = "10.30.0.0/20"
+    with pytest.raises(ConfigError) as caught:
+        parse("prod", config)
+    keys = [problem.split(":", 2)[1] for problem in caught.value.problems]
+    assert keys == ["aws.network.natGateways", "protect", "gcp.network.subnetCidr"]
+
+
+def test_error_message_names_file_key_expectation_and_value(stack_config):
+    config = stack_config("staging")
+    config["platform:aws"]["eks"] = {"nodeGroups": {"highCpu": {"minSize": 4, "desiredSize": 2, "maxSize": 3}}}
+    with pytest.raises(ConfigError) as caught:
+        parse("staging", config)
+    assert caught.value.problems == [
+        "platform:aws.eks.nodeGroups.highCpu: expected minSize <= desiredSize <= maxSize, "
+        "got minSize=4, desiredSize=2, maxSize=3"
+    ]
+    assert str(caught.value).splitlines()[1].strip().startswith("Pulumi.staging.yaml: platform:aws.eks")
+
+
+# -- JSON schema for editors -------------------------------------------------------
+
+
+def test_committed_schema_is_current():
+    committed = json.loads((PROJECT_ROOT / "stacks" / "stack.schema.json").read_text())
+    assert committed == json.loads(json.dumps(stack_file_schema()))
+
+
+def test_schema_command_writes_the_schema(tmp_path):
+    target = tmp_path / "schema.json"
+    subprocess.run([sys.executable, "-m", "stacks.config", "--schema", str(target)], cwd=PROJECT_ROOT, check=True)
+    assert json.loads(target.read_text())["properties"]["config"]["properties"]["platform:aws"]["type"] == "object"
+
+
+def _check_jsonschema(*files: Path) -> subprocess.CompletedProcess[str]:
+    """Validate with check-jsonschema, an independent validator, not our own code."""
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    schema = PROJECT_ROOT / "stacks" / "stack.schema.json"
+    return subprocess.run([str(checker), "--schemafile", str(schema), *map(str, files)],
+                          capture_output=True, text=True)
+
+
+def test_schema_accepts_the_stack_files():
+    result = _check_jsonschema(*(PROJECT_ROOT / f"Pulumi.{s}.yaml" for s in ("dev", "staging", "prod")))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_schema_rejects_unknown_key_and_wrong_type_but_allows_provider_keys(tmp_path):
+    document = yaml.safe_load((PROJECT_ROOT / "Pulumi.prod.yaml").read_text())
+    document["config"]["cloudflare:apiToken"] = {"secure": "v1:abc"}  # another namespace: fine
+    good = tmp_path / "Pulumi.good.yaml"
+    good.write_text(yaml.safe_dump(document))
+    assert _check_jsonschema(good).returncode == 0
+
+    document["config"]["platform:aws"]["network"]["natGateway"] = "single"
+    typo = tmp_path / "Pulumi.typo.yaml"
+    typo.write_text(yaml.safe_dump(document))
+    result = _check_jsonschema(typo)
+    assert result.returncode == 1 and "natGateway" in result.stdout
+
+    del document["config"]["platform:aws"]["network"]["natGateway"]
+    document["config"]["platform:bogus"] = 1
+    unknown = tmp_path / "Pulumi.unknown.yaml"
+    unknown.write_text(yaml.safe_dump(document))
+    assert _check_jsonschema(unknown).returncode == 1

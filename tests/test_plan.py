@@ -1,0 +1,129 @@
+"""The offline plan: inventory.json, secret masking, and --diff."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from tools.inventory import MASK, build_inventory, diff_inventories
+from tools.plan import main, run_plan
+from tools.synth import Registration, Secret, SynthResult, synth
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _quiet() -> Console:
+    return Console(record=True, width=200, file=open("/dev/null", "w"))
+
+
+def test_plan_writes_a_complete_inventory(tmp_path, synthed):
+    context = run_plan("prod", tmp_path, console=_quiet())
+    inventory = json.loads((tmp_path / "prod" / "inventory.json").read_text())
+    expected = synthed("prod")
+    assert inventory["stack"] == "prod"
+    assert inventory["resourceCount"] == len(expected.resources) == len(inventory["resources"])
+    assert [r["urn"] for r in inventory["resources"]] == sorted(r.urn for r in expected.resources)
+    vpc = next(r for r in inventory["resources"] if r["type"] == "aws:ec2/vpc:Vpc")
+    assert vpc["inputs"]["cidrBlock"] == "10.30.0.0/16"
+    assert vpc["provider"].endswith("::heal7-prod-aws")
+    protected = sorted(r["type"] for r in inventory["resources"] if r["protect"])
+    assert protected == ["aws:cloudwatch/logGroup:LogGroup", "aws:kms/key:Key"]
+    assert inventory["outputs"]["vpcCidr"] == "10.30.0.0/16"
+    assert context.written == [tmp_path / "prod" / "inventory.json"]
+
+
+def test_plan_summary_shows_counts_protection_and_exports(tmp_path):
+    console = Console(record=True, width=200, file=open("/dev/null", "w"))
+    run_plan("prod", tmp_path, console=console)
+    text = console.export_text()
+    assert "aws:ec2/natGateway:NatGateway" in text
+    nat_row = next(line for line in text.splitlines() if "aws:ec2/natGateway:NatGateway" in line)
+    assert nat_row.split("│")[-2].strip() == "3"
+    assert "protected resources" in text and "heal7-prod-network-flow-logs" in text
+    assert "vpcCidr" in text and "10.30.0.0/16" in text
+
+
+def test_inventory_masks_secret_inputs_and_outputs():
+    resource = Registration(
+        type="random:index/randomPassword:RandomPassword", name="db", urn="urn:pulumi:s::p::random:index/randomPassword:RandomPassword::db",
+        custom=True, parent=None, provider=None, protect=False, dependencies=[], property_dependencies={},
+        ignore_changes=[], replace_on_changes=[], delete_before_replace=False, retain_on_delete=False,
+        additional_secret_outputs=[], custom_timeouts={}, inputs={"length": 32, "keepers": {"token": Secret("hunter2")}},
+    )
+    result = SynthResult(stack="s", resources=[resource], outputs={"password": "hunter2", "host": "db.local"},
+                         secret_outputs=["password"])
+    inventory = build_inventory(result)
+    text = json.dumps(inventory)
+    assert "hunter2" not in text
+    assert inventory["resources"][0]["inputs"] == {"length": 32, "keepers": {"token": MASK}}
+    assert inventory["outputs"] == {"password": MASK, "host": "db.local"}
+
+
+def test_diff_reports_changed_added_and_removed(stack_config, synthed):
+    before = build_inventory(synthed("prod"))
+    config = stack_config("prod")
+    config["platform:aws"]["network"]["flowLogRetentionDays"] = 731
+    config["platform:aws"]["availabilityZones"] = ["ap-northeast-2a", "ap-northeast-2c"]
+    after = build_inventory(synth("prod", config))
+    diff = diff_inventories(before, after)
+
+    log_group = next(r["urn"] for r in after["resources"] if r["type"] == "aws:cloudwatch/logGroup:LogGroup")
+    assert [(c.path, c.old, c.new) for c in diff.changed[log_group]] == [("inputs.retentionInDays", 365, 731)]
+    assert diff.added == []
+    removed_names = sorted(urn.rsplit("::", 1)[1] for urn in diff.removed)
+    assert "heal7-prod-network-nat-ap-northeast-2b" in removed_names
+    assert "heal7-prod-network-private-ap-northeast-2b" in removed_names
+    assert all("ap-northeast-2b" in name for name in removed_names)
+    assert any(c.path == "outputs.natPublicIps" for c in diff.outputs)
+
+
+def test_diff_of_identical_inventories_is_empty(synthed):
+    inventory = build_inventory(synthed("dev"))
+    assert diff_inventories(inventory, json.loads(json.dumps(inventory))).empty
+
+
+def test_plan_cli_diff_lists_a_changed_property(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["dev", "--out", str(tmp_path)]) == 0
+    inventory_path = tmp_path / "dev" / "inventory.json"
+    old = json.loads(inventory_path.read_text())
+    vpc = next(r for r in old["resources"] if r["type"] == "aws:ec2/vpc:Vpc")
+    vpc["inputs"]["cidrBlock"] = "10.99.0.0/16"  # pretend the previous plan had another range
+    old_path = tmp_path / "old-inventory.json"
+    old_path.write_text(json.dumps(old))
+    capsys.readouterr()
+
+    assert main(["dev", "--out", str(tmp_path), "--diff", str(old_path)]) == 0
+    out = capsys.readouterr().out
+    assert "inputs.cidrBlock: '10.99.0.0/16' -> '10.10.0.0/16'" in out
+    assert "0 added, 0 removed, 1 changed, 0 output(s) changed" in out
+
+
+def test_plan_cli_rejects_an_unknown_stack(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.plan", "nosuchstack", "--out", str(tmp_path)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    assert "no stack file Pulumi.nosuchstack.yaml" in result.stdout
+
+
+def test_plan_cli_prints_config_errors_and_fails(tmp_path, capsys, monkeypatch, stack_config):
+    broken = stack_config("prod")
+    broken["platform:aws"]["network"]["vpcCidr"] = "10.0.0.0/8"
+    monkeypatch.setattr("tools.synth.read_stack_config", lambda stack, root=None: broken)
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["prod", "--out", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "Pulumi.prod.yaml: platform:aws.network.vpcCidr: AWS VPCs must be between /16 and /28" in out
+    assert "plan failed for stack prod" in out and "[red]" not in out and "Traceback" not in out
+    assert not (tmp_path / "prod" / "inventory.json").exists()
+
+
+def test_make_plan_entry_point_runs_end_to_end(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "tools.plan", "staging", "--out", str(tmp_path)],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, env={"COLUMNS": "200", "PATH": ""})
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "staging" / "inventory.json").read_text())["resourceCount"] == 30

@@ -1,0 +1,203 @@
+"""Each stack end to end under mocks: the AWS network's content and relationships."""
+
+import ipaddress
+import json
+
+import pytest
+
+from components.aws_network import AwsNetwork, AwsNetworkArgs
+from tests.conftest import STACKS
+
+VPC = "aws:ec2/vpc:Vpc"
+SUBNET = "aws:ec2/subnet:Subnet"
+NAT = "aws:ec2/natGateway:NatGateway"
+EIP = "aws:ec2/eip:Eip"
+ROUTE = "aws:ec2/route:Route"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+KMS_KEY = "aws:kms/key:Key"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+COMMON_TAG_KEYS = {"project", "environment", "owner", "cost-center", "managed-by", "Name"}
+AZS = {"dev": ["ap-northeast-2a", "ap-northeast-2c"], "staging": ["ap-northeast-2a", "ap-northeast-2c"],
+       "prod": ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"]}
+
+
+def _subnets(result, tier):
+    subnets = [s for s in result.of_type(SUBNET) if s.inputs["tags"]["tier"] == tier]
+    return sorted(subnets, key=lambda s: s.inputs["availabilityZone"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_cloud_resource_uses_the_explicit_provider(synthed, stack):
+    result = synthed(stack)
+    provider = result.one("pulumi:providers:aws")
+    assert provider.inputs["region"] == "ap-northeast-2"
+    custom = [r for r in result.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+    assert custom and all(r.provider == provider.urn for r in custom)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_vpc_has_dns_and_the_configured_range(synthed, stack):
+    result = synthed(stack)
+    vpc = result.one(VPC)
+    assert vpc.inputs["cidrBlock"] == {"dev": "10.10.0.0/16", "staging": "10.20.0.0/16", "prod": "10.30.0.0/16"}[stack]
+    assert vpc.inputs["enableDnsSupport"] is True and vpc.inputs["enableDnsHostnames"] is True
+    assert result.outputs["vpcId"] == vpc.id
+    assert result.outputs["vpcCidr"] == vpc.inputs["cidrBlock"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_one_public_and_one_private_subnet_per_az_with_eks_tags(synthed, stack):
+    result = synthed(stack)
+    vpc = result.one(VPC)
+    public, private = _subnets(result, "public"), _subnets(result, "private")
+    assert [s.inputs["availabilityZone"] for s in public] == AZS[stack]
+    assert [s.inputs["availabilityZone"] for s in private] == AZS[stack]
+    vpc_range = ipaddress.IPv4Network(vpc.inputs["cidrBlock"])
+    ranges = [ipaddress.IPv4Network(s.inputs["cidrBlock"]) for s in public + private]
+    assert all(r.subnet_of(vpc_range) for r in ranges)
+    assert all(not a.overlaps(b) for i, a in enumerate(ranges) for b in ranges[i + 1:])
+    for subnet in public:
+        assert subnet.inputs["tags"]["kubernetes.io/role/elb"] == "1"
+        assert "kubernetes.io/role/internal-elb" not in subnet.inputs["tags"]
+        assert subnet.inputs["mapPublicIpOnLaunch"] is False
+    for subnet in private:
+        assert subnet.inputs["tags"]["kubernetes.io/role/internal-elb"] == "1"
+        assert ipaddress.IPv4Network(subnet.inputs["cidrBlock"]).prefixlen == 19
+    assert all(s.inputs["vpcId"] == vpc.id for s in public + private)
+    assert result.outputs["privateSubnetIds"] == [s.id for s in private]
+    assert result.outputs["publicSubnetIds"] == [s.id for s in public]
+
+
+def test_prod_has_a_nat_gateway_per_az_routed_within_its_az(synthed):
+    result = synthed("prod")
+    public = {s.id: s.inputs["availabilityZone"] for s in _subnets(result, "public")}
+    private = {s.id: s.inputs["availabilityZone"] for s in _subnets(result, "private")}
+    nats = result.of_type(NAT)
+    assert len(nats) == 3
+    nat_zone = {nat.id: public[nat.inputs["subnetId"]] for nat in nats}
+    assert sorted(nat_zone.values()) == AZS["prod"]  # one NAT in each AZ's public subnet
+    eips = {eip.id: eip for eip in result.of_type(EIP)}
+    assert all(eips[nat.inputs["allocationId"]].inputs["domain"] == "vpc" for nat in nats)
+
+    table_zone = {a.inputs["routeTableId"]: private[a.inputs["subnetId"]]
+                  for a in result.of_type(ASSOCIATION) if a.inputs["subnetId"] in private}
+    defaults = [r for r in result.of_type(ROUTE) if r.inputs["routeTableId"] in table_zone]
+    assert len(defaults) == 3
+    for route in defaults:
+        assert route.inputs["destinationCidrBlock"] == "0.0.0.0/0"
+        # Each private subnet leaves through the NAT in its own AZ: a zone loss stays local.
+        assert nat_zone[route.inputs["natGatewayId"]] == table_zone[route.inputs["routeTableId"]]
+    assert sorted(result.outputs["natPublicIps"]) == sorted(e.outputs["publicIp"] for e in eips.values())
+
+
+def test_dev_has_one_nat_shared_by_every_private_subnet(synthed):
+    result = synthed("dev")
+    (nat,) = result.of_type(NAT)
+    private_tables = {a.inputs["routeTableId"] for a in result.of_type(ASSOCIATION)
+                      if a.inputs["subnetId"] in {s.id for s in _subnets(result, "private")}}
+    routes = [r for r in result.of_type(ROUTE) if r.inputs["routeTableId"] in private_tables]
+    assert len(private_tables) == 2 and len(routes) == 2
+    assert {r.inputs["natGatewayId"] for r in routes} == {nat.id}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_public_subnets_route_to_the_internet_gateway(synthed, stack):
+    result = synthed(stack)
+    igw = result.one("aws:ec2/internetGateway:InternetGateway")
+    public_ids = {s.id for s in _subnets(result, "public")}
+    tables = {a.inputs["routeTableId"] for a in result.of_type(ASSOCIATION) if a.inputs["subnetId"] in public_ids}
+    assert len(tables) == 1
+    (route,) = [r for r in result.of_type(ROUTE) if r.inputs["routeTableId"] in tables]
+    assert route.inputs == {"routeTableId": tables.pop(), "destinationCidrBlock": "0.0.0.0/0", "gatewayId": igw.id}
+    # NAT gateways wait for the IGW, as AWS requires for a public NAT.
+    assert all(igw.urn in nat.dependencies for nat in result.of_type(NAT))
+
+
+@pytest.mark.parametrize(("stack", "retention"), [("dev", 14), ("staging", 30), ("prod", 365)])
+def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(synthed, stack, retention):
+    result = synthed(stack)
+    flow_log, log_group, key = result.one(FLOW_LOG), result.one(LOG_GROUP), result.one(KMS_KEY)
+    assert flow_log.inputs["vpcId"] == result.one(VPC).id
+    assert flow_log.inputs["trafficType"] == "ALL"
+    assert flow_log.inputs["logDestinationType"] == "cloud-watch-logs"
+    assert flow_log.inputs["logDestination"] == log_group.outputs["arn"]
+    assert log_group.inputs["kmsKeyId"] == key.outputs["arn"]
+    assert log_group.inputs["retentionInDays"] == retention
+    assert key.inputs["enableKeyRotation"] is True
+    statements = json.loads(key.inputs["policy"])["Statement"]
+    logs_statement = next(s for s in statements if s["Principal"].get("Service") == "logs.ap-northeast-2.amazonaws.com")
+    assert logs_statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] == log_group.outputs["arn"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_flow_log_role_is_least_privilege(synthed, stack):
+    result = synthed(stack)
+    role = result.one("aws:iam/role:Role")
+    log_group = result.one(LOG_GROUP)
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert "aws:SourceAccount" in trust["Condition"]["StringEquals"]  # confused-deputy guard
+    assert result.one(FLOW_LOG).inputs["iamRoleArn"] == role.outputs["arn"]
+    policy = json.loads(result.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    write = next(s for s in policy["Statement"] if s["Sid"] == "WriteFlowLogStreams")
+    assert write["Resource"] == [log_group.outputs["arn"], log_group.outputs["arn"] + ":*"]
+    assert all("*" != s["Resource"] for s in policy["Statement"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_default_security_group_allows_nothing(synthed, stack):
+    default_sg = synthed(stack).one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert default_sg.inputs["ingress"] == [] and default_sg.inputs["egress"] == []
+
+
+@pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("staging", False), ("prod", True)])
+def test_stateful_log_resources_are_protected_in_prod_only(synthed, stack, protected):
+    result = synthed(stack)
+    assert result.one(LOG_GROUP).protect is protected
+    assert result.one(KMS_KEY).protect is protected
+    assert result.one(LOG_GROUP).inputs["deletionProtectionEnabled"] is protected
+    assert {r.type for r in result.resources if r.protect} == ({LOG_GROUP, KMS_KEY} if protected else set())
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_taggable_resource_carries_the_common_tags(synthed, stack):
+    result = synthed(stack)
+    taggable = [r for r in result.resources if r.custom and "tags" in r.inputs]
+    assert {r.type for r in taggable} == {
+        VPC, SUBNET, NAT, EIP, ROUTE_TABLE, LOG_GROUP, KMS_KEY, FLOW_LOG, "aws:iam/role:Role",
+        "aws:ec2/internetGateway:InternetGateway", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+    }
+    for resource in taggable:
+        assert COMMON_TAG_KEYS <= set(resource.inputs["tags"]), resource.name
+        assert resource.inputs["tags"]["environment"] == stack
+    untagged = {r.type for r in result.resources if r.custom and "tags" not in r.inputs}
+    # These AWS types take no tags.
+    assert untagged <= {"pulumi:providers:aws", ROUTE, ASSOCIATION, "aws:kms/alias:Alias", "aws:iam/rolePolicy:RolePolicy"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_children_are_parented_and_named_after_the_component(synthed, stack):
+    result = synthed(stack)
+    network = result.one("platform:aws:AwsNetwork")
+    assert network.name == f"heal7-{stack}-network"
+    aws_resources = [r for r in result.resources if r.package == "aws"]
+    assert aws_resources and all(r.parent == network.urn for r in aws_resources)
+    assert all(r.name.startswith(f"{network.name}-") for r in aws_resources)
+
+
+def test_s3_gateway_endpoint_serves_the_private_route_tables(synthed):
+    result = synthed("prod")
+    endpoint = result.one("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert endpoint.inputs["serviceName"] == "com.amazonaws.ap-northeast-2.s3"
+    assert endpoint.inputs["vpcEndpointType"] == "Gateway"
+    assert endpoint.inputs["routeTableIds"] == result.outputs["privateRouteTableIds"]
+
+
+def test_component_rejects_subnet_lists_that_do_not_match_the_azs():
+    args = AwsNetworkArgs(vpc_cidr="10.0.0.0/16", availability_zones=["ap-northeast-2a", "ap-northeast-2c"],
+                          private_subnet_cidrs=["10.0.0.0/19"], public_subnet_cidrs=["10.0.64.0/24", "10.0.65.0/24"])
+    with pytest.raises(ValueError, match="one private and one public subnet CIDR per AZ"):
+        AwsNetwork("bad", args)
