@@ -1,18 +1,21 @@
 """AwsNetwork: the primary region's VPC.
 
 A public and a private subnet per AZ, an internet gateway, NAT gateways (one, or one per
-AZ), per-AZ private route tables, an S3 gateway endpoint, VPC flow logs into a
-KMS-encrypted CloudWatch log group, and the default security group stripped of rules.
+AZ), per-AZ private route tables, an S3 gateway endpoint, VPC flow logs (VpcFlowLogs), the
+default security group stripped of rules and the default network ACL closed to SSH/RDP.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_policies import flow_logs_key_policy, flow_logs_role_policy, flow_logs_trust_policy
+from components.vpc_flow_logs import VpcFlowLogs, VpcFlowLogsArgs
+
+# Administrative ports no subnet takes from anywhere (CIS AWS Foundations 5.1, Security
+# Hub EC2.21). Nodes have no SSH; operators use SSM Session Manager.
+ADMIN_PORTS = (22, 3389)
 
 
 @dataclass
@@ -55,7 +58,6 @@ class AwsNetwork(pulumi.ComponentResource):
         super().__init__("platform:aws:AwsNetwork", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        identity = aws.get_caller_identity_output(opts=invoke)
         partition = aws.get_partition_output(opts=invoke)
         region = aws.get_region_output(opts=invoke)
 
@@ -113,8 +115,8 @@ class AwsNetwork(pulumi.ComponentResource):
             ))
 
         public_routes = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id, tags=tags(f"{name}-public-rt"), opts=child)
-        # Standalone routes, not inline ones: the VPN gateway later propagates routes into
-        # these tables, and inline routes would fight those on every update.
+        # Standalone routes, not inline `routes=`: the provider cannot mix the two on one
+        # table, and later components (the VPN) add routes of their own.
         aws.ec2.Route(
             f"{name}-public-default",
             route_table_id=public_routes.id,
@@ -163,18 +165,28 @@ class AwsNetwork(pulumi.ComponentResource):
             )
 
         # S3 gateway endpoint: free, keeps image layers (ECR stores them in S3) and
-        # backups off the NAT gateways and inside the AWS network.
+        # backups off the NAT gateways and inside the AWS network. No endpoint policy yet:
+        # nodes also fetch OS packages from AWS-owned regional buckets, and a bucket list
+        # that misses one breaks node bootstrap. Bucket policies guard our own data.
         aws.ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=vpc.id,
-            service_name=region.region.apply(lambda r: f"com.amazonaws.{r}.s3"),
+            service_name=pulumi.Output.concat(partition.reverse_dns_prefix, ".", region.region, ".s3"),
             vpc_endpoint_type="Gateway",
             route_table_ids=[t.id for t in private_tables],
             tags=tags(f"{name}-s3"),
             opts=child,
         )
 
-        self._flow_logs(name, args, vpc, identity.account_id, partition.partition, region.region, tags)
+        self._lock_default_network_acl(name, vpc, public_subnets + private_subnets, tags(f"{name}-default-nacl"))
+
+        flow_logs = VpcFlowLogs(
+            f"{name}-flow-logs",
+            VpcFlowLogsArgs(
+                vpc_id=vpc.id, retention_days=args.flow_log_retention_days, protect=args.protect, tags=args.tags
+            ),
+            opts=child,
+        )
 
         self.vpc_id = vpc.id
         self.vpc_cidr = vpc.cidr_block
@@ -182,6 +194,7 @@ class AwsNetwork(pulumi.ComponentResource):
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private_subnets])
         self.private_route_table_ids = pulumi.Output.all(*[t.id for t in private_tables])
         self.nat_public_ips = pulumi.Output.all(*[ip.public_ip for ip in nat_ips])
+        self.flow_log_group_name = flow_logs.log_group_name
         self.register_outputs({
             "vpc_id": self.vpc_id,
             "vpc_cidr": self.vpc_cidr,
@@ -192,68 +205,32 @@ class AwsNetwork(pulumi.ComponentResource):
             "flow_log_group_name": self.flow_log_group_name,
         })
 
-    def _flow_logs(
-        self,
-        name: str,
-        args: AwsNetworkArgs,
-        vpc: aws.ec2.Vpc,
-        account_id: pulumi.Output[str],
-        partition: pulumi.Output[str],
-        region: pulumi.Output[str],
-        tags: Callable[[str], dict[str, str]],
+    def _lock_default_network_acl(
+        self, name: str, vpc: aws.ec2.Vpc, subnets: list[aws.ec2.Subnet], tags: dict[str, str]
     ) -> None:
-        """All traffic of the VPC into a KMS-encrypted log group (CIS AWS Foundations 3.7)."""
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
-        # A fixed name, because the key policy must name the log group before it exists
-        # (the key is created first, the group is encrypted with it).
-        log_group_name = f"/aws/vpc-flow-logs/{name}"
-        log_group_arn = pulumi.Output.concat(
-            "arn:", partition, ":logs:", region, ":", account_id, ":log-group:", log_group_name
+        """Adopt the default network ACL: deny SSH/RDP from anywhere, allow the rest.
+
+        Stateless ACLs stay coarse on purpose; security groups do the fine-grained work.
+        The VPC is IPv4-only, so there are no IPv6 rules to add.
+        """
+        deny_admin = [
+            aws.ec2.DefaultNetworkAclIngressArgs(
+                rule_no=100 + index, action="deny", protocol="tcp", cidr_block="0.0.0.0/0", from_port=port, to_port=port
+            )
+            for index, port in enumerate(ADMIN_PORTS)
+        ]
+        allow_rest = aws.ec2.DefaultNetworkAclIngressArgs(
+            rule_no=200, action="allow", protocol="-1", cidr_block="0.0.0.0/0", from_port=0, to_port=0
         )
-        key = aws.kms.Key(
-            f"{name}-flow-logs",
-            description=f"Encrypts the VPC flow logs of {name}",
-            enable_key_rotation=True,
-            # The longest waiting period: a deleted key makes every log it wrapped unreadable.
-            deletion_window_in_days=30,
-            policy=flow_logs_key_policy(partition, region, account_id, log_group_arn),
-            tags=tags(f"{name}-flow-logs"),
-            opts=stateful,
-        )
-        aws.kms.Alias(f"{name}-flow-logs", name=f"alias/{name}-flow-logs", target_key_id=key.key_id,
-                      opts=pulumi.ResourceOptions(parent=self))
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs",
-            name=log_group_name,
-            retention_in_days=args.flow_log_retention_days,
-            kms_key_id=key.arn,
-            deletion_protection_enabled=args.protect,
-            tags=tags(f"{name}-flow-logs"),
-            opts=stateful,
-        )
-        role = aws.iam.Role(
-            f"{name}-flow-logs-role",
-            description=f"Lets VPC Flow Logs write {name}'s flow logs",
-            assume_role_policy=flow_logs_trust_policy(partition, region, account_id),
-            tags=tags(f"{name}-flow-logs-role"),
+        aws.ec2.DefaultNetworkAcl(
+            f"{name}-default-nacl",
+            default_network_acl_id=vpc.default_network_acl_id,
+            # Every subnet is listed: the provider treats an unlisted one as to be removed.
+            subnet_ids=[s.id for s in subnets],
+            ingress=[*deny_admin, allow_rest],
+            egress=[aws.ec2.DefaultNetworkAclEgressArgs(
+                rule_no=100, action="allow", protocol="-1", cidr_block="0.0.0.0/0", from_port=0, to_port=0
+            )],
+            tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.iam.RolePolicy(
-            f"{name}-flow-logs-write",
-            role=role.id,
-            policy=flow_logs_role_policy(partition, region, account_id, log_group.arn),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.ec2.FlowLog(
-            f"{name}-flow-logs",
-            vpc_id=vpc.id,
-            traffic_type="ALL",
-            log_destination_type="cloud-watch-logs",
-            log_destination=log_group.arn,
-            iam_role_arn=role.arn,
-            # 1-minute aggregation: rejected connections show up while an incident is live.
-            max_aggregation_interval=60,
-            tags=tags(f"{name}-flow-logs"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.flow_log_group_name = log_group.name

@@ -30,6 +30,7 @@ def account_root_admin(partition: pulumi.Input[str], account_id: pulumi.Input[st
 
 def flow_logs_key_policy(
     partition: pulumi.Input[str],
+    dns_suffix: pulumi.Input[str],
     region: pulumi.Input[str],
     account_id: pulumi.Input[str],
     log_group_arn: pulumi.Input[str],
@@ -45,7 +46,7 @@ def flow_logs_key_policy(
         {
             "Sid": "CloudWatchLogsUseForFlowLogGroup",
             "Effect": "Allow",
-            "Principal": {"Service": pulumi.Output.concat("logs.", region, ".amazonaws.com")},
+            "Principal": {"Service": pulumi.Output.concat("logs.", region, ".", dns_suffix)},
             "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
             "Resource": "*",
             "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},

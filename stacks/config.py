@@ -20,12 +20,14 @@ import pulumi
 from pulumi.runtime.config import CONFIG, get_config, get_config_env
 from pydantic import BaseModel, ValidationError
 
-from stacks.models import PlatformConfig
+from stacks.models import PlatformConfig, SubnetPlanError
 from stacks.tiers import TIER_DEFAULTS, deep_merge
 
 CONFIG_NAMESPACE = "platform"
 # Provider keys the platform reads as well, because the explicit providers need them.
 PROVIDER_KEYS = ("aws:region", "gcp:project", "gcp:region")
+# Namespaces of providers the platform builds explicitly (see _unread_provider_keys).
+UNREAD_PROVIDER_NAMESPACES = ("aws", "gcp")
 MIN_AVAILABILITY_ZONES = 2
 
 
@@ -39,9 +41,15 @@ class ConfigError(pulumi.RunError):
         super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}")
 
 
-def parse_platform_config(raw: dict[str, Any], stack_file: str) -> PlatformConfig:
-    """Validate raw config (full config keys to decoded values) into a PlatformConfig."""
+def parse_platform_config(raw: dict[str, Any], stack: str) -> PlatformConfig:
+    """Validate stack `stack`'s raw config (full config keys to decoded values)."""
+    stack_file = f"Pulumi.{stack}.yaml"
+    problems = _unread_provider_keys(raw)
+    if problems:
+        raise ConfigError(stack_file, problems)
     tier = raw.get("platform:environment")
+    if tier is None:
+        raise ConfigError(stack_file, ["platform:environment: required key is missing; expected dev, staging or prod"])
     if tier not in TIER_DEFAULTS:
         expected = ", ".join(TIER_DEFAULTS)
         raise ConfigError(stack_file, [f"platform:environment: expected one of {expected}, got {tier!r}"])
@@ -53,13 +61,28 @@ def parse_platform_config(raw: dict[str, Any], stack_file: str) -> PlatformConfi
     problems = cross_field_problems(config)
     if problems:
         raise ConfigError(stack_file, problems)
+    config._stack = stack
     return config
 
 
 def load_platform_config() -> PlatformConfig:
     """Read the running stack's config from the Pulumi runtime and validate it."""
-    stack_file = f"Pulumi.{pulumi.get_stack()}.yaml"
-    return parse_platform_config(_read_runtime_config(), stack_file)
+    return parse_platform_config(_read_runtime_config(), pulumi.get_stack())
+
+
+def _unread_provider_keys(raw: dict[str, Any]) -> list[str]:
+    """Provider keys the program would silently ignore.
+
+    Explicit providers do not read the `aws:`/`gcp:` stack config that default providers
+    would, so `aws:profile` or `gcp:credentials` there would have no effect. Reject them
+    rather than let a stack deploy with credentials nobody chose.
+    """
+    return [
+        f"{key}: explicit providers do not read this key; supply credentials through the "
+        "environment (AWS_PROFILE, GOOGLE_APPLICATION_CREDENTIALS) instead"
+        for key in sorted(raw)
+        if key.split(":", 1)[0] in UNREAD_PROVIDER_NAMESPACES and key not in PROVIDER_KEYS
+    ]
 
 
 def cross_field_problems(config: PlatformConfig) -> list[str]:
@@ -87,8 +110,9 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
             problems.append("platform:protect: prod must protect its stateful resources, got false")
     try:
         config.aws.subnet_plan()
-    except ValueError as error:
-        problems.append(f"platform:aws.network: {error}")
+    except SubnetPlanError as error:
+        section = "platform:aws" if error.key == "availabilityZones" else "platform:aws.network"
+        problems.append(f"{section}.{error.key}: {error}")
     problems.extend(_overlap_problems(config))
     return problems
 
@@ -154,7 +178,7 @@ def _allowed_keys(location: list[Any]) -> list[str]:
 def _read_runtime_config() -> dict[str, Any]:
     """Our keys from the Pulumi runtime; structured values arrive as JSON strings."""
     keys = set(CONFIG.get()) | set(get_config_env())
-    wanted = sorted(k for k in keys if k.startswith(f"{CONFIG_NAMESPACE}:") or k in PROVIDER_KEYS)
+    wanted = sorted(k for k in keys if k.split(":", 1)[0] in (CONFIG_NAMESPACE, *UNREAD_PROVIDER_NAMESPACES))
     return {key: _decode(get_config(key)) for key in wanted}
 
 

@@ -11,7 +11,16 @@ import itertools
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 Tier = Literal["dev", "staging", "prod"]
@@ -27,6 +36,19 @@ AwsAvailabilityZone = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)
 GcpRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+\d$")]
 # GCP project ids: 6-30 chars, lowercase letter first, no trailing hyphen.
 GcpProjectId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
+
+
+def _true_or_false(value: object) -> object:
+    """Only true/false: pydantic's lax bool would also take 'yes', 'on' or 1 for a switch
+    like `platform:protect`. Top-level scalars arrive from the engine as strings."""
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+Switch = Annotated[bool, BeforeValidator(_true_or_false)]
 DnsZone = Annotated[str, StringConstraints(pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")]
 
 # The only values CloudWatch Logs accepts for retention_in_days.
@@ -106,6 +128,20 @@ class AwsNetworkConfig(_Section):
         return value
 
 
+# Each zone letter owns a fixed slot, so adding or removing an AZ never renumbers the
+# subnets of the zones that stay: a changed cidr_block replaces the subnet, which AWS
+# refuses while NAT gateways or nodes still live in it.
+AZ_SLOTS = "abcdef"
+
+
+class SubnetPlanError(ValueError):
+    """The subnet layout does not fit; `key` is the `platform:aws.network` key to change."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        super().__init__(message)
+
+
 @dataclass(frozen=True)
 class SubnetPlan:
     """One private and one public subnet range per AZ, in AZ order."""
@@ -115,24 +151,38 @@ class SubnetPlan:
 
 
 def plan_subnets(
-    vpc: ipaddress.IPv4Network, count: int, private_prefix: int, public_prefix: int
+    vpc: ipaddress.IPv4Network, zones: list[str], private_prefix: int, public_prefix: int
 ) -> SubnetPlan:
-    """Carve `count` private then `count` public subnets out of `vpc`.
+    """Give each zone the private block and the public block of its letter's slot.
 
-    Private subnets come first, contiguous from the start of the VPC; public subnets take
-    the first free space after them. Raises ValueError when they do not fit.
+    The VPC splits into blocks of `private_prefix`: block i is the private subnet of zone
+    letter AZ_SLOTS[i]; the block after the last slot is split into the public subnets,
+    again one per slot. Raises SubnetPlanError when the layout does not fit.
     """
-    for label, prefix in (("privateSubnetPrefix", private_prefix), ("publicSubnetPrefix", public_prefix)):
-        if prefix < vpc.prefixlen:
-            raise ValueError(f"{label} /{prefix} is larger than the VPC {vpc}")
-    private = list(itertools.islice(vpc.subnets(new_prefix=private_prefix), count))
-    free = (block for block in vpc.subnets(new_prefix=public_prefix) if not any(block.overlaps(p) for p in private))
-    public = list(itertools.islice(free, count))
-    if len(private) < count or len(public) < count:
-        raise ValueError(
-            f"{count} private /{private_prefix} and {count} public /{public_prefix} subnets do not fit in {vpc}"
+    slot_count = len(AZ_SLOTS)
+    if private_prefix < vpc.prefixlen:
+        raise SubnetPlanError("privateSubnetPrefix", f"/{private_prefix} is larger than the VPC {vpc}")
+    blocks = list(itertools.islice(vpc.subnets(new_prefix=private_prefix), slot_count + 1))
+    if len(blocks) <= slot_count:
+        raise SubnetPlanError(
+            "vpcCidr",
+            f"{vpc} holds fewer than {slot_count + 1} /{private_prefix} blocks (a private subnet per zone "
+            f"slot {AZ_SLOTS[0]}-{AZ_SLOTS[-1]} plus one block of public subnets); "
+            "use a larger VPC or a longer privateSubnetPrefix",
         )
-    return SubnetPlan(private=private, public=public)
+    public_block = blocks[slot_count]
+    public_blocks = list(itertools.islice(public_block.subnets(new_prefix=public_prefix), slot_count))
+    if public_prefix < public_block.prefixlen or len(public_blocks) < slot_count:
+        raise SubnetPlanError(
+            "publicSubnetPrefix",
+            f"the public block {public_block} cannot hold {slot_count} /{public_prefix} subnets",
+        )
+    slots = []
+    for zone in zones:
+        if zone[-1] not in AZ_SLOTS:
+            raise SubnetPlanError("availabilityZones", f"zone letter of {zone!r} is not one of {AZ_SLOTS!r}")
+        slots.append(AZ_SLOTS.index(zone[-1]))
+    return SubnetPlan(private=[blocks[i] for i in slots], public=[public_blocks[i] for i in slots])
 
 
 class AwsConfig(_Section):
@@ -143,10 +193,10 @@ class AwsConfig(_Section):
     eks: EksConfig
 
     def subnet_plan(self) -> SubnetPlan:
-        """The subnet ranges for these AZs; raises ValueError if they do not fit the VPC."""
+        """The subnet ranges for these AZs; raises SubnetPlanError if they do not fit the VPC."""
         return plan_subnets(
             self.network.vpc_cidr,
-            len(self.availability_zones),
+            list(self.availability_zones),
             self.network.private_subnet_prefix,
             self.network.public_subnet_prefix,
         )
@@ -186,7 +236,7 @@ class PlatformConfig(BaseModel):
 
     environment: Tier = Field(alias="platform:environment", description="Tier whose defaults apply.")
     name: Slug = Field(alias="platform:name", description="Workload name, the first part of every resource name.")
-    protect: bool = Field(alias="platform:protect", description="`protect` stateful resources (required in prod).")
+    protect: Switch = Field(alias="platform:protect", description="`protect` stateful resources (required in prod).")
     tags: TagsConfig = Field(alias="platform:tags")
     aws_region: AwsRegion = Field(alias="aws:region")
     gcp_project: GcpProjectId = Field(alias="gcp:project")
@@ -195,10 +245,19 @@ class PlatformConfig(BaseModel):
     gcp: GcpConfig = Field(alias="platform:gcp")
     cloudflare: CloudflareConfig = Field(alias="platform:cloudflare")
 
+    # The stack name, set by the loader (it is not a config key). Physical names such as
+    # log groups and KMS aliases derive from it, so two stacks of one tier in one account
+    # never collide.
+    _stack: str = PrivateAttr(default="")
+
+    @property
+    def stack(self) -> str:
+        return self._stack or self.environment
+
     @property
     def resource_prefix(self) -> str:
         """`heal7-prod`: the start of every logical and Name-tag resource name."""
-        return f"{self.name}-{self.environment}"
+        return f"{self.name}-{self.stack}"
 
     @property
     def common_tags(self) -> dict[str, str]:

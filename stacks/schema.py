@@ -20,12 +20,13 @@ def stack_file_schema() -> dict[str, Any]:
     config_schema.pop("$defs", None)
     tier_defaults = list(TIER_DEFAULTS.values())
     _relax_required(config_schema, tier_defaults)
-    # Other namespaces (aws:*, gcp:*, cloudflare:*, pulumi:*) belong to providers and the
-    # engine; only unknown keys in our own `platform:` namespace are mistakes.
+    # Other namespaces (cloudflare:*, pulumi:*) belong to providers and the engine. In
+    # `platform:` and in the namespaces of our explicit providers (aws:, gcp:), only the
+    # keys the program reads are allowed: anything else would be silently ignored.
     known = sorted(config_schema["properties"])
     config_schema.pop("additionalProperties", None)
     config_schema["propertyNames"] = {
-        "anyOf": [{"enum": known}, {"pattern": "^(?!platform:)[A-Za-z0-9_.-]+:.+$"}]
+        "anyOf": [{"enum": known}, {"pattern": "^(?!(platform|aws|gcp):)[A-Za-z0-9_.-]+:.+$"}]
     }
     return {
         "$schema": SCHEMA_DIALECT,

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from tools.inventory import MASK, build_inventory, diff_inventories
@@ -30,6 +31,9 @@ def test_plan_writes_a_complete_inventory(tmp_path, synthed):
     assert vpc["provider"].endswith("::heal7-prod-aws")
     protected = sorted(r["type"] for r in inventory["resources"] if r["protect"])
     assert protected == ["aws:cloudwatch/logGroup:LogGroup", "aws:kms/key:Key"]
+    flow_log = next(r for r in inventory["resources"] if r["type"] == "aws:ec2/flowLog:FlowLog")
+    role_policy = next(r for r in inventory["resources"] if r["type"] == "aws:iam/rolePolicy:RolePolicy")
+    assert role_policy["urn"] in flow_log["dependencies"]
     assert inventory["outputs"]["vpcCidr"] == "10.30.0.0/16"
     assert context.written == [tmp_path / "prod" / "inventory.json"]
 
@@ -41,7 +45,7 @@ def test_plan_summary_shows_counts_protection_and_exports(tmp_path):
     assert "aws:ec2/natGateway:NatGateway" in text
     nat_row = next(line for line in text.splitlines() if "aws:ec2/natGateway:NatGateway" in line)
     assert nat_row.split("│")[-2].strip() == "3"
-    assert "protected resources" in text and "heal7-prod-network-flow-logs" in text
+    assert "protected resources" in text and "heal7-prod-network-flow-logs-key" in text
     assert "vpcCidr" in text and "10.30.0.0/16" in text
 
 
@@ -76,12 +80,20 @@ def test_diff_reports_changed_added_and_removed(stack_config, synthed):
     assert "heal7-prod-network-nat-ap-northeast-2b" in removed_names
     assert "heal7-prod-network-private-ap-northeast-2b" in removed_names
     assert all("ap-northeast-2b" in name for name in removed_names)
+    # The zones that stay keep their subnets and NAT gateways untouched.
+    changed_types = {urn.split("::")[2].rsplit("$", 1)[-1] for urn in diff.changed}
+    assert not changed_types & {"aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip"}
     assert any(c.path == "outputs.natPublicIps" for c in diff.outputs)
 
 
 def test_diff_of_identical_inventories_is_empty(synthed):
     inventory = build_inventory(synthed("dev"))
     assert diff_inventories(inventory, json.loads(json.dumps(inventory))).empty
+
+
+def test_diff_refuses_inventories_of_different_stacks(synthed):
+    with pytest.raises(ValueError, match="different stacks: 'dev' and 'prod'"):
+        diff_inventories(build_inventory(synthed("dev")), build_inventory(synthed("prod")))
 
 
 def test_plan_cli_diff_lists_a_changed_property(tmp_path, capsys, monkeypatch):
@@ -126,4 +138,4 @@ def test_make_plan_entry_point_runs_end_to_end(tmp_path):
     result = subprocess.run([sys.executable, "-m", "tools.plan", "staging", "--out", str(tmp_path)],
                             cwd=PROJECT_ROOT, capture_output=True, text=True, env={"COLUMNS": "200", "PATH": ""})
     assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "staging" / "inventory.json").read_text())["resourceCount"] == 30
+    assert json.loads((tmp_path / "staging" / "inventory.json").read_text())["resourceCount"] == 32

@@ -136,14 +136,42 @@ def test_flow_log_role_is_least_privilege(synthed, stack):
     result = synthed(stack)
     role = result.one("aws:iam/role:Role")
     log_group = result.one(LOG_GROUP)
-    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
-    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
-    assert "aws:SourceAccount" in trust["Condition"]["StringEquals"]  # confused-deputy guard
-    assert result.one(FLOW_LOG).inputs["iamRoleArn"] == role.outputs["arn"]
-    policy = json.loads(result.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
-    write = next(s for s in policy["Statement"] if s["Sid"] == "WriteFlowLogStreams")
+    account = log_group.outputs["arn"].split(":")[4]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust == [{
+        "Effect": "Allow",
+        "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        # Confused-deputy guard: only flow logs of this account may assume the role.
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:ap-northeast-2:{account}:vpc-flow-log/*"},
+        },
+    }]
+    flow_log = result.one(FLOW_LOG)
+    assert flow_log.inputs["iamRoleArn"] == role.outputs["arn"]
+    role_policy = result.one("aws:iam/rolePolicy:RolePolicy")
+    assert role_policy.urn in flow_log.dependencies  # no delivery before the permission exists
+    statements = json.loads(role_policy.inputs["policy"])["Statement"]
+    actions = sorted(a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+    assert actions == ["logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+    write = next(s for s in statements if s["Sid"] == "WriteFlowLogStreams")
     assert write["Resource"] == [log_group.outputs["arn"], log_group.outputs["arn"] + ":*"]
-    assert all("*" != s["Resource"] for s in policy["Statement"])
+    find = next(s for s in statements if s["Sid"] == "FindLogGroup")
+    assert find["Resource"] == f"arn:aws:logs:ap-northeast-2:{account}:log-group:*"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_default_network_acl_denies_ssh_and_rdp_from_anywhere(synthed, stack):
+    result = synthed(stack)
+    acl = result.one("aws:ec2/defaultNetworkAcl:DefaultNetworkAcl")
+    assert acl.inputs["defaultNetworkAclId"] == result.one(VPC).outputs["defaultNetworkAclId"]
+    assert sorted(acl.inputs["subnetIds"]) == sorted(s.id for s in result.of_type(SUBNET))
+    rules = sorted(acl.inputs["ingress"], key=lambda r: r["ruleNo"])
+    denied = [(r["fromPort"], r["toPort"], r["cidrBlock"]) for r in rules if r["action"] == "deny"]
+    assert denied == [(22, 22, "0.0.0.0/0"), (3389, 3389, "0.0.0.0/0")]
+    # The deny rules are evaluated first (lower rule numbers) and the allow-all comes last.
+    assert rules[-1]["action"] == "allow" and all(r["ruleNo"] < rules[-1]["ruleNo"] for r in rules[:-1])
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -159,6 +187,7 @@ def test_stateful_log_resources_are_protected_in_prod_only(synthed, stack, prote
     assert result.one(KMS_KEY).protect is protected
     assert result.one(LOG_GROUP).inputs["deletionProtectionEnabled"] is protected
     assert {r.type for r in result.resources if r.protect} == ({LOG_GROUP, KMS_KEY} if protected else set())
+    assert result.one(LOG_GROUP).inputs["name"] == f"/aws/vpc-flow-logs/heal7-{stack}-network-flow-logs"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -168,7 +197,7 @@ def test_every_taggable_resource_carries_the_common_tags(synthed, stack):
     assert {r.type for r in taggable} == {
         VPC, SUBNET, NAT, EIP, ROUTE_TABLE, LOG_GROUP, KMS_KEY, FLOW_LOG, "aws:iam/role:Role",
         "aws:ec2/internetGateway:InternetGateway", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
-        "aws:ec2/vpcEndpoint:VpcEndpoint",
+        "aws:ec2/vpcEndpoint:VpcEndpoint", "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl",
     }
     for resource in taggable:
         assert COMMON_TAG_KEYS <= set(resource.inputs["tags"]), resource.name
@@ -179,13 +208,40 @@ def test_every_taggable_resource_carries_the_common_tags(synthed, stack):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_children_are_parented_and_named_after_the_component(synthed, stack):
+def test_children_are_parented_and_named_after_their_component(synthed, stack):
     result = synthed(stack)
     network = result.one("platform:aws:AwsNetwork")
+    flow_logs = result.one("platform:aws:VpcFlowLogs")
     assert network.name == f"heal7-{stack}-network"
+    assert network.parent == f"urn:pulumi:{stack}::multicloud-platform::pulumi:pulumi:Stack::multicloud-platform-{stack}"
+    assert flow_logs.parent == network.urn and flow_logs.name == f"{network.name}-flow-logs"
     aws_resources = [r for r in result.resources if r.package == "aws"]
-    assert aws_resources and all(r.parent == network.urn for r in aws_resources)
-    assert all(r.name.startswith(f"{network.name}-") for r in aws_resources)
+    assert {r.parent for r in aws_resources} == {network.urn, flow_logs.urn}
+    for resource in aws_resources:
+        assert resource.name.startswith(f"{result.by_urn(resource.parent).name}-")
+    assert {r.name for r in result.children_of(flow_logs)} == {
+        f"{flow_logs.name}-{role}" for role in ("key", "alias", "group", "role", "write", "vpc")
+    }
+
+
+def test_urns_have_the_engines_shape(synthed):
+    result = synthed("prod")
+    network = result.one("platform:aws:AwsNetwork")
+    assert network.urn == "urn:pulumi:prod::multicloud-platform::platform:aws:AwsNetwork::heal7-prod-network"
+    key = result.one(KMS_KEY)
+    assert key.urn == ("urn:pulumi:prod::multicloud-platform::platform:aws:AwsNetwork$platform:aws:VpcFlowLogs"
+                       "$aws:kms/key:Key::heal7-prod-network-flow-logs-key")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_invoke_goes_through_the_explicit_provider(synthed, stack):
+    result = synthed(stack)
+    provider = result.one("pulumi:providers:aws")
+    assert {token for token, _ in result.invokes} == {
+        "aws:index/getCallerIdentity:getCallerIdentity", "aws:index/getPartition:getPartition",
+        "aws:index/getRegion:getRegion",
+    }
+    assert {ref for _, ref in result.invokes} == {f"{provider.urn}::{provider.id}"}
 
 
 def test_s3_gateway_endpoint_serves_the_private_route_tables(synthed):

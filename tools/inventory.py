@@ -12,8 +12,11 @@ from tools.synth import Registration, Secret, SynthResult
 
 MASK = "[secret]"
 INVENTORY_VERSION = 1
-# Registration fields a reviewer cares about when a resource changes.
-COMPARED_FIELDS = ("type", "parent", "provider", "protect", "dependencies", "ignoreChanges", "retainOnDelete")
+# Registration fields compared besides the inputs (the type and name are in the URN).
+COMPARED_FIELDS = (
+    "parent", "provider", "protect", "dependencies", "propertyDependencies", "ignoreChanges",
+    "replaceOnChanges", "deleteBeforeReplace", "retainOnDelete", "additionalSecretOutputs", "customTimeouts",
+)
 
 
 def mask_secrets(value: Any) -> Any:
@@ -37,8 +40,13 @@ def _resource_entry(resource: Registration) -> dict[str, Any]:
         "provider": resource.provider,
         "protect": resource.protect,
         "dependencies": sorted(resource.dependencies),
+        "propertyDependencies": {k: sorted(v) for k, v in sorted(resource.property_dependencies.items())},
         "ignoreChanges": resource.ignore_changes,
+        "replaceOnChanges": resource.replace_on_changes,
+        "deleteBeforeReplace": resource.delete_before_replace,
         "retainOnDelete": resource.retain_on_delete,
+        "additionalSecretOutputs": resource.additional_secret_outputs,
+        "customTimeouts": resource.custom_timeouts,
         "inputs": mask_secrets(resource.inputs),
     }
 
@@ -79,6 +87,9 @@ class InventoryDiff:
 
 def diff_inventories(old: dict[str, Any], new: dict[str, Any]) -> InventoryDiff:
     """What `new` adds, removes and changes relative to `old`, keyed by URN."""
+    for key in ("version", "stack"):
+        if old.get(key) != new.get(key):
+            raise ValueError(f"cannot diff inventories of different {key}s: {old.get(key)!r} and {new.get(key)!r}")
     old_by_urn = {r["urn"]: r for r in old.get("resources", [])}
     new_by_urn = {r["urn"]: r for r in new.get("resources", [])}
     diff = InventoryDiff(

@@ -44,6 +44,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
         # Provider reference ("urn::id") -> the provider's inputs, filled by the monitor,
         # so a resource's ARN carries its own provider's region.
         self.provider_inputs = provider_inputs
+        # (token, provider reference) of every invoke, in call order.
+        self.invokes: list[tuple[str, str]] = []
 
     # -- resources ------------------------------------------------------------------
 
@@ -51,6 +53,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
         inputs = dict(args.inputs)
         if args.typ.startswith("pulumi:providers:"):
             return f"{_uuid(args.name)}", inputs
+        if args.custom and not args.provider:
+            # The stacks disable default providers, so the real engine would refuse this.
+            raise ValueError(f"{args.typ} {args.name!r} has no explicit provider")
         region = self._region(args.provider)
         builder = _RESOURCE_OUTPUTS.get(args.typ)
         if builder is None:
@@ -59,12 +64,18 @@ class PlatformMocks(pulumi.runtime.Mocks):
         return resource_id, {**inputs, **outputs}
 
     def _region(self, provider_ref: str | None) -> str:
-        inputs = self.provider_inputs.get(provider_ref or "", {})
-        return str(inputs.get("region", "ap-northeast-2"))
+        inputs = self.provider_inputs.get(provider_ref or "")
+        if inputs is None:
+            return "ap-northeast-2"  # components carry no provider; their ids need no region
+        return str(inputs["region"])
 
     # -- invokes --------------------------------------------------------------------
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if not args.provider:
+            # With default providers disabled, a provider-less invoke fails for real.
+            raise ValueError(f"invoke {args.token} has no explicit provider; pass opts with parent= or provider=")
+        self.invokes.append((args.token, args.provider))
         region = self._region(args.provider)
         account = self.account_id
         results: dict[str, dict[str, Any]] = {
@@ -176,6 +187,7 @@ _RESOURCE_OUTPUTS: dict[str, Builder] = {
     "aws:ec2/route:Route": _route,
     "aws:ec2/routeTableAssociation:RouteTableAssociation": _ec2("rtbassoc"),
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _ec2("sg", "security-group"),
+    "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl": _ec2("acl", "network-acl"),
     "aws:ec2/flowLog:FlowLog": _ec2("fl", "vpc-flow-log"),
     "aws:ec2/eip:Eip": _eip,
     "aws:ec2/natGateway:NatGateway": _nat,

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         run_plan(args.stack, args.out, args.diff, console)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ValueError) as error:  # no stack file, or an inventory of another stack
         console.print(f"[red]{error}[/]")
         return 2
     except SynthError as error:

@@ -70,6 +70,8 @@ class SynthResult:
     resources: list[Registration]
     outputs: dict[str, Any]
     secret_outputs: list[str]
+    invokes: list[tuple[str, str]] = field(default_factory=list)
+    """(token, provider reference) of every provider function the program called."""
 
     def of_type(self, type_token: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_token]
@@ -103,6 +105,19 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
         self.provider_inputs = mocks.provider_inputs
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine builds them, so inventories line up with real state.
+
+        The stock mock prefixes top-level types with `pulumi:pulumi:Stack$` and keeps only
+        the direct parent's type; the engine omits the root stack and keeps the whole
+        chain (`platform:aws:AwsNetwork$platform:aws:VpcFlowLogs$aws:kms/key:Key`).
+        """
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != "pulumi:pulumi:Stack":
+                type_ = f"{parent_type}${type_}"
+        return "urn:pulumi:" + "::".join([settings.get_stack(), settings.get_project(), type_, name])
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
@@ -176,7 +191,8 @@ def synth(stack: str, config: dict[str, Any] | None = None, project_root: Path =
         failure = error
 
     outputs, secret_outputs = ({}, []) if failure else _resolve_exports()
-    result = SynthResult(stack=stack, resources=monitor.registrations, outputs=outputs, secret_outputs=secret_outputs)
+    result = SynthResult(stack=stack, resources=monitor.registrations, outputs=outputs,
+                         secret_outputs=secret_outputs, invokes=mocks.invokes)
     if failure is not None:
         raise SynthError(failure, result) from failure
     return result

@@ -1,0 +1,109 @@
+"""VpcFlowLogs: all of a VPC's traffic into a KMS-encrypted CloudWatch log group.
+
+CIS AWS Foundations 3.7 (flow logging in every VPC). The log group's key is a customer
+key with rotation on, whose policy lets CloudWatch Logs use it for this group only; the
+delivery role may write this group's streams and nothing else.
+"""
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws_policies import flow_logs_key_policy, flow_logs_role_policy, flow_logs_trust_policy
+
+
+@dataclass
+class VpcFlowLogsArgs:
+    """Inputs of VpcFlowLogs. Defaults favour forensics and protection."""
+
+    vpc_id: pulumi.Input[str]
+    """The VPC whose traffic is logged."""
+    retention_days: int = 365
+    """CloudWatch retention; a year by default for incident forensics."""
+    protect: bool = True
+    """`protect` the log group and its key, and turn on the group's deletion protection."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every resource (a Name tag is added per resource)."""
+
+
+class VpcFlowLogs(pulumi.ComponentResource):
+    """Flow log, encrypted log group, its KMS key and a least-privilege delivery role."""
+
+    log_group_name: pulumi.Output[str]
+    log_group_arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: VpcFlowLogsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:aws:VpcFlowLogs", name, None, opts)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke)
+        region = aws.get_region_output(opts=invoke).region
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+
+        def tags(resource_name: str) -> dict[str, str]:
+            return {**args.tags, "Name": resource_name}
+
+        # A fixed name, because the key policy must name the log group before it exists
+        # (the key is created first, then the group is encrypted with it).
+        log_group_name = f"/aws/vpc-flow-logs/{name}"
+        log_group_arn = pulumi.Output.concat(
+            "arn:", partition.partition, ":logs:", region, ":", account_id, ":log-group:", log_group_name
+        )
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"Encrypts the VPC flow logs of {name}",
+            enable_key_rotation=True,
+            # The longest waiting period: a deleted key makes every log it wrapped unreadable.
+            deletion_window_in_days=30,
+            policy=flow_logs_key_policy(partition.partition, partition.dns_suffix, region, account_id, log_group_arn),
+            tags=tags(f"{name}-key"),
+            opts=stateful,
+        )
+        aws.kms.Alias(f"{name}-alias", name=f"alias/{name}", target_key_id=key.key_id,
+                      opts=pulumi.ResourceOptions(parent=self))
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-group",
+            name=log_group_name,
+            retention_in_days=args.retention_days,
+            kms_key_id=key.arn,
+            deletion_protection_enabled=args.protect,
+            tags=tags(f"{name}-group"),
+            opts=stateful,
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            description=f"Lets VPC Flow Logs deliver {name}",
+            assume_role_policy=flow_logs_trust_policy(partition.partition, region, account_id),
+            tags=tags(f"{name}-role"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        write_policy = aws.iam.RolePolicy(
+            f"{name}-write",
+            role=role.id,
+            policy=flow_logs_role_policy(partition.partition, region, account_id, log_group.arn),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.ec2.FlowLog(
+            f"{name}-vpc",
+            vpc_id=args.vpc_id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            # 1-minute aggregation: rejected connections show up while an incident is live.
+            max_aggregation_interval=60,
+            tags=tags(f"{name}-vpc"),
+            # Without the write policy in place, delivery starts with "Access error".
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[write_policy]),
+        )
+
+        self.log_group_name = log_group.name
+        self.log_group_arn = log_group.arn
+        self.key_arn = key.arn
+        self.register_outputs({
+            "log_group_name": self.log_group_name,
+            "log_group_arn": self.log_group_arn,
+            "key_arn": self.key_arn,
+        })
