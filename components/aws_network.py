@@ -14,7 +14,8 @@ import pulumi_aws as aws
 from components.vpc_flow_logs import VpcFlowLogs, VpcFlowLogsArgs
 
 # Administrative ports no subnet takes from anywhere (CIS AWS Foundations 5.1, Security
-# Hub EC2.21). Nodes have no SSH; operators use SSM Session Manager.
+# Hub EC2.21). Nothing here is administered over the network: operators reach nodes
+# through SSM Session Manager.
 ADMIN_PORTS = (22, 3389)
 
 
@@ -41,7 +42,7 @@ class AwsNetworkArgs:
 
 
 class AwsNetwork(pulumi.ComponentResource):
-    """VPC with public/private subnets per AZ, NAT, flow logs and a locked default SG."""
+    """VPC with public/private subnets per AZ, NAT, flow logs, locked default SG and NACL."""
 
     vpc_id: pulumi.Output[str]
     vpc_cidr: pulumi.Output[str]
@@ -90,7 +91,7 @@ class AwsNetwork(pulumi.ComponentResource):
         public_subnets: list[aws.ec2.Subnet] = []
         private_subnets: list[aws.ec2.Subnet] = []
         for zone, public_cidr, private_cidr in zip(
-            args.availability_zones, args.public_subnet_cidrs, args.private_subnet_cidrs
+            args.availability_zones, args.public_subnet_cidrs, args.private_subnet_cidrs, strict=True
         ):
             public_subnets.append(aws.ec2.Subnet(
                 f"{name}-public-{zone}",
@@ -124,7 +125,7 @@ class AwsNetwork(pulumi.ComponentResource):
             gateway_id=igw.id,
             opts=child,
         )
-        for zone, subnet in zip(args.availability_zones, public_subnets):
+        for zone, subnet in zip(args.availability_zones, public_subnets, strict=True):
             aws.ec2.RouteTableAssociation(
                 f"{name}-public-{zone}", subnet_id=subnet.id, route_table_id=public_routes.id, opts=child
             )
@@ -147,7 +148,7 @@ class AwsNetwork(pulumi.ComponentResource):
         # One private route table per AZ even with a single NAT, so moving to per-AZ NAT
         # changes one route per AZ instead of replacing tables and associations.
         private_tables: list[aws.ec2.RouteTable] = []
-        for index, (zone, subnet) in enumerate(zip(args.availability_zones, private_subnets)):
+        for index, (zone, subnet) in enumerate(zip(args.availability_zones, private_subnets, strict=True)):
             table = aws.ec2.RouteTable(
                 f"{name}-private-{zone}", vpc_id=vpc.id, tags=tags(f"{name}-private-{zone}"), opts=child
             )
