@@ -111,8 +111,7 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
     try:
         config.aws.subnet_plan()
     except SubnetPlanError as error:
-        section = "platform:aws" if error.key == "availabilityZones" else "platform:aws.network"
-        problems.append(f"{section}.{error.key}: {error}")
+        problems.append(f"platform:aws.{error.key}: {error}")
     problems.extend(_overlap_problems(config))
     return problems
 

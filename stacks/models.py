@@ -135,7 +135,7 @@ AZ_SLOTS = "abcdef"
 
 
 class SubnetPlanError(ValueError):
-    """The subnet layout does not fit; `key` is the `platform:aws.network` key to change."""
+    """The subnet layout does not fit; `key` is the path under `platform:aws` to change."""
 
     def __init__(self, key: str, message: str):
         self.key = key
@@ -161,20 +161,22 @@ def plan_subnets(
     """
     slot_count = len(AZ_SLOTS)
     if private_prefix < vpc.prefixlen:
-        raise SubnetPlanError("privateSubnetPrefix", f"/{private_prefix} is larger than the VPC {vpc}")
+        raise SubnetPlanError("network.privateSubnetPrefix", f"/{private_prefix} is larger than the VPC {vpc}")
     blocks = list(itertools.islice(vpc.subnets(new_prefix=private_prefix), slot_count + 1))
     if len(blocks) <= slot_count:
         raise SubnetPlanError(
-            "vpcCidr",
+            "network.vpcCidr",
             f"{vpc} holds fewer than {slot_count + 1} /{private_prefix} blocks (a private subnet per zone "
             f"slot {AZ_SLOTS[0]}-{AZ_SLOTS[-1]} plus one block of public subnets); "
             "use a larger VPC or a longer privateSubnetPrefix",
         )
     public_block = blocks[slot_count]
-    public_blocks = list(itertools.islice(public_block.subnets(new_prefix=public_prefix), slot_count))
-    if public_prefix < public_block.prefixlen or len(public_blocks) < slot_count:
+    # Checked first: subnets() itself raises when the new prefix is shorter than the block's.
+    public_fits = public_prefix >= public_block.prefixlen
+    public_blocks = list(itertools.islice(public_block.subnets(new_prefix=public_prefix), slot_count)) if public_fits else []
+    if len(public_blocks) < slot_count:
         raise SubnetPlanError(
-            "publicSubnetPrefix",
+            "network.publicSubnetPrefix",
             f"the public block {public_block} cannot hold {slot_count} /{public_prefix} subnets",
         )
     slots = []

@@ -88,9 +88,10 @@ def test_subnets_sit_in_fixed_slots_by_zone_letter():
 
 
 @pytest.mark.parametrize(("vpc", "private", "public", "key", "message"), [
-    ("10.30.0.0/18", 19, 24, "vpcCidr", "10.30.0.0/18 holds fewer than 7 /19 blocks"),
-    ("10.30.0.0/20", 19, 24, "privateSubnetPrefix", "/19 is larger than the VPC 10.30.0.0/20"),
-    ("10.30.0.0/16", 19, 20, "publicSubnetPrefix", "cannot hold 6 /20 subnets"),
+    ("10.30.0.0/18", 19, 24, "network.vpcCidr", "10.30.0.0/18 holds fewer than 7 /19 blocks"),
+    ("10.30.0.0/20", 19, 24, "network.privateSubnetPrefix", "/19 is larger than the VPC 10.30.0.0/20"),
+    ("10.30.0.0/16", 19, 20, "network.publicSubnetPrefix", "cannot hold 6 /20 subnets"),
+    ("10.30.0.0/16", 19, 18, "network.publicSubnetPrefix", "cannot hold 6 /18 subnets"),
 ])
 def test_subnet_plan_names_the_key_that_does_not_fit(vpc, private, public, key, message):
     with pytest.raises(SubnetPlanError, match=message) as caught:

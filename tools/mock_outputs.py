@@ -37,13 +37,13 @@ def _uuid(seed: str) -> str:
 class PlatformMocks(pulumi.runtime.Mocks):
     """Per-type ids and outputs for the AWS resources the platform registers."""
 
-    def __init__(self, stack: str, provider_inputs: dict[str, dict[str, Any]]):
+    def __init__(self, stack: str):
         self.stack = stack
         # A 12-digit fake account per stack, so ARNs have AWS's exact shape.
         self.account_id = str(int(_digest(stack)[:12], 16) % 10**12).rjust(12, "0")
         # Provider reference ("urn::id") -> the provider's inputs, filled by the monitor,
         # so a resource's ARN carries its own provider's region.
-        self.provider_inputs = provider_inputs
+        self.provider_inputs: dict[str, dict[str, Any]] = {}
         # (token, provider reference) of every invoke, in call order.
         self.invokes: list[tuple[str, str]] = []
 

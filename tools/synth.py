@@ -104,7 +104,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: PlatformMocks):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
-        self.provider_inputs = mocks.provider_inputs
+        self.platform_mocks = mocks
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """URNs as the engine builds them, so inventories line up with real state.
@@ -152,7 +152,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         self.registrations.append(registration)
         if request.type.startswith("pulumi:providers:"):
-            self.provider_inputs[f"{response.urn}::{response.id}"] = inputs
+            self.platform_mocks.provider_inputs[f"{response.urn}::{response.id}"] = inputs
         return response
 
 
@@ -174,7 +174,7 @@ def synth(stack: str, config: dict[str, Any] | None = None, project_root: Path =
     engine_config, secret_keys = _engine_config(stack_config)
 
     settings.ROOT.set(None)  # a fresh root Stack resource for every run
-    mocks = PlatformMocks(stack, provider_inputs={})
+    mocks = PlatformMocks(stack)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT_NAME, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(engine_config, secret_keys)
