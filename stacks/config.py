@@ -20,7 +20,8 @@ import pulumi
 from pulumi.runtime.config import CONFIG, get_config, get_config_env
 from pydantic import BaseModel, ValidationError
 
-from stacks.models import PlatformConfig, SubnetPlanError
+from stacks.aws_models import SubnetPlanError
+from stacks.models import PlatformConfig
 from stacks.tiers import TIER_DEFAULTS, deep_merge
 
 CONFIG_NAMESPACE = "platform"
@@ -108,6 +109,17 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
             problems.append("platform:aws.network.natGateways: prod needs 'perAz' so a zone loss keeps egress, got 'single'")
         if not config.protect:
             problems.append("platform:protect: prod must protect its stateful resources, got false")
+        if not config.aws.rds.multi_az:
+            problems.append("platform:aws.rds.multiAz: prod needs a standby in a second AZ, got false")
+        if config.aws.rds.backup_replica_region is None:
+            problems.append(
+                "platform:aws.rds.backupReplicaRegion: prod must copy automated backups to a second region, got nothing"
+            )
+    if config.aws.rds.backup_replica_region == config.aws_region:
+        problems.append(
+            "platform:aws.rds.backupReplicaRegion: expected a region other than aws:region "
+            f"({config.aws_region}), got {config.aws.rds.backup_replica_region!r}"
+        )
     try:
         config.aws.subnet_plan()
     except SubnetPlanError as error:
@@ -125,6 +137,7 @@ def _overlap_problems(config: PlatformConfig) -> list[str]:
         "platform:gcp.network.podsCidr": config.gcp.network.pods_cidr,
         "platform:gcp.network.servicesCidr": config.gcp.network.services_cidr,
         "platform:gcp.network.masterCidr": config.gcp.network.master_cidr,
+        "platform:gcp.network.privateServiceAccessCidr": config.gcp.network.private_service_access_cidr,
     }
     keys = list(ranges)
     problems = []

@@ -19,6 +19,24 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 "natGateways": "single",
                 "flowLogRetentionDays": 14,
             },
+            "logRetentionDays": 14,
+            "rds": {
+                # Burstable 4 GiB class: the seed's tuning scaled to its memory.
+                "instanceClass": "db.t4g.medium",
+                "allocatedStorage": 20,
+                "maxAllocatedStorage": 100,
+                "multiAz": False,
+                "tuning": {
+                    "maxConnections": 200,  # the seed's pool size, same in every tier
+                    "sharedBuffers": "1GB",  # 25% of 4 GiB
+                    "effectiveCacheSize": "3GB",  # 75% of 4 GiB
+                    "workMem": "4MB",
+                    "maintenanceWorkMem": "128MB",
+                },
+            },
+            # Two small nodes still exercise failover; one day of snapshots is enough in dev.
+            "redis": {"nodeType": "cache.t4g.small", "nodeCount": 2, "snapshotRetentionDays": 1},
+            "backups": {"expireAfterDays": 14},
             "eks": {
                 "nodeGroups": {
                     "general": {"instanceTypes": ["m6i.large"], "minSize": 1, "desiredSize": 2, "maxSize": 3},
@@ -35,6 +53,24 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 "natGateways": "perAz",
                 "flowLogRetentionDays": 30,
             },
+            "logRetentionDays": 30,
+            "rds": {
+                # 16 GiB: the seed's buffer sizes fit (25% / 75% of memory).
+                "instanceClass": "db.r6g.large",
+                "allocatedStorage": 100,
+                "maxAllocatedStorage": 1000,
+                # Multi-AZ like prod, so failover drills run before prod.
+                "multiAz": True,
+                "tuning": {
+                    "maxConnections": 200,
+                    "sharedBuffers": "4GB",
+                    "effectiveCacheSize": "12GB",
+                    "workMem": "16MB",
+                    "maintenanceWorkMem": "512MB",
+                },
+            },
+            "redis": {"nodeType": "cache.r6g.large", "nodeCount": 2, "snapshotRetentionDays": 3},
+            "backups": {"expireAfterDays": 35},
             "eks": {
                 "nodeGroups": {
                     "general": {"instanceTypes": ["m6i.xlarge"], "minSize": 2, "desiredSize": 2, "maxSize": 6},
@@ -54,6 +90,27 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 # One year of flow logs for incident forensics.
                 "flowLogRetentionDays": 365,
             },
+            # The seed keeps logs 90 days.
+            "logRetentionDays": 90,
+            "rds": {
+                # The seed's primary: db.r6g.xlarge, 1000 GB gp3 autoscaling to 5000 GB.
+                "instanceClass": "db.r6g.xlarge",
+                "allocatedStorage": 1000,
+                "maxAllocatedStorage": 5000,
+                "multiAz": True,
+                # The seed's database-optimization.sql, verbatim.
+                "tuning": {
+                    "maxConnections": 200,
+                    "sharedBuffers": "4GB",
+                    "effectiveCacheSize": "12GB",
+                    "workMem": "16MB",
+                    "maintenanceWorkMem": "512MB",
+                },
+            },
+            # The seed's Redis: cache.r6g.large, 3 nodes, a week of snapshots.
+            "redis": {"nodeType": "cache.r6g.large", "nodeCount": 3, "snapshotRetentionDays": 7},
+            # A year of nightly dumps, the last 9 months of it in Glacier Instant Retrieval.
+            "backups": {"expireAfterDays": 365},
             "eks": {
                 "nodeGroups": {
                     # At least one general node per AZ (3 AZs) so a zone loss leaves capacity.

@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from stacks.config import ConfigError, parse_platform_config
-from stacks.models import SubnetPlanError, plan_subnets
+from stacks.aws_models import SubnetPlanError, plan_subnets
 from stacks.schema import stack_file_schema
+from stacks.units import kb_to_pages, parse_memory_kb
 from tools.synth import SynthError, read_stack_config, synth
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,40 @@ def test_tier_defaults_fill_what_stack_files_leave_out():
     assert dev.aws.network.flow_log_retention_days == 14
     assert prod.aws.eks.node_groups.general.min_size == 3
     assert prod.aws.eks.node_groups.high_cpu.instance_types == ["c6i.4xlarge"]
+    # The seed's data tier in prod; smaller, cheaper shapes in dev.
+    assert (prod.aws.rds.instance_class, prod.aws.rds.allocated_storage, prod.aws.rds.max_allocated_storage) == (
+        "db.r6g.xlarge", 1000, 5000)
+    assert (prod.aws.redis.node_type, prod.aws.redis.node_count) == ("cache.r6g.large", 3)
+    assert (dev.aws.rds.instance_class, dev.aws.rds.multi_az) == ("db.t4g.medium", False)
+    assert (prod.aws.log_retention_days, staging.aws.log_retention_days, dev.aws.log_retention_days) == (90, 30, 14)
+
+
+def test_postgres_tuning_converts_human_units_to_rds_units():
+    """The seed's `ALTER SYSTEM` values, in the units RDS parameter groups take."""
+    assert parse("prod").aws.rds.tuning.rds_values() == {
+        "max_connections": "200",
+        "shared_buffers": "524288",  # 4GB = 4194304 kB = 524288 pages of 8 kB
+        "effective_cache_size": "1572864",  # 12GB = 12582912 kB = 1572864 pages
+        "work_mem": "16384",  # 16MB in kB
+        "maintenance_work_mem": "524288",  # 512MB in kB
+    }
+    assert parse("dev").aws.rds.tuning.rds_values()["shared_buffers"] == "131072"  # 1GB for a 4 GiB class
+
+
+@pytest.mark.parametrize(("text", "kb"), [("8kB", 8), ("16MB", 16384), ("4GB", 4194304), ("1TB", 1073741824)])
+def test_memory_sizes_use_postgres_binary_units(text, kb):
+    assert parse_memory_kb(text) == kb
+
+
+@pytest.mark.parametrize("text", ["4096", "4gb", "4 GiB", "-1GB", "1.5GB"])
+def test_memory_sizes_reject_other_spellings(text):
+    with pytest.raises(ValueError, match="expected a size such as"):
+        parse_memory_kb(text)
+
+
+def test_buffer_sizes_must_be_whole_pages():
+    with pytest.raises(ValueError, match="expected a multiple of 8kB"):
+        kb_to_pages(parse_memory_kb("12kB"))
 
 
 def test_stack_file_value_overrides_tier_default(stack_config):
@@ -179,6 +214,51 @@ BAD_CONFIGS: list[tuple[str, Mutation, str]] = [
      "platform:tags.owner: String should match pattern"),
     ("enum value misspelt", _set("platform:aws.network.natGateways", "per-az"),
      "platform:aws.network.natGateways: Input should be 'single' or 'perAz'"),
+    # -- EKS, data stores, backups (issue 3) --
+    ("EKS version below the minimum", _set("platform:aws.eks.version", "1.31"),
+     "platform:aws.eks.version: expected an EKS version >= 1.34 (standard support), got '1.31'"),
+    ("EKS version written as a YAML number", _set("platform:aws.eks.version", 1.3),
+     "platform:aws.eks.version: expected a quoted version such as \"1.35\""),
+    ("EKS public endpoint open to the internet", _set("platform:aws.eks.publicAccessCidrs", ["0.0.0.0/0"]),
+     "platform:aws.eks.publicAccessCidrs: CIS EKS 5.4.2: the public endpoint must not be open to the internet"),
+    ("EKS public endpoint given a private range", _set("platform:aws.eks.publicAccessCidrs", ["10.0.0.0/8"]),
+     "platform:aws.eks.publicAccessCidrs: expected public ranges"),
+    ("EKS without admins", _set("platform:aws.eks.adminRoles", []),
+     "platform:aws.eks.adminRoles: List should have at least 1 item"),
+    ("PostgreSQL major below the minimum", _set("platform:aws.rds.engineMajorVersion", 13),
+     "platform:aws.rds.engineMajorVersion: Input should be greater than or equal to 14, got 13"),
+    ("invalid RDS instance class", _set("platform:aws.rds.instanceClass", "r6g.xlarge"),
+     "platform:aws.rds.instanceClass: String should match pattern"),
+    ("RDS storage below gp3's minimum", _set("platform:aws.rds.allocatedStorage", 5),
+     "platform:aws.rds.allocatedStorage: Input should be greater than or equal to 20, got 5"),
+    ("RDS storage beyond gp3's maximum", _set("platform:aws.rds.maxAllocatedStorage", 100000),
+     "platform:aws.rds.maxAllocatedStorage: Input should be less than or equal to 65536, got 100000"),
+    ("RDS autoscaling ceiling under the start size", _set("platform:aws.rds.maxAllocatedStorage", 500),
+     "platform:aws.rds: expected maxAllocatedStorage >= allocatedStorage, got maxAllocatedStorage=500"),
+    ("RDS backups kept under a week", _set("platform:aws.rds.backupRetentionDays", 3),
+     "platform:aws.rds.backupRetentionDays: Input should be greater than or equal to 7, got 3"),
+    ("RDS single-AZ in prod", _set("platform:aws.rds.multiAz", False),
+     "platform:aws.rds.multiAz: prod needs a standby in a second AZ"),
+    ("prod without cross-region backups", _delete("platform:aws.rds.backupReplicaRegion"),
+     "platform:aws.rds.backupReplicaRegion: prod must copy automated backups to a second region"),
+    ("backup copy into the same region", _set("platform:aws.rds.backupReplicaRegion", "ap-northeast-2"),
+     "platform:aws.rds.backupReplicaRegion: expected a region other than aws:region"),
+    ("memory size without a unit", _set("platform:aws.rds.tuning", {
+        "maxConnections": 200, "sharedBuffers": "4096", "effectiveCacheSize": "12GB",
+        "workMem": "16MB", "maintenanceWorkMem": "512MB"}),
+     "platform:aws.rds.tuning.sharedBuffers: expected a size such as '512MB' or '4GB'"),
+    ("malformed backup window", _set("platform:aws.rds.backupWindow", "3am-4am"),
+     "platform:aws.rds.backupWindow: String should match pattern"),
+    ("invalid cache node type", _set("platform:aws.redis.nodeType", "r6g.large"),
+     "platform:aws.redis.nodeType: String should match pattern"),
+    ("Redis without a replica to fail over to", _set("platform:aws.redis.nodeCount", 1),
+     "platform:aws.redis.nodeCount: Input should be greater than or equal to 2, got 1"),
+    ("backups to Glacier before IA's 30 days are up", _set("platform:aws.backups.glacierAfterDays", 75),
+     "platform:aws.backups: expected glacierAfterDays >= infrequentAccessAfterDays + 30"),
+    ("Cloud SQL range too small", _set("platform:gcp.network.privateServiceAccessCidr", "10.138.0.0/28"),
+     "platform:gcp.network.privateServiceAccessCidr: private service access needs a /24 or larger"),
+    ("Cloud SQL range inside the AWS VPC", _set("platform:gcp.network.privateServiceAccessCidr", "10.30.240.0/20"),
+     "platform:gcp.network.privateServiceAccessCidr: expected a range that does not overlap platform:aws.network.vpcCidr"),
 ]
 
 
@@ -209,7 +289,7 @@ def test_every_cross_field_problem_is_reported_at_once(stack_config):
 
 def test_error_message_names_file_key_expectation_and_value(stack_config):
     config = stack_config("staging")
-    config["platform:aws"]["eks"] = {"nodeGroups": {"highCpu": {"minSize": 4, "desiredSize": 2, "maxSize": 3}}}
+    config["platform:aws"]["eks"]["nodeGroups"] = {"highCpu": {"minSize": 4, "desiredSize": 2, "maxSize": 3}}
     with pytest.raises(ConfigError) as caught:
         parse("staging", config)
     assert caught.value.problems == [
