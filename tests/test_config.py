@@ -253,7 +253,7 @@ BAD_CONFIGS: list[tuple[str, Mutation, str]] = [
      "platform:aws.redis.nodeType: String should match pattern"),
     ("Redis without a replica to fail over to", _set("platform:aws.redis.nodeCount", 1),
      "platform:aws.redis.nodeCount: Input should be greater than or equal to 2, got 1"),
-    ("backups to Glacier before IA's 30 days are up", _set("platform:aws.backups.glacierAfterDays", 75),
+    ("backups to Glacier before IA's 30 days are up", _set("platform:aws.backups", {"infrequentAccessAfterDays": 60, "glacierAfterDays": 75}),
      "platform:aws.backups: expected glacierAfterDays >= infrequentAccessAfterDays + 30"),
     ("Cloud SQL range too small", _set("platform:gcp.network.privateServiceAccessCidr", "10.138.0.0/28"),
      "platform:gcp.network.privateServiceAccessCidr: private service access needs a /24 or larger"),
