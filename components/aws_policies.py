@@ -5,6 +5,8 @@ Built as plain JSON (via `Output.json_dumps`) rather than with the
 in the AWS documentation they follow.
 """
 
+import json
+
 import pulumi
 
 Document = dict[str, object]
@@ -28,30 +30,70 @@ def account_root_admin(partition: pulumi.Input[str], account_id: pulumi.Input[st
     }
 
 
-def flow_logs_key_policy(
-    partition: pulumi.Input[str],
-    dns_suffix: pulumi.Input[str],
-    region: pulumi.Input[str],
-    account_id: pulumi.Input[str],
-    log_group_arn: pulumi.Input[str],
-) -> pulumi.Output[str]:
-    """Key policy letting CloudWatch Logs use the key for exactly one log group.
+def account_key_policy(partition: pulumi.Input[str], account_id: pulumi.Input[str], *extra: Document) -> pulumi.Output[str]:
+    """Key policy: the account's IAM policies administer and use the key, plus `extra`.
 
-    CloudWatch Logs encrypts with the caller's key only if the key policy allows the
-    regional logs service principal; the encryption-context condition pins it to the
-    flow-log group (AWS: "Encrypt log data in CloudWatch Logs using AWS KMS").
+    Services that use a key on a caller's behalf (RDS, ElastiCache, ECR, S3, Secrets
+    Manager, EBS) do so through grants made with the caller's IAM permissions, so they
+    need no statement of their own.
     """
-    return _policy(
-        account_root_admin(partition, account_id),
-        {
-            "Sid": "CloudWatchLogsUseForFlowLogGroup",
-            "Effect": "Allow",
-            "Principal": {"Service": pulumi.Output.concat("logs.", region, ".", dns_suffix)},
-            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-            "Resource": "*",
-            "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-        },
-    )
+    return _policy(account_root_admin(partition, account_id), *extra)
+
+
+def logs_key_statement(
+    region: pulumi.Input[str], dns_suffix: pulumi.Input[str], log_group_arns: list[pulumi.Input[str]]
+) -> Document:
+    """Key policy statement letting CloudWatch Logs use the key for the given groups only.
+
+    CloudWatch Logs encrypts with a customer key only if the key policy allows the
+    regional logs service principal; the encryption-context condition pins it to these
+    log groups (AWS: "Encrypt log data in CloudWatch Logs using AWS KMS").
+    """
+    return {
+        "Sid": "CloudWatchLogsUseForTheseLogGroups",
+        "Effect": "Allow",
+        "Principal": {"Service": pulumi.Output.concat("logs.", region, ".", dns_suffix)},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
+    }
+
+
+def service_trust_policy(service: str, source_account: pulumi.Input[str] | None = None) -> pulumi.Output[str]:
+    """Trust policy for an AWS service principal, optionally guarded by the source account."""
+    statement: Document = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if source_account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return _policy(statement)
+
+
+def irsa_trust_policy(
+    oidc_provider_arn: pulumi.Input[str], oidc_issuer: pulumi.Input[str], namespace: str, service_account: str
+) -> pulumi.Output[str]:
+    """Trust policy for IAM Roles for Service Accounts: one service account, STS audience.
+
+    Both `sub` and `aud` are pinned (EKS docs), so no other pod and no other audience can
+    exchange its token for this role.
+    """
+    issuer_host = pulumi.Output.from_input(oidc_issuer).apply(lambda url: url.removeprefix("https://"))
+    return pulumi.Output.all(oidc_provider_arn, issuer_host).apply(lambda values: _document({
+        "Effect": "Allow",
+        "Principal": {"Federated": values[0]},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {
+            f"{values[1]}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+            f"{values[1]}:aud": "sts.amazonaws.com",
+        }},
+    }))
+
+
+def key_use_policy(key_arn: pulumi.Input[str], actions: list[str]) -> pulumi.Output[str]:
+    """Identity policy allowing `actions` on one KMS key."""
+    return _policy({"Sid": "UseKey", "Effect": "Allow", "Action": actions, "Resource": key_arn})
+
+
+def _document(*statements: Document) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def flow_logs_trust_policy(

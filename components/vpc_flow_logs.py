@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_policies import flow_logs_key_policy, flow_logs_role_policy, flow_logs_trust_policy
+from components.aws_common import AwsContext, customer_key, encrypted_log_group
+from components.aws_policies import (
+    account_key_policy,
+    flow_logs_role_policy,
+    flow_logs_trust_policy,
+    logs_key_statement,
+)
 
 
 @dataclass
@@ -36,11 +42,8 @@ class VpcFlowLogs(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: VpcFlowLogsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:aws:VpcFlowLogs", name, None, opts)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
-        partition = aws.get_partition_output(opts=invoke)
-        region = aws.get_region_output(opts=invoke).region
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        aws_context = AwsContext.of(self)
+        partition, region, account_id = aws_context.partition, aws_context.region, aws_context.account_id
 
         def tags(resource_name: str) -> dict[str, str]:
             return {**args.tags, "Name": resource_name}
@@ -48,41 +51,37 @@ class VpcFlowLogs(pulumi.ComponentResource):
         # A fixed name, because the key policy must name the log group before it exists
         # (the key is created first, then the group is encrypted with it).
         log_group_name = f"/aws/vpc-flow-logs/{name}"
-        log_group_arn = pulumi.Output.concat(
-            "arn:", partition.partition, ":logs:", region, ":", account_id, ":log-group:", log_group_name
-        )
-        key = aws.kms.Key(
-            f"{name}-key",
+        log_group_arn = aws_context.arn("logs", f"log-group:{log_group_name}")
+        key = customer_key(
+            name,
             description=f"Encrypts the VPC flow logs of {name}",
-            enable_key_rotation=True,
-            # The longest waiting period: a deleted key makes every log it wrapped unreadable.
-            deletion_window_in_days=30,
-            policy=flow_logs_key_policy(partition.partition, partition.dns_suffix, region, account_id, log_group_arn),
-            tags=tags(f"{name}-key"),
-            opts=stateful,
+            policy=account_key_policy(
+                partition, account_id, logs_key_statement(region, aws_context.dns_suffix, [log_group_arn])
+            ),
+            parent=self,
+            protect=args.protect,
+            tags=args.tags,
         )
-        aws.kms.Alias(f"{name}-alias", name=f"alias/{name}", target_key_id=key.key_id,
-                      opts=pulumi.ResourceOptions(parent=self))
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = encrypted_log_group(
             f"{name}-group",
-            name=log_group_name,
-            retention_in_days=args.retention_days,
-            kms_key_id=key.arn,
-            deletion_protection_enabled=args.protect,
-            tags=tags(f"{name}-group"),
-            opts=stateful,
+            log_group_name=log_group_name,
+            retention_days=args.retention_days,
+            key=key,
+            parent=self,
+            protect=args.protect,
+            tags=args.tags,
         )
         role = aws.iam.Role(
             f"{name}-role",
             description=f"Lets VPC Flow Logs deliver {name}",
-            assume_role_policy=flow_logs_trust_policy(partition.partition, region, account_id),
+            assume_role_policy=flow_logs_trust_policy(partition, region, account_id),
             tags=tags(f"{name}-role"),
             opts=pulumi.ResourceOptions(parent=self),
         )
         write_policy = aws.iam.RolePolicy(
             f"{name}-write",
             role=role.id,
-            policy=flow_logs_role_policy(partition.partition, region, account_id, log_group.arn),
+            policy=flow_logs_role_policy(partition, region, account_id, log_group.arn),
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.ec2.FlowLog(

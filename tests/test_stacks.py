@@ -128,7 +128,7 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(synthed, stac
     assert key.inputs["enableKeyRotation"] is True
     statements = json.loads(key.inputs["policy"])["Statement"]
     logs_statement = next(s for s in statements if s["Principal"].get("Service") == "logs.ap-northeast-2.amazonaws.com")
-    assert logs_statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] == log_group.outputs["arn"]
+    assert logs_statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] == [log_group.outputs["arn"]]
 
 
 @pytest.mark.parametrize("stack", STACKS)
