@@ -12,7 +12,7 @@ import pulumi
 Document = dict[str, object]
 
 
-def _policy(*statements: Document) -> pulumi.Output[str]:
+def policy_document(*statements: Document) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
@@ -37,7 +37,7 @@ def account_key_policy(partition: pulumi.Input[str], account_id: pulumi.Input[st
     Manager, EBS) do so through grants made with the caller's IAM permissions, so they
     need no statement of their own.
     """
-    return _policy(account_root_admin(partition, account_id), *extra)
+    return policy_document(account_root_admin(partition, account_id), *extra)
 
 
 def logs_key_statement(
@@ -64,7 +64,7 @@ def service_trust_policy(service: str, source_account: pulumi.Input[str] | None 
     statement: Document = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
     if source_account is not None:
         statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
-    return _policy(statement)
+    return policy_document(statement)
 
 
 def irsa_trust_policy(
@@ -89,7 +89,7 @@ def irsa_trust_policy(
 
 def key_use_policy(key_arn: pulumi.Input[str], actions: list[str]) -> pulumi.Output[str]:
     """Identity policy allowing `actions` on one KMS key."""
-    return _policy({"Sid": "UseKey", "Effect": "Allow", "Action": actions, "Resource": key_arn})
+    return policy_document({"Sid": "UseKey", "Effect": "Allow", "Action": actions, "Resource": key_arn})
 
 
 def _document(*statements: Document) -> str:
@@ -100,7 +100,7 @@ def flow_logs_trust_policy(
     partition: pulumi.Input[str], region: pulumi.Input[str], account_id: pulumi.Input[str]
 ) -> pulumi.Output[str]:
     """Trust policy for the flow-log delivery role, guarded against the confused deputy."""
-    return _policy({
+    return policy_document({
         "Effect": "Allow",
         "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
         "Action": "sts:AssumeRole",
@@ -122,7 +122,7 @@ def flow_logs_role_policy(
     log_group_arn: pulumi.Input[str],
 ) -> pulumi.Output[str]:
     """Least privilege for flow-log delivery: write the streams of one log group only."""
-    return _policy(
+    return policy_document(
         {
             "Sid": "WriteFlowLogStreams",
             "Effect": "Allow",

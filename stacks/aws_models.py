@@ -71,7 +71,7 @@ class EksConfig(Section):
         description="Kubernetes Service ClusterIP range of the EKS cluster.",
     )
     # Empty by default: the API server is reachable only from inside the VPC (and over
-    # the VPN). CIS EKS 5.4.2: a public endpoint must be restricted to known ranges.
+    # the VPN). CIS EKS 5.4.1-5.4.2: private endpoint on; a public one only for known ranges.
     public_access_cidrs: list[ipaddress.IPv4Network] = Field(
         default=[], description="Public ranges allowed to reach the API server; empty turns public access off."
     )
@@ -92,7 +92,7 @@ class EksConfig(Section):
     def _restricted(cls, value: list[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
         for cidr in value:
             if cidr.prefixlen == 0:
-                raise ValueError(f"CIS EKS 5.4.2: the public endpoint must not be open to the internet, got {cidr}")
+                raise ValueError(f"CIS EKS 5.4.1: the public endpoint must not be open to the internet, got {cidr}")
             if not cidr.is_global:
                 raise ValueError(
                     f"expected public ranges (private access already covers the VPC), got {cidr}"

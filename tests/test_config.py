@@ -220,7 +220,7 @@ BAD_CONFIGS: list[tuple[str, Mutation, str]] = [
     ("EKS version written as a YAML number", _set("platform:aws.eks.version", 1.3),
      "platform:aws.eks.version: expected a quoted version such as \"1.35\""),
     ("EKS public endpoint open to the internet", _set("platform:aws.eks.publicAccessCidrs", ["0.0.0.0/0"]),
-     "platform:aws.eks.publicAccessCidrs: CIS EKS 5.4.2: the public endpoint must not be open to the internet"),
+     "platform:aws.eks.publicAccessCidrs: CIS EKS 5.4.1: the public endpoint must not be open to the internet"),
     ("EKS public endpoint given a private range", _set("platform:aws.eks.publicAccessCidrs", ["10.0.0.0/8"]),
      "platform:aws.eks.publicAccessCidrs: expected public ranges"),
     ("EKS without admins", _set("platform:aws.eks.adminRoles", []),

@@ -9,6 +9,7 @@ changes.
 An invoke that has no mock raises, so a new data source cannot silently come back empty.
 """
 
+import base64
 import hashlib
 from collections.abc import Callable
 from typing import Any
@@ -56,7 +57,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if args.custom and not args.provider:
             # The stacks disable default providers, so the real engine would refuse this.
             raise ValueError(f"{args.typ} {args.name!r} has no explicit provider")
-        region = self._region(args.provider)
+        # pulumi-aws 7 resources may name their own region; it overrides the provider's.
+        region = str(inputs.get("region") or self._region(args.provider))
         builder = _RESOURCE_OUTPUTS.get(args.typ)
         if builder is None:
             return f"{args.name}-{_hex(args.name, 8)}", inputs
@@ -64,10 +66,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
         return resource_id, {**inputs, **outputs}
 
     def _region(self, provider_ref: str | None) -> str:
-        inputs = self.provider_inputs.get(provider_ref or "")
-        if inputs is None:
-            return "ap-northeast-2"  # components carry no provider; their ids need no region
-        return str(inputs["region"])
+        # Components and region-less providers (random) need no region for their ids.
+        inputs = self.provider_inputs.get(provider_ref or "") or {}
+        return str(inputs.get("region", "ap-northeast-2"))
 
     # -- invokes --------------------------------------------------------------------
 
@@ -179,6 +180,163 @@ def _route(name: str, inputs: dict[str, Any], region: str, account: str) -> tupl
     return f"r-{inputs.get('routeTableId')}{int(_hex(name, 8), 16)}", {"state": "active", "origin": "CreateRoute"}
 
 
+def _autoname(name: str, inputs: dict[str, Any], key: str = "name") -> str:
+    """The physical name the engine would give: the input, or the resource name plus a suffix."""
+    return str(inputs.get(key) or f"{name}-{_hex(name, 7)}")
+
+
+def _named(arn_service: str | None = None, arn_kind: str = "") -> Builder:
+    """Builder for resources whose id is their (auto)name, e.g. parameter and subnet groups."""
+
+    def build(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+        physical = _autoname(name, inputs)
+        outputs: dict[str, Any] = {"name": physical}
+        if arn_service:
+            outputs["arn"] = _arn(arn_service, region, account, f"{arn_kind}:{physical}")
+        return physical, outputs
+
+    return build
+
+
+def _security_group_rule(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    rule_id = f"sgr-{_hex(name)}"
+    return rule_id, {"securityGroupRuleId": rule_id, "arn": _arn("ec2", region, account, f"security-group-rule/{rule_id}")}
+
+
+def _attachment(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    return f"{inputs.get('role')}-{_hex(name, 20)}", {}
+
+
+def _eks_cluster(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    cluster = _autoname(name, inputs)
+    oidc_id = _hex(name, 32).upper()
+    ca = base64.b64encode(f"-----BEGIN CERTIFICATE-----\nmock CA of {cluster}\n-----END CERTIFICATE-----\n".encode()).decode()
+    return cluster, {
+        "name": cluster,
+        "arn": _arn("eks", region, account, f"cluster/{cluster}"),
+        "endpoint": f"https://{oidc_id}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": ca},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc_id}"}]}],
+        "vpcConfig": {**inputs.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-{_hex(name + 'cluster-sg')}",
+                      "vpcId": f"vpc-{_hex(name)}"},
+        "platformVersion": "eks.1",
+        "status": "ACTIVE",
+    }
+
+
+def _oidc_provider(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    arn = f"arn:aws:iam::{account}:oidc-provider/{str(inputs.get('url', '')).removeprefix('https://')}"
+    return arn, {"arn": arn}
+
+
+def _node_group(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    group = _autoname(name, inputs, "nodeGroupName")
+    cluster = inputs.get("clusterName")
+    return f"{cluster}:{group}", {
+        "nodeGroupName": group,
+        "arn": _arn("eks", region, account, f"nodegroup/{cluster}/{group}/{_uuid(name)}"),
+        "status": "ACTIVE",
+    }
+
+
+def _launch_template(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    template_id = f"lt-{_hex(name)}"
+    return template_id, {"arn": _arn("ec2", region, account, f"launch-template/{template_id}"), "latestVersion": 1,
+                         "name": _autoname(name, inputs)}
+
+
+def _eks_addon(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    cluster, addon = inputs.get("clusterName"), inputs.get("addonName")
+    return f"{cluster}:{addon}", {
+        "arn": _arn("eks", region, account, f"addon/{cluster}/{addon}/{_uuid(name)}"),
+        "addonVersion": "v1.0.0-eksbuild.1",
+    }
+
+
+def _access_entry(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    cluster = inputs.get("clusterName")
+    return f"{cluster}:{inputs.get('principalArn')}", {
+        "accessEntryArn": _arn("eks", region, account, f"access-entry/{cluster}/role/{account}/{_uuid(name)}"),
+    }
+
+
+def _rds_instance(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    identifier = _autoname(name, inputs, "identifier")
+    address = f"{identifier}.c{_hex(account, 11)}.{region}.rds.amazonaws.com"
+    port = 5432
+    return f"db-{_hex(name, 26).upper()}", {
+        "identifier": identifier,
+        "address": address,
+        "endpoint": f"{address}:{port}",
+        "port": port,
+        "arn": _arn("rds", region, account, f"db:{identifier}"),
+        "resourceId": f"db-{_hex(name, 26).upper()}",
+        "masterUserSecrets": [{
+            "secretArn": _arn("secretsmanager", region, account, f"secret:rds!db-{_uuid(name)}-{_hex(name, 6)}"),
+            "kmsKeyId": inputs.get("masterUserSecretKmsKeyId"),
+            "secretStatus": "active",
+        }],
+        "engineVersionActual": f"{inputs.get('engineVersion')}.4",
+    }
+
+
+def _backup_replication(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    return _arn("rds", region, account, f"auto-backup:ab-{_hex(name, 26)}"), {}
+
+
+def _replication_group(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    group = _autoname(name, inputs, "replicationGroupId")[:40]
+    suffix = f"{_hex(name, 6)}.apn2.cache.amazonaws.com"
+    return group, {
+        "replicationGroupId": group,
+        "arn": _arn("elasticache", region, account, f"replicationgroup:{group}"),
+        "primaryEndpointAddress": f"master.{group}.{suffix}",
+        "readerEndpointAddress": f"replica.{group}.{suffix}",
+        "port": inputs.get("port", 6379),
+    }
+
+
+def _random_password(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    digest = hashlib.sha512(name.encode()).digest() * 2
+    value = "".join(alphabet[b % len(alphabet)] for b in digest[: int(inputs.get("length", 32))])
+    return "none", {"result": value, "bcryptHash": "$2a$10$" + _hex(value, 53)}
+
+
+def _secret(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    arn = _arn("secretsmanager", region, account, f"secret:{_autoname(name, inputs)}-{_hex(name, 6)}")
+    return arn, {"arn": arn, "name": _autoname(name, inputs)}
+
+
+def _secret_version(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    version = _uuid(name)
+    return f"{inputs.get('secretId')}|{version}", {"versionId": version, "arn": inputs.get("secretId")}
+
+
+def _ecr_repository(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    repository = _autoname(name, inputs)
+    return repository, {
+        "arn": _arn("ecr", region, account, f"repository/{repository}"),
+        "registryId": account,
+        "repositoryUrl": f"{account}.dkr.ecr.{region}.amazonaws.com/{repository}",
+    }
+
+
+def _s3_bucket(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix') or name + '-'}{_digest(name)[:26]}"
+    return bucket, {
+        "bucket": bucket,
+        "arn": f"arn:aws:s3:::{bucket}",
+        "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
+        "region": region,
+    }
+
+
+def _on_bucket(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    return str(inputs.get("bucket")), {}
+
+
 _RESOURCE_OUTPUTS: dict[str, Builder] = {
     "aws:ec2/vpc:Vpc": _vpc,
     "aws:ec2/subnet:Subnet": _ec2("subnet", "subnet"),
@@ -197,4 +355,31 @@ _RESOURCE_OUTPUTS: dict[str, Builder] = {
     "aws:kms/alias:Alias": _kms_alias,
     "aws:iam/role:Role": _iam_role,
     "aws:iam/rolePolicy:RolePolicy": _role_policy,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _attachment,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
+    "aws:ec2/securityGroup:SecurityGroup": _ec2("sg", "security-group"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _security_group_rule,
+    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:eks/nodeGroup:NodeGroup": _node_group,
+    "aws:eks/addon:Addon": _eks_addon,
+    "aws:eks/accessEntry:AccessEntry": _access_entry,
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:rds/parameterGroup:ParameterGroup": _named("rds", "pg"),
+    "aws:rds/subnetGroup:SubnetGroup": _named("rds", "subgrp"),
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": _backup_replication,
+    "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
+    "aws:elasticache/parameterGroup:ParameterGroup": _named("elasticache", "parametergroup"),
+    "aws:elasticache/subnetGroup:SubnetGroup": _named("elasticache", "subnetgroup"),
+    "aws:secretsmanager/secret:Secret": _secret,
+    "aws:secretsmanager/secretVersion:SecretVersion": _secret_version,
+    "aws:ecr/repository:Repository": _ecr_repository,
+    "aws:s3/bucket:Bucket": _s3_bucket,
+    "aws:s3/bucketPolicy:BucketPolicy": _on_bucket,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _on_bucket,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _on_bucket,
+    "aws:s3/bucketVersioning:BucketVersioning": _on_bucket,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _on_bucket,
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _on_bucket,
+    "random:index/randomPassword:RandomPassword": _random_password,
 }

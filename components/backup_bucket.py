@@ -1,0 +1,191 @@
+"""BackupBucket: the private, versioned, KMS-encrypted S3 bucket of the nightly database dumps.
+
+Private (S3.1/S3.8), TLS only (S3.5), versioned (S3.14) and encrypted with a customer key;
+the lifecycle moves dumps to cheaper storage and expires them. `writer_policy` is the
+write-only grant for the dump job: a compromised writer can neither read nor destroy
+earlier backups.
+"""
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws_common import AwsContext, customer_key
+from components.aws_policies import account_key_policy, policy_document
+
+MULTIPART_ABORT_DAYS = 7
+"""Parts of an interrupted upload are billed but invisible; a week is ample to resume."""
+
+
+@dataclass
+class BackupBucketArgs:
+    """Inputs of BackupBucket. Defaults favour retention and protection."""
+
+    infrequent_access_after_days: int = 30
+    """Days before a dump moves to STANDARD_IA (S3 requires at least 30)."""
+    glacier_after_days: int = 90
+    """Days before a dump moves to GLACIER_IR (at least 30 days after STANDARD_IA)."""
+    expire_after_days: int = 365
+    """Days a dump is kept; a transition at or after it is left out (short-lived dev stacks)."""
+    noncurrent_expire_after_days: int = 30
+    """Days an overwritten or deleted dump stays recoverable as a noncurrent version."""
+    protect: bool = True
+    """`protect` the bucket and its key: deleting either loses every backup."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every resource (a Name tag is added per resource)."""
+
+
+def _transitions(name: str, args: BackupBucketArgs) -> list[aws.s3.BucketLifecycleConfigurationRuleTransitionArgs]:
+    """The transitions that happen before expiry; S3 rejects a transition at or after it."""
+    days = {"STANDARD_IA": args.infrequent_access_after_days, "GLACIER_IR": args.glacier_after_days}
+    kept = {storage_class: d for storage_class, d in days.items() if d < args.expire_after_days}
+    # S3 requires 30 days before STANDARD_IA and 30 days in it before moving on: fail at
+    # preview rather than halfway through an update.
+    infrequent, glacier = kept.get("STANDARD_IA"), kept.get("GLACIER_IR")
+    if infrequent is not None and infrequent < 30:
+        raise ValueError(f"BackupBucket {name}: infrequent_access_after_days must be at least 30")
+    if infrequent is not None and glacier is not None and glacier - infrequent < 30:
+        raise ValueError(f"BackupBucket {name}: glacier_after_days must be 30 days after infrequent_access_after_days")
+    return [
+        aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(storage_class=storage_class, days=d)
+        for storage_class, d in kept.items()
+    ]
+
+
+class BackupBucket(pulumi.ComponentResource):
+    """Bucket, its KMS key, access/TLS/versioning/lifecycle settings and a writer policy."""
+
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
+    writer_policy: pulumi.Output[str]
+
+    def __init__(self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:aws:BackupBucket", name, None, opts)
+        if min(args.expire_after_days, args.noncurrent_expire_after_days) < 1:
+            raise ValueError(f"BackupBucket {name}: expiry days must be at least 1")
+        transitions = _transitions(name, args)
+        aws_context = AwsContext.of(self)
+        child = pulumi.ResourceOptions(parent=self)
+
+        key = customer_key(
+            name,
+            description=f"Encrypts the database backups of {name}",
+            policy=account_key_policy(aws_context.partition, aws_context.account_id),
+            parent=self,
+            protect=args.protect,
+            tags=args.tags,
+        )
+        # Bucket names are global: a prefix lets the provider pick a free one per stack.
+        bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket_prefix=f"{name}-",
+            force_destroy=False,
+            tags={**args.tags, "Name": f"{name}-bucket"},
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        # ACLs off: only the bucket policy and IAM decide access (AWS S3 best practice, S3.12).
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        # Database dumps must never become public, whatever a later policy or ACL says (S3.1/S3.8).
+        public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        # An overwrite or delete by the writer leaves the previous dump as a noncurrent version.
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms",
+                        kms_master_key_id=key.arn,
+                    ),
+                    # A bucket-level data key: far fewer KMS requests (and costs) per dump.
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
+        objects_arn = pulumi.Output.concat(bucket.arn, "/*")
+        deny_all: dict[str, object] = {
+            "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [bucket.arn, objects_arn],
+        }
+        aws.s3.BucketPolicy(
+            f"{name}-policy",
+            bucket=bucket.id,
+            policy=policy_document(
+                # Plain HTTP would expose the dumps in transit (S3.5); so would TLS 1.0/1.1.
+                {**deny_all, "Sid": "DenyInsecureTransport", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+                {**deny_all, "Sid": "DenyTlsBelow12", "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
+            ),
+            # S3 rejects a PutBucketPolicy while a PutPublicAccessBlock on the same bucket
+            # is in flight ("conflicting conditional operation"), so they run in sequence.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="backup-retention",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    transitions=transitions or None,
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.expire_after_days),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=args.noncurrent_expire_after_days
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=MULTIPART_ABORT_DAYS
+                    ),
+                )
+            ],
+            # S3 applies noncurrent-version rules according to the bucket's versioning
+            # state, so versioning is switched on first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+
+        self.bucket_name = bucket.id
+        self.bucket_arn = bucket.arn
+        self.key_arn = key.arn
+        # Write-only: no GetObject, DeleteObject or ListBucket, so the dump job cannot read,
+        # enumerate or destroy earlier backups.
+        self.writer_policy = policy_document(
+            {
+                "Sid": "WriteDumps",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                "Resource": objects_arn,
+            },
+            {
+                # S3 needs kms:Decrypt to complete a multipart upload of an SSE-KMS object.
+                "Sid": "EncryptDumps",
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": key.arn,
+            },
+        )
+        self.register_outputs({
+            "bucket_name": self.bucket_name,
+            "bucket_arn": self.bucket_arn,
+            "key_arn": self.key_arn,
+            "writer_policy": self.writer_policy,
+        })

@@ -1,0 +1,290 @@
+"""EksCluster: a private, encrypted, fully logged EKS control plane with its node groups.
+
+Built from plain pulumi_aws resources (not the pulumi_eks component) so every piece is a
+registration the policy pack can inspect. Node groups live in `eks_node_group.py` and
+the managed add-ons in `eks_addons.py`.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws_common import AwsContext, customer_key, encrypted_log_group
+from components.aws_policies import account_key_policy, key_use_policy, logs_key_statement, service_trust_policy
+from components.eks_addons import NETWORK_ADDONS, WORKLOAD_ADDONS, EksAddons, EksAddonsArgs
+from components.eks_node_group import EksNodeGroup, EksNodeGroupArgs
+from components.irsa_role import IrsaRole, IrsaRoleArgs
+
+# CIS EKS 2.1.1: every control-plane log type, audit and authenticator included.
+CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+@dataclass
+class NodeGroupSpec:
+    """One managed node group: `role` names it (`<cluster>-<role>`)."""
+
+    role: str
+    instance_types: list[str]
+    min_size: int
+    desired_size: int
+    max_size: int
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: list[aws.eks.NodeGroupTaintArgs] = field(default_factory=list)
+
+
+@dataclass
+class EksClusterArgs:
+    """Inputs of EksCluster. Defaults: private endpoint only, secrets encrypted, all logs."""
+
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: pulumi.Input[list[str]]
+    """Control-plane ENIs and nodes go here; nothing of the cluster sits in public subnets."""
+    version: str
+    admin_roles: list[str]
+    """IAM role names (in the deploying account) or ARNs that get cluster-admin access entries."""
+    node_groups: list[NodeGroupSpec]
+    service_cidr: str = "172.20.0.0/16"
+    public_access_cidrs: list[str] = field(default_factory=list)
+    """Empty: no public endpoint at all (CIS EKS 5.4.2). Otherwise only these ranges (5.4.1)."""
+    log_retention_days: int = 90
+    protect: bool = True
+    """`protect` the cluster, its key and log group, and turn on EKS deletion protection."""
+    instance_tags: dict[str, str] = field(default_factory=dict)
+    """Tags for what node groups launch (see EksNodeGroupArgs.instance_tags)."""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class EksCluster(pulumi.ComponentResource):
+    cluster_name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    certificate_authority: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_issuer_url: pulumi.Output[str]
+    node_security_group_id: pulumi.Output[str]
+    cluster_security_group_id: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:aws:EksCluster", name, None, opts)
+        if not args.node_groups:
+            raise ValueError(f"EksCluster {name}: at least one node group is needed for coredns and ebs-csi")
+        self._tags = args.tags
+        aws_context = AwsContext.of(self)
+        child = pulumi.ResourceOptions(parent=self)
+        cluster_name = name  # fixed: the control-plane log group's name is derived from it
+
+        log_group_name = f"/aws/eks/{cluster_name}/cluster"
+        key = customer_key(
+            name,
+            description=f"Envelope-encrypts the Kubernetes secrets and control-plane logs of {cluster_name}",
+            policy=account_key_policy(
+                aws_context.partition, aws_context.account_id,
+                logs_key_statement(aws_context.region, aws_context.dns_suffix,
+                                   [aws_context.arn("logs", f"log-group:{log_group_name}")]),
+            ),
+            parent=self, protect=args.protect, tags=args.tags,
+        )
+        log_group = encrypted_log_group(
+            f"{name}-logs", log_group_name=log_group_name, retention_days=args.log_retention_days,
+            key=key, parent=self, protect=args.protect, tags=args.tags,
+        )
+
+        cluster_role = aws.iam.Role(
+            f"{name}-role",
+            description=f"EKS control plane of {cluster_name}",
+            assume_role_policy=service_trust_policy("eks.amazonaws.com", aws_context.account_id),
+            tags={**args.tags, "Name": f"{name}-role"},
+            opts=child,
+        )
+        cluster_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-cluster-policy", role=cluster_role.name,
+            policy_arn=pulumi.Output.concat("arn:", aws_context.partition, ":iam::aws:policy/AmazonEKSClusterPolicy"),
+            opts=child,
+        )
+        # The control plane encrypts secrets with the key through its own role.
+        key_policy = aws.iam.RolePolicy(
+            f"{name}-kms", role=cluster_role.id,
+            policy=key_use_policy(key.arn, ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]),
+            opts=child,
+        )
+
+        # Nodes' identity for data-store rules: RDS and Redis admit this group, nothing
+        # wider. It holds no rules itself; node <-> control-plane traffic rides the
+        # cluster's primary security group, which nodes also carry.
+        node_security_group = aws.ec2.SecurityGroup(
+            f"{name}-nodes",
+            description=f"Identity of the worker nodes of {cluster_name}; data stores admit it",
+            vpc_id=args.vpc_id,
+            tags={**args.tags, "Name": f"{name}-nodes"},
+            opts=child,
+        )
+
+        cluster = aws.eks.Cluster(
+            f"{name}-cluster",
+            name=cluster_name,
+            version=args.version,
+            role_arn=cluster_role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=args.private_subnet_ids,
+                endpoint_private_access=True,
+                endpoint_public_access=bool(args.public_access_cidrs),
+                public_access_cidrs=args.public_access_cidrs or None,
+            ),
+            # Access entries only (no aws-auth ConfigMap), and no implicit admin for
+            # whoever happened to create the cluster: admins are listed in config.
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False,
+            ),
+            # CIS EKS 5.3.1: secrets envelope-encrypted with a customer key.
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn), resources=["secrets"],
+            ),
+            enabled_cluster_log_types=CONTROL_PLANE_LOG_TYPES,
+            kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(
+                ip_family="ipv4", service_ipv4_cidr=args.service_cidr,
+            ),
+            # The networking add-ons are installed as managed add-ons below, so EKS must
+            # not also install its unmanaged copies.
+            bootstrap_self_managed_addons=False,
+            # Lets operators shift traffic away from an impaired AZ (ARC zonal shift).
+            zonal_shift_config=aws.eks.ClusterZonalShiftConfigArgs(enabled=True),
+            deletion_protection=args.protect,
+            tags={**args.tags, "Name": cluster_name},
+            # The log group must exist first, or EKS creates one that never expires.
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.protect, depends_on=[log_group, cluster_policy, key_policy]
+            ),
+        )
+
+        oidc_issuer_url = cluster.identities[0].oidcs[0].issuer
+        oidc_provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=oidc_issuer_url,
+            client_id_lists=["sts.amazonaws.com"],
+            # No thumbprint: IAM validates EKS issuers against its own trusted CAs.
+            tags={**args.tags, "Name": f"{name}-oidc"},
+            opts=child,
+        )
+        self.oidc_provider_arn = oidc_provider.arn
+        self.oidc_issuer_url = oidc_issuer_url
+
+        for index, role in enumerate(args.admin_roles):
+            principal = aws_context.role_arn(role)
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{index}", cluster_name=cluster.name, principal_arn=principal, type="STANDARD",
+                tags={**args.tags, "Name": f"{name}-admin-{index}"}, opts=child,
+            )
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-admin-{index}-policy", cluster_name=cluster.name, principal_arn=principal,
+                policy_arn=CLUSTER_ADMIN_POLICY,
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+            )
+
+        node_role = aws.iam.Role(
+            f"{name}-node-role",
+            description=f"Worker nodes of {cluster_name}",
+            assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
+            tags={**args.tags, "Name": f"{name}-node-role"},
+            opts=child,
+        )
+        # Least privilege for nodes: join the cluster and pull images. The CNI's rights
+        # live on the vpc-cni add-on's own IRSA role, not on every node.
+        node_policies = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-{policy}", role=node_role.name,
+                policy_arn=pulumi.Output.concat("arn:", aws_context.partition, ":iam::aws:policy/", policy),
+                opts=child,
+            )
+            for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")
+        ]
+
+        # vpc-cni, kube-proxy and the Pod Identity agent must run before nodes can
+        # become Ready; coredns and ebs-csi need nodes to schedule on.
+        network_addons = EksAddons(
+            f"{name}-network-addons",
+            EksAddonsArgs(cluster_name=cluster.name, addons=NETWORK_ADDONS, irsa_role=self.irsa_role, tags=args.tags),
+            opts=child,
+        )
+        node_groups = [
+            EksNodeGroup(
+                f"{name}-{spec.role}",
+                EksNodeGroupArgs(
+                    cluster_name=cluster.name,
+                    kubernetes_version=cluster.version,
+                    node_role_arn=node_role.arn,
+                    subnet_ids=args.private_subnet_ids,
+                    security_group_ids=[cluster.vpc_config.cluster_security_group_id, node_security_group.id],
+                    instance_types=spec.instance_types,
+                    min_size=spec.min_size, desired_size=spec.desired_size, max_size=spec.max_size,
+                    labels=spec.labels, taints=spec.taints,
+                    instance_tags=args.instance_tags, tags=args.tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, network_addons]),
+            )
+            for spec in args.node_groups
+        ]
+        EksAddons(
+            f"{name}-workload-addons",
+            EksAddonsArgs(cluster_name=cluster.name, addons=WORKLOAD_ADDONS, irsa_role=self.irsa_role, tags=args.tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=node_groups),
+        )
+
+        self.cluster_name = cluster.name
+        self.endpoint = cluster.endpoint
+        self.certificate_authority = cluster.certificate_authority.data
+        self.node_security_group_id = node_security_group.id
+        self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
+        self.kubeconfig = pulumi.Output.all(cluster.name, cluster.endpoint, self.certificate_authority,
+                                            aws_context.region).apply(lambda v: _kubeconfig(*v))
+        self.register_outputs({
+            "cluster_name": self.cluster_name,
+            "endpoint": self.endpoint,
+            "certificate_authority": self.certificate_authority,
+            "oidc_provider_arn": self.oidc_provider_arn,
+            "oidc_issuer_url": self.oidc_issuer_url,
+            "node_security_group_id": self.node_security_group_id,
+            "cluster_security_group_id": self.cluster_security_group_id,
+            "kubeconfig": self.kubeconfig,
+        })
+
+    def irsa_role(
+        self,
+        name: str,
+        namespace: str,
+        service_account: str,
+        *,
+        managed_policy_arns: list[pulumi.Input[str]] | None = None,
+        inline_policy: pulumi.Input[str] | None = None,
+        parent: pulumi.Resource | None = None,
+    ) -> IrsaRole:
+        """An IAM role only `namespace/service_account` of this cluster can assume."""
+        return IrsaRole(
+            name,
+            IrsaRoleArgs(
+                oidc_provider_arn=self.oidc_provider_arn, oidc_issuer_url=self.oidc_issuer_url,
+                namespace=namespace, service_account=service_account,
+                managed_policy_arns=managed_policy_arns or [], inline_policy=inline_policy, tags=self._tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=parent or self),
+        )
+
+
+def _kubeconfig(cluster_name: str, endpoint: str, certificate_authority: str, region: str) -> str:
+    """A kubeconfig that authenticates with `aws eks get-token`: no static credentials."""
+    return json.dumps({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": certificate_authority}}],
+        "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+        "current-context": cluster_name,
+        "users": [{"name": cluster_name, "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"],
+            "interactiveMode": "Never",
+        }}}],
+    })

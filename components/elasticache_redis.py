@@ -1,0 +1,161 @@
+"""ElastiCacheRedis: the seed's Redis as a Multi-AZ replication group, encrypted both ways.
+
+The seed's anti-examples (`--requirepass dev_redis_password`, a base64 password in a
+Secret) become a generated auth token that lives only in Secrets Manager and in state,
+marked secret.
+"""
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.aws_common import AwsContext, customer_key, encrypted_log_group
+from components.aws_policies import account_key_policy, logs_key_statement
+
+REDIS_PORT = 6379
+
+
+@dataclass
+class ElastiCacheRedisArgs:
+    """Inputs of ElastiCacheRedis. Defaults: the seed's prod shape, encrypted, protected."""
+
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[list[str]]
+    availability_zones: list[str]
+    """Nodes are placed round-robin across these, so each AZ holds a copy."""
+    client_security_group_ids: list[pulumi.Input[str]]
+    """Security groups admitted on 6379 (the EKS node group); nothing else is."""
+    node_type: str = "cache.r6g.large"
+    node_count: int = 3
+    engine_version: str = "7.1"
+    snapshot_retention_days: int = 7
+    snapshot_window: str = "02:00-03:00"
+    maintenance_window: str = "sun:05:00-sun:06:00"
+    log_retention_days: int = 90
+    protect: bool = True
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class ElastiCacheRedis(pulumi.ComponentResource):
+    primary_endpoint: pulumi.Output[str]
+    reader_endpoint: pulumi.Output[str]
+    port: pulumi.Output[int]
+    auth_token_secret_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ElastiCacheRedisArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:aws:ElastiCacheRedis", name, None, opts)
+        if args.node_count < 2:
+            raise ValueError(f"ElastiCacheRedis {name}: automatic failover needs at least 2 nodes, got {args.node_count}")
+        if not args.client_security_group_ids:
+            raise ValueError(f"ElastiCacheRedis {name}: no client security groups; the cache would be unreachable")
+        aws_context = AwsContext.of(self)
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+
+        slow_log_name = f"/aws/elasticache/{name}/slow-log"
+        key = customer_key(
+            name,
+            description=f"Encrypts the data, snapshots, auth token and slow log of {name}",
+            policy=account_key_policy(
+                aws_context.partition, aws_context.account_id,
+                logs_key_statement(aws_context.region, aws_context.dns_suffix,
+                                   [aws_context.arn("logs", f"log-group:{slow_log_name}")]),
+            ),
+            parent=self, protect=args.protect, tags=args.tags,
+        )
+        slow_log = encrypted_log_group(
+            f"{name}-slow-log", log_group_name=slow_log_name, retention_days=args.log_retention_days,
+            key=key, parent=self, protect=args.protect, tags=args.tags,
+        )
+
+        # 64 alphanumerics: within ElastiCache's 16-128 printable characters, and free of
+        # the characters it forbids (@, ", /, space) without a special-character list.
+        auth_token = random.RandomPassword(f"{name}-auth-token", length=64, special=False, opts=child)
+        secret = aws.secretsmanager.Secret(
+            f"{name}-auth-token",
+            description=f"AUTH token of {name}; External Secrets syncs it into the clusters",
+            kms_key_id=key.arn,
+            recovery_window_in_days=30,
+            tags={**args.tags, "Name": f"{name}-auth-token"},
+            opts=stateful,
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{name}-auth-token-value", secret_id=secret.id, secret_string=auth_token.result, opts=child
+        )
+
+        parameter_group = aws.elasticache.ParameterGroup(
+            f"{name}-params",
+            family=f"redis{args.engine_version.split('.')[0]}",
+            description=f"Cache behaviour of {name}",
+            parameters=[
+                # A cache (the seed's hit-ratio target): evict least-recently-used keys
+                # when full instead of failing writes.
+                aws.elasticache.ParameterGroupParameterArgs(name="maxmemory-policy", value="allkeys-lru"),
+                # Commands slower than 10 ms reach the slow log (and CloudWatch).
+                aws.elasticache.ParameterGroupParameterArgs(name="slowlog-log-slower-than", value="10000"),
+            ],
+            tags={**args.tags, "Name": f"{name}-params"},
+            opts=child,
+        )
+        subnet_group = aws.elasticache.SubnetGroup(
+            f"{name}-subnets", subnet_ids=args.subnet_ids, description=f"Private subnets of {name}",
+            tags={**args.tags, "Name": f"{name}-subnets"}, opts=child,
+        )
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg", vpc_id=args.vpc_id, description=f"Redis clients of {name}",
+            tags={**args.tags, "Name": f"{name}-sg"}, opts=child,
+        )
+        for index, source in enumerate(args.client_security_group_ids):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-from-sg-{index}", security_group_id=security_group.id, referenced_security_group_id=source,
+                ip_protocol="tcp", from_port=REDIS_PORT, to_port=REDIS_PORT,
+                description="Redis from the EKS worker nodes", opts=child,
+            )
+
+        zones = [args.availability_zones[i % len(args.availability_zones)] for i in range(args.node_count)]
+        group = aws.elasticache.ReplicationGroup(
+            f"{name}-redis",
+            description=f"Redis of {name} (the seed's 3-node cache)",
+            engine="redis",
+            engine_version=args.engine_version,
+            node_type=args.node_type,
+            num_cache_clusters=args.node_count,
+            preferred_cache_cluster_azs=zones,
+            automatic_failover_enabled=True,
+            multi_az_enabled=True,
+            port=REDIS_PORT,
+            parameter_group_name=parameter_group.name,
+            subnet_group_name=subnet_group.name,
+            security_group_ids=[security_group.id],
+            at_rest_encryption_enabled=True,
+            kms_key_id=key.arn,
+            transit_encryption_enabled=True,
+            auth_token=auth_token.result,
+            snapshot_retention_limit=args.snapshot_retention_days,
+            snapshot_window=args.snapshot_window,
+            maintenance_window=args.maintenance_window,
+            final_snapshot_identifier=f"{name}-final",
+            auto_minor_version_upgrade=True,
+            log_delivery_configurations=[aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
+                log_type="slow-log", log_format="json", destination_type="cloudwatch-logs",
+                destination=slow_log.name,
+            )],
+            tags={**args.tags, "Name": f"{name}-redis"},
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, additional_secret_outputs=["authToken"]),
+        )
+
+        self.primary_endpoint = group.primary_endpoint_address
+        self.reader_endpoint = group.reader_endpoint_address
+        self.port = group.port.apply(lambda port: port or REDIS_PORT)
+        self.auth_token_secret_arn = secret.arn
+        self.security_group_id = security_group.id
+        self.register_outputs({
+            "primary_endpoint": self.primary_endpoint,
+            "reader_endpoint": self.reader_endpoint,
+            "port": self.port,
+            "auth_token_secret_arn": self.auth_token_secret_arn,
+            "security_group_id": self.security_group_id,
+        })

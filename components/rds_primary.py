@@ -1,0 +1,226 @@
+"""RdsPrimary: the platform's PostgreSQL primary, encrypted, private and replicable.
+
+The Cloud SQL replica on GCP replicates from it with pglogical, so the parameter group
+preloads pglogical and turns on logical replication. The master password is managed by
+RDS in Secrets Manager and never passes through the program.
+"""
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws_common import AwsContext, customer_key, encrypted_log_group
+from components.aws_policies import account_key_policy, logs_key_statement, service_trust_policy
+
+POSTGRES_PORT = 5432
+LOG_EXPORTS = ["postgresql", "upgrade"]
+# Parameters PostgreSQL reads only at start: RDS rejects `immediate` for them, so they
+# wait for the next reboot (in the maintenance window) instead of failing the update.
+STATIC_PARAMETERS = {"max_connections", "shared_buffers", "shared_preload_libraries", "rds.logical_replication"}
+
+
+@dataclass
+class RdsPrimaryArgs:
+    """Inputs of RdsPrimary. Defaults: Multi-AZ, protected, 7 days of backups, the seed's windows."""
+
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[list[str]]
+    """Private subnets, one per AZ, for the subnet group."""
+    instance_class: str
+    allocated_storage: int
+    max_allocated_storage: int
+    tuning: dict[str, str]
+    """Seed tuning in RDS units (PostgresTuning.rds_values())."""
+    db_name: str
+    master_username: str
+    engine_major_version: int = 16
+    client_security_group_ids: list[pulumi.Input[str]] = field(default_factory=list)
+    """Security groups admitted on 5432 (the EKS node group)."""
+    client_cidrs: list[str] = field(default_factory=list)
+    """Ranges admitted on 5432 (the Cloud SQL replica's range across the VPN)."""
+    multi_az: bool = True
+    backup_retention_days: int = 7
+    backup_window: str = "03:00-04:00"
+    maintenance_window: str = "sun:04:00-sun:05:00"
+    backup_replica_region: str | None = None
+    """Region that also keeps the automated backups (region-loss recovery); None for none."""
+    log_retention_days: int = 90
+    protect: bool = True
+    """`protect` the instance, key and logs; RDS deletion protection on."""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class RdsPrimary(pulumi.ComponentResource):
+    endpoint: pulumi.Output[str]
+    address: pulumi.Output[str]
+    port: pulumi.Output[int]
+    master_secret_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    instance_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: RdsPrimaryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:aws:RdsPrimary", name, None, opts)
+        if not args.client_security_group_ids and not args.client_cidrs:
+            raise ValueError(f"RdsPrimary {name}: no clients given; the database would be unreachable")
+        aws_context = AwsContext.of(self)
+        child = pulumi.ResourceOptions(parent=self)
+        identifier = name  # fixed: RDS writes its logs to groups named after it
+
+        log_groups_names = {log: f"/aws/rds/instance/{identifier}/{log}" for log in LOG_EXPORTS}
+        key = customer_key(
+            name,
+            description=f"Encrypts storage, Performance Insights, logs and the master secret of {identifier}",
+            policy=account_key_policy(
+                aws_context.partition, aws_context.account_id,
+                logs_key_statement(aws_context.region, aws_context.dns_suffix,
+                                   [aws_context.arn("logs", f"log-group:{n}") for n in log_groups_names.values()]),
+            ),
+            parent=self, protect=args.protect, tags=args.tags,
+        )
+        log_groups = [
+            encrypted_log_group(f"{name}-log-{log}", log_group_name=group, retention_days=args.log_retention_days,
+                                key=key, parent=self, protect=args.protect, tags=args.tags)
+            for log, group in log_groups_names.items()
+        ]
+
+        parameters = {
+            **args.tuning,
+            # pg_stat_statements: the seed's query statistics. pglogical: the Cloud SQL
+            # replica's external-server replication needs it preloaded on the source.
+            "shared_preload_libraries": "pg_stat_statements,pglogical",
+            "rds.logical_replication": "1",
+            # Refuse unencrypted client connections (Security Hub RDS: TLS in transit).
+            "rds.force_ssl": "1",
+        }
+        parameter_group = aws.rds.ParameterGroup(
+            f"{name}-params",
+            family=f"postgres{args.engine_major_version}",
+            description=f"Seed tuning and pglogical for {identifier}",
+            parameters=[
+                aws.rds.ParameterGroupParameterArgs(
+                    name=key_name, value=value,
+                    apply_method="pending-reboot" if key_name in STATIC_PARAMETERS else "immediate",
+                )
+                for key_name, value in sorted(parameters.items())
+            ],
+            tags={**args.tags, "Name": f"{name}-params"},
+            opts=child,
+        )
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets", subnet_ids=args.subnet_ids, description=f"Private subnets of {identifier}",
+            tags={**args.tags, "Name": f"{name}-subnets"}, opts=child,
+        )
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg", vpc_id=args.vpc_id, description=f"PostgreSQL clients of {identifier}",
+            tags={**args.tags, "Name": f"{name}-sg"}, opts=child,
+        )
+        for index, source in enumerate(args.client_security_group_ids):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-from-sg-{index}", security_group_id=security_group.id, referenced_security_group_id=source,
+                ip_protocol="tcp", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
+                description="PostgreSQL from the EKS worker nodes", opts=child,
+            )
+        for index, cidr in enumerate(args.client_cidrs):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-from-cidr-{index}", security_group_id=security_group.id, cidr_ipv4=cidr,
+                ip_protocol="tcp", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
+                description="PostgreSQL replication from the Cloud SQL replica over the VPN", opts=child,
+            )
+
+        monitoring_role = aws.iam.Role(
+            f"{name}-monitoring-role",
+            description=f"Enhanced monitoring of {identifier}",
+            assume_role_policy=service_trust_policy("monitoring.rds.amazonaws.com", aws_context.account_id),
+            tags={**args.tags, "Name": f"{name}-monitoring-role"},
+            opts=child,
+        )
+        monitoring_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring-policy", role=monitoring_role.name,
+            policy_arn=pulumi.Output.concat(
+                "arn:", aws_context.partition, ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+            ),
+            opts=child,
+        )
+
+        instance = aws.rds.Instance(
+            f"{name}-db",
+            identifier=identifier,
+            engine="postgres",
+            # A major only: RDS picks its default minor, auto_minor_version_upgrade keeps it current.
+            engine_version=str(args.engine_major_version),
+            auto_minor_version_upgrade=True,
+            allow_major_version_upgrade=False,  # a major upgrade is a deliberate change
+            instance_class=args.instance_class,
+            # The seed: gp3, autoscaling from allocated to max (1000 -> 5000 GB in prod).
+            storage_type="gp3",
+            allocated_storage=args.allocated_storage,
+            max_allocated_storage=args.max_allocated_storage,
+            storage_encrypted=True,
+            kms_key_id=key.arn,
+            db_name=args.db_name,
+            username=args.master_username,
+            # RDS generates and rotates the password in Secrets Manager (seed anti-example:
+            # var.db_password); the program never sees it.
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=key.arn,
+            iam_database_authentication_enabled=True,
+            multi_az=args.multi_az,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[security_group.id],
+            publicly_accessible=False,
+            parameter_group_name=parameter_group.name,
+            ca_cert_identifier="rds-ca-rsa2048-g1",
+            backup_retention_period=args.backup_retention_days,
+            backup_window=args.backup_window,
+            maintenance_window=args.maintenance_window,
+            copy_tags_to_snapshot=True,
+            # Keep automated backups after a delete: the last line of recovery.
+            delete_automated_backups=False,
+            deletion_protection=args.protect,
+            skip_final_snapshot=False,
+            final_snapshot_identifier=f"{identifier}-final",
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=key.arn,
+            performance_insights_retention_period=7,  # the free tier's window
+            monitoring_interval=60,  # the seed's enhanced-monitoring interval
+            monitoring_role_arn=monitoring_role.arn,
+            enabled_cloudwatch_logs_exports=LOG_EXPORTS,
+            tags={**args.tags, "Name": identifier},
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.protect, depends_on=[*log_groups, monitoring_policy]
+            ),
+        )
+
+        if args.backup_replica_region:
+            # Encrypted backups can only be replicated with a key in the destination region.
+            replica_key = customer_key(
+                f"{name}-backup-replica",
+                description=f"Encrypts the replicated automated backups of {identifier}",
+                policy=account_key_policy(aws_context.partition, aws_context.account_id),
+                parent=self, protect=args.protect, tags=args.tags, region=args.backup_replica_region,
+            )
+            aws.rds.InstanceAutomatedBackupsReplication(
+                f"{name}-backup-replication",
+                source_db_instance_arn=instance.arn,
+                kms_key_id=replica_key.arn,
+                retention_period=args.backup_retention_days,
+                # The replication is created in, and runs from, the destination region.
+                region=args.backup_replica_region,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            )
+
+        self.endpoint = instance.endpoint
+        self.address = instance.address
+        self.port = instance.port
+        self.master_secret_arn = instance.master_user_secrets[0].secret_arn
+        self.security_group_id = security_group.id
+        self.instance_arn = instance.arn
+        self.register_outputs({
+            "endpoint": self.endpoint,
+            "address": self.address,
+            "port": self.port,
+            "master_secret_arn": self.master_secret_arn,
+            "security_group_id": self.security_group_id,
+            "instance_arn": self.instance_arn,
+        })
