@@ -1,4 +1,4 @@
-"""Each stack end to end under mocks: the AWS network's content and relationships."""
+"""The AWS network of each stack under mocks: VPC, subnets, NAT, routes, flow logs."""
 
 import ipaddress
 import json
@@ -18,9 +18,13 @@ ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 KMS_KEY = "aws:kms/key:Key"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
-COMMON_TAG_KEYS = {"project", "environment", "owner", "cost-center", "managed-by", "Name"}
 AZS = {"dev": ["ap-northeast-2a", "ap-northeast-2c"], "staging": ["ap-northeast-2a", "ap-northeast-2c"],
        "prod": ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"]}
+
+
+def _flow_log_child(result, type_token):
+    (child,) = [r for r in result.children_of(result.one("platform:aws:VpcFlowLogs")) if r.type == type_token]
+    return child
 
 
 def _subnets(result, tier):
@@ -31,10 +35,15 @@ def _subnets(result, tier):
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_cloud_resource_uses_the_explicit_provider(synthed, stack):
     result = synthed(stack)
-    provider = result.one("pulumi:providers:aws")
-    assert provider.inputs["region"] == "ap-northeast-2"
+    assert {r.type for r in result.resources if r.type.startswith("pulumi:providers:")} == {
+        "pulumi:providers:aws", "pulumi:providers:random"}
+    aws_provider = result.one("pulumi:providers:aws")
+    random_provider = result.one("pulumi:providers:random")
+    assert aws_provider.inputs["region"] == "ap-northeast-2"
     custom = [r for r in result.resources if r.custom and not r.type.startswith("pulumi:providers:")]
-    assert custom and all(r.provider == provider.urn for r in custom)
+    assert custom and all(r.package in ("aws", "random") for r in custom)
+    assert all(r.provider == aws_provider.urn for r in custom if r.package == "aws")
+    assert all(r.provider == random_provider.urn for r in custom if r.package == "random")
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -118,7 +127,7 @@ def test_public_subnets_route_to_the_internet_gateway(synthed, stack):
 @pytest.mark.parametrize(("stack", "retention"), [("dev", 14), ("staging", 30), ("prod", 365)])
 def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(synthed, stack, retention):
     result = synthed(stack)
-    flow_log, log_group, key = result.one(FLOW_LOG), result.one(LOG_GROUP), result.one(KMS_KEY)
+    flow_log, log_group, key = result.one(FLOW_LOG), _flow_log_child(result, LOG_GROUP), _flow_log_child(result, KMS_KEY)
     assert flow_log.inputs["vpcId"] == result.one(VPC).id
     assert flow_log.inputs["trafficType"] == "ALL"
     assert flow_log.inputs["logDestinationType"] == "cloud-watch-logs"
@@ -134,8 +143,8 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(synthed, stac
 @pytest.mark.parametrize("stack", STACKS)
 def test_flow_log_role_is_least_privilege(synthed, stack):
     result = synthed(stack)
-    role = result.one("aws:iam/role:Role")
-    log_group = result.one(LOG_GROUP)
+    role = _flow_log_child(result, "aws:iam/role:Role")
+    log_group = _flow_log_child(result, LOG_GROUP)
     account = log_group.outputs["arn"].split(":")[4]
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert trust == [{
@@ -150,7 +159,7 @@ def test_flow_log_role_is_least_privilege(synthed, stack):
     }]
     flow_log = result.one(FLOW_LOG)
     assert flow_log.inputs["iamRoleArn"] == role.outputs["arn"]
-    role_policy = result.one("aws:iam/rolePolicy:RolePolicy")
+    role_policy = _flow_log_child(result, "aws:iam/rolePolicy:RolePolicy")
     assert role_policy.urn in flow_log.dependencies  # no delivery before the permission exists
     statements = json.loads(role_policy.inputs["policy"])["Statement"]
     actions = sorted(a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
@@ -181,44 +190,33 @@ def test_default_security_group_allows_nothing(synthed, stack):
 
 
 @pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("staging", False), ("prod", True)])
-def test_stateful_log_resources_are_protected_in_prod_only(synthed, stack, protected):
+def test_flow_log_group_and_key_are_protected_in_prod_only(synthed, stack, protected):
     result = synthed(stack)
-    assert result.one(LOG_GROUP).protect is protected
-    assert result.one(KMS_KEY).protect is protected
-    assert result.one(LOG_GROUP).inputs["deletionProtectionEnabled"] is protected
-    assert {r.type for r in result.resources if r.protect} == ({LOG_GROUP, KMS_KEY} if protected else set())
-    assert result.one(LOG_GROUP).inputs["name"] == f"/aws/vpc-flow-logs/heal7-{stack}-network-flow-logs"
+    log_group, key = _flow_log_child(result, LOG_GROUP), _flow_log_child(result, KMS_KEY)
+    assert log_group.protect is protected and key.protect is protected
+    assert log_group.inputs["deletionProtectionEnabled"] is protected
+    assert log_group.inputs["name"] == f"/aws/vpc-flow-logs/heal7-{stack}-network-flow-logs"
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_taggable_resource_carries_the_common_tags(synthed, stack):
+def test_network_resources_are_named_for_the_console(synthed, stack):
+    """Common tags come from the provider (see test_aws_platform); each resource adds its Name."""
     result = synthed(stack)
-    taggable = [r for r in result.resources if r.custom and "tags" in r.inputs]
-    assert {r.type for r in taggable} == {
-        VPC, SUBNET, NAT, EIP, ROUTE_TABLE, LOG_GROUP, KMS_KEY, FLOW_LOG, "aws:iam/role:Role",
-        "aws:ec2/internetGateway:InternetGateway", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
-        "aws:ec2/vpcEndpoint:VpcEndpoint", "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl",
-    }
+    network = result.one("platform:aws:AwsNetwork")
+    taggable = [r for r in result.resources if r.custom and "tags" in r.inputs and r.parent == network.urn]
+    assert {r.type for r in taggable} >= {VPC, SUBNET, NAT, EIP, ROUTE_TABLE, "aws:ec2/internetGateway:InternetGateway"}
     for resource in taggable:
-        assert COMMON_TAG_KEYS <= set(resource.inputs["tags"]), resource.name
-        assert resource.inputs["tags"]["environment"] == stack
-    untagged = {r.type for r in result.resources if r.custom and "tags" not in r.inputs}
-    # These AWS types take no tags.
-    assert untagged <= {"pulumi:providers:aws", ROUTE, ASSOCIATION, "aws:kms/alias:Alias", "aws:iam/rolePolicy:RolePolicy"}
+        assert resource.inputs["tags"]["Name"].startswith(f"heal7-{stack}-network"), resource.name
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_children_are_parented_and_named_after_their_component(synthed, stack):
+def test_network_children_are_parented_and_named_after_their_component(synthed, stack):
     result = synthed(stack)
     network = result.one("platform:aws:AwsNetwork")
     flow_logs = result.one("platform:aws:VpcFlowLogs")
     assert network.name == f"heal7-{stack}-network"
     assert network.parent == f"urn:pulumi:{stack}::multicloud-platform::pulumi:pulumi:Stack::multicloud-platform-{stack}"
     assert flow_logs.parent == network.urn and flow_logs.name == f"{network.name}-flow-logs"
-    aws_resources = [r for r in result.resources if r.package == "aws"]
-    assert {r.parent for r in aws_resources} == {network.urn, flow_logs.urn}
-    for resource in aws_resources:
-        assert resource.name.startswith(f"{result.by_urn(resource.parent).name}-")
     assert {r.name for r in result.children_of(flow_logs)} == {
         f"{flow_logs.name}-{role}" for role in ("key", "alias", "group", "role", "write", "vpc")
     }
@@ -228,7 +226,7 @@ def test_urns_have_the_engines_shape(synthed):
     result = synthed("prod")
     network = result.one("platform:aws:AwsNetwork")
     assert network.urn == "urn:pulumi:prod::multicloud-platform::platform:aws:AwsNetwork::heal7-prod-network"
-    key = result.one(KMS_KEY)
+    key = _flow_log_child(result, KMS_KEY)
     assert key.urn == ("urn:pulumi:prod::multicloud-platform::platform:aws:AwsNetwork$platform:aws:VpcFlowLogs"
                        "$aws:kms/key:Key::heal7-prod-network-flow-logs-key")
 
