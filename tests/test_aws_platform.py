@@ -1,0 +1,108 @@
+"""The AWS side of each stack as a whole: tags, reachability, protection, secrets."""
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from tests.conftest import STACKS
+from tools.synth import Secret
+
+# Types that hold data or keys: losing one loses data, so prod protects all of them.
+STATEFUL_TYPES = {
+    "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup", "aws:eks/cluster:Cluster", "aws:rds/instance:Instance",
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+    "aws:elasticache/replicationGroup:ReplicationGroup", "aws:secretsmanager/secret:Secret",
+    "aws:ecr/repository:Repository", "aws:s3/bucket:Bucket",
+}
+# Input names that carry a secret value (not `httpTokens`, `secretId`, `manage...Password`).
+SECRET_KEY = re.compile(r"(password|passwd|secret|secretstring|secretbinary|authtoken|apitoken|privatekey|presharedkey)$",
+                        re.IGNORECASE)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_provider_stamps_the_common_tags_on_everything(synthed, stack):
+    result = synthed(stack)
+    provider = result.one("pulumi:providers:aws")
+    # Providers receive their inputs JSON-encoded.
+    assert json.loads(provider.inputs["defaultTags"]) == {"tags": {
+        "project": "heal7", "environment": stack, "owner": "platform-team",
+        "cost-center": "heal7-platform", "managed-by": "pulumi",
+    }}
+    # Every taggable resource also gets a Name, prefixed by the stack.
+    tagged = [r for r in result.resources if r.package == "aws" and "tags" in r.inputs]
+    assert len(tagged) > 40
+    assert all(r.inputs["tags"]["Name"].startswith(f"heal7-{stack}") for r in tagged)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_data_stores_are_reachable_only_from_the_cluster_nodes(synthed, stack):
+    result = synthed(stack)
+    node_sg = result.outputs["eksNodeSecurityGroupId"]
+    cloud_sql_range = {"dev": "10.118.0.0/20", "staging": "10.122.0.0/20", "prod": "10.138.0.0/20"}[stack]
+    rules = result.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    by_group: dict[str, set[tuple[str, int]]] = {}
+    for rule in rules:
+        source = rule.inputs.get("referencedSecurityGroupId") or rule.inputs["cidrIpv4"]
+        by_group.setdefault(rule.inputs["securityGroupId"], set()).add((source, rule.inputs["fromPort"]))
+        assert rule.inputs["description"], rule.name  # every rule says why it exists
+        assert rule.inputs["fromPort"] == rule.inputs["toPort"]  # single ports, no ranges
+    assert by_group == {
+        result.outputs["rdsSecurityGroupId"]: {(node_sg, 5432), (cloud_sql_range, 5432)},
+        result.one("aws:ec2/securityGroup:SecurityGroup", f"heal7-{stack}-redis-sg").id: {(node_sg, 6379)},
+    }
+    assert result.one("aws:rds/instance:Instance").inputs["publiclyAccessible"] is False
+    # No inline rule anywhere that could widen a group behind the rule resources' back.
+    for group in result.of_type("aws:ec2/securityGroup:SecurityGroup"):
+        assert "ingress" not in group.inputs and "egress" not in group.inputs
+
+
+@pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("staging", False), ("prod", True)])
+def test_stateful_resources_are_protected_and_deletion_protected_in_prod(synthed, stack, protected):
+    result = synthed(stack)
+    stateful = [r for r in result.resources if r.type in STATEFUL_TYPES]
+    assert {r.type for r in stateful} >= STATEFUL_TYPES - (
+        set() if protected else {"aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"})
+    assert all(r.protect is protected for r in stateful), [r.name for r in stateful if r.protect is not protected]
+    # Everything else stays unprotected, so a refactor never needs a manual unprotect.
+    assert not [r.name for r in result.resources if r.protect and r.type not in STATEFUL_TYPES]
+    assert result.one("aws:rds/instance:Instance").inputs["deletionProtection"] is protected
+    assert result.one("aws:eks/cluster:Cluster").inputs["deletionProtection"] is protected
+    assert all(g.inputs["deletionProtectionEnabled"] is protected for g in result.of_type("aws:cloudwatch/logGroup:LogGroup"))
+    for key in result.of_type("aws:kms/key:Key"):
+        assert key.inputs["deletionWindowInDays"] == 30 and key.inputs["enableKeyRotation"] is True
+    for bucket in result.of_type("aws:s3/bucket:Bucket"):
+        assert bucket.inputs.get("forceDestroy", False) is False
+
+
+def _walk(value: Any, path: str = ""):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{path}[{index}]")
+    else:
+        yield path, value
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_input_holds_a_literal_password(synthed, stack):
+    result = synthed(stack)
+    generated = [p.outputs["result"] for p in result.of_type("random:index/randomPassword:RandomPassword")]
+    assert generated
+    secret_inputs = 0
+    for resource in (r for r in result.resources if not r.type.startswith("pulumi:providers:")):
+        for path, value in _walk(resource.inputs):
+            leaf = path.rsplit(".", 1)[-1]
+            if isinstance(value, Secret):
+                secret_inputs += SECRET_KEY.search(leaf) is not None
+                continue
+            # A generated secret never travels unmarked.
+            assert not any(isinstance(value, str) and secret in value for secret in generated), (resource.name, path)
+            # An input named like a secret is only ever a Secret (or a switch).
+            assert not (SECRET_KEY.search(leaf) and isinstance(value, str)), (resource.name, path)
+    assert secret_inputs >= 2  # the Redis auth token and its Secrets Manager copy
+    db = result.one("aws:rds/instance:Instance")
+    assert "password" not in db.inputs and db.inputs["manageMasterUserPassword"] is True

@@ -1,0 +1,302 @@
+"""Each stack end to end under mocks: the ECR registries, the backup bucket and its writer role."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT, STACKS
+
+ECR_COMPONENT = "platform:aws:EcrRepositories"
+BACKUP_COMPONENT = "platform:aws:BackupBucket"
+IRSA_COMPONENT = "platform:aws:IrsaRole"
+KMS_KEY = "aws:kms/key:Key"
+REPOSITORY = "aws:ecr/repository:Repository"
+ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+BUCKET = "aws:s3/bucket:Bucket"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+WORKLOADS = ("web-main", "api-gateway", "saju-engine")
+PROTECTED = {"dev": False, "staging": False, "prod": True}
+# (transitions before expiry, expiry days): a transition due at or after expiry is left out.
+RETENTION = {
+    "dev": ([], 14),
+    "staging": ([("STANDARD_IA", 30)], 35),
+    "prod": ([("STANDARD_IA", 30), ("GLACIER_IR", 90)], 365),
+}
+
+
+# -- selection: always through the owning component, never a bare `one(TYPE)` ------------
+
+def _ecr(result):
+    return result.one(ECR_COMPONENT, f"heal7-{result.stack}-ecr")
+
+
+def _backups(result):
+    return result.one(BACKUP_COMPONENT, f"heal7-{result.stack}-backups")
+
+
+def _children(result, parent, type_token):
+    return [r for r in result.children_of(parent) if r.type == type_token]
+
+
+def _only_child(result, parent, type_token, name=None):
+    matches = [r for r in _children(result, parent, type_token) if name is None or r.name == name]
+    assert len(matches) == 1, f"expected one {type_token} {name or ''} under {parent.name}, found {len(matches)}"
+    return matches[0]
+
+
+def _descendants(result, parent):
+    found = []
+    for child in result.children_of(parent):
+        found.append(child)
+        found.extend(_descendants(result, child))
+    return found
+
+
+def _as_list(value):
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _writer(result):
+    """The writer IrsaRole component and its role and inline-policy children."""
+    prefix = f"heal7-{result.stack}-backups-writer"
+    component = result.one(IRSA_COMPONENT, prefix)
+    role = _only_child(result, component, ROLE, f"{prefix}-role")
+    policy = _only_child(result, component, ROLE_POLICY, f"{prefix}-policy")
+    return component, role, policy
+
+
+# -- ECR --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_ecr_has_exactly_the_workload_repositories_immutable_scanned_and_kms_encrypted(synthed, stack):
+    result = synthed(stack)
+    ecr = _ecr(result)
+    key = _only_child(result, ecr, KMS_KEY)
+    assert key.inputs["enableKeyRotation"] is True
+    repositories = _children(result, ecr, REPOSITORY)
+    assert sorted(r.inputs["name"] for r in repositories) == sorted(f"heal7-{stack}/{w}" for w in WORKLOADS)
+    for repository in repositories:
+        assert repository.id == repository.inputs["name"]
+        assert repository.inputs["imageTagMutability"] == "IMMUTABLE"
+        assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+        assert repository.inputs["encryptionConfigurations"] == [
+            {"encryptionType": "KMS", "kmsKey": key.outputs["arn"]}
+        ]
+        assert key.urn in repository.dependencies
+        assert repository.inputs.get("forceDelete", False) is False
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_ecr_repository_has_its_own_lifecycle_policy(synthed, stack):
+    result = synthed(stack)
+    ecr = _ecr(result)
+    repositories = _children(result, ecr, REPOSITORY)
+    policies = _children(result, ecr, ECR_LIFECYCLE)
+    assert len(policies) == len(repositories) == len(WORKLOADS)
+    for repository in repositories:
+        (policy,) = [p for p in policies if p.inputs["repository"] == repository.id]
+        assert policy.inputs["repository"] == repository.inputs["name"]
+        assert repository.urn in policy.dependencies
+        rules = json.loads(policy.inputs["policy"])["rules"]
+        priorities = [rule["rulePriority"] for rule in rules]
+        assert len(set(priorities)) == len(priorities)
+        assert all(rule["action"] == {"type": "expire"} for rule in rules)
+        (untagged,) = [r for r in rules if r["selection"]["tagStatus"] == "untagged"]
+        assert untagged["selection"] == {
+            "tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 7,
+        }
+        (catch_all,) = [r for r in rules if r["selection"]["tagStatus"] == "any"]
+        assert catch_all["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30}
+        # ECR requires the `tagStatus: any` rule to be evaluated last.
+        assert catch_all["rulePriority"] == max(priorities)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_ecr_repository_urls_output_maps_each_workload_to_its_repository(synthed, stack):
+    result = synthed(stack)
+    ecr = _ecr(result)
+    by_name = {r.inputs["name"]: r for r in _children(result, ecr, REPOSITORY)}
+    account = _only_child(result, ecr, KMS_KEY).outputs["arn"].split(":")[4]
+    urls = result.outputs["ecrRepositoryUrls"]
+    assert set(urls) == set(WORKLOADS)
+    for workload, url in urls.items():
+        assert url == by_name[f"heal7-{stack}/{workload}"].outputs["repositoryUrl"]
+        assert url == f"{account}.dkr.ecr.ap-northeast-2.amazonaws.com/heal7-{stack}/{workload}"
+
+
+# -- backup bucket -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_backup_bucket_is_versioned_kms_encrypted_private_and_owner_enforced(synthed, stack):
+    result = synthed(stack)
+    backups = _backups(result)
+    bucket = _only_child(result, backups, BUCKET)
+    key = _only_child(result, backups, KMS_KEY)
+    assert key.inputs["enableKeyRotation"] is True
+    assert bucket.inputs["bucketPrefix"] == f"heal7-{stack}-backups-"
+    assert bucket.inputs.get("forceDestroy", False) is False
+    assert result.outputs["backupBucketName"] == bucket.id
+
+    versioning = _only_child(result, backups, VERSIONING)
+    assert versioning.inputs["bucket"] == bucket.id
+    assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
+
+    encryption = _only_child(result, backups, ENCRYPTION)
+    assert encryption.inputs["bucket"] == bucket.id
+    assert encryption.inputs["rules"] == [{
+        "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key.outputs["arn"]},
+        "bucketKeyEnabled": True,
+    }]
+    assert key.urn in encryption.dependencies
+
+    public_access = _only_child(result, backups, PUBLIC_ACCESS_BLOCK)
+    assert public_access.inputs == {
+        "bucket": bucket.id, "blockPublicAcls": True, "blockPublicPolicy": True,
+        "ignorePublicAcls": True, "restrictPublicBuckets": True,
+    }
+
+    ownership = _only_child(result, backups, OWNERSHIP)
+    assert ownership.inputs == {"bucket": bucket.id, "rule": {"objectOwnership": "BucketOwnerEnforced"}}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_backup_bucket_policy_denies_insecure_transport_and_old_tls(synthed, stack):
+    result = synthed(stack)
+    backups = _backups(result)
+    bucket = _only_child(result, backups, BUCKET)
+    policy = _only_child(result, backups, BUCKET_POLICY)
+    assert policy.inputs["bucket"] == bucket.id
+    # S3 rejects a bucket policy while the public access block is still being written.
+    assert _only_child(result, backups, PUBLIC_ACCESS_BLOCK).urn in policy.dependencies
+
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    arn = bucket.outputs["arn"]
+    assert len(statements) == 2
+    for statement in statements:
+        assert statement["Effect"] == "Deny"
+        assert statement["Principal"] == "*"
+        assert _as_list(statement["Action"]) == ["s3:*"]
+        assert sorted(_as_list(statement["Resource"])) == sorted([arn, f"{arn}/*"])
+    conditions = [s["Condition"] for s in statements]
+    assert {"Bool": {"aws:SecureTransport": "false"}} in conditions
+    assert {"NumericLessThan": {"s3:TlsVersion": "1.2"}} in conditions
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_backup_lifecycle_follows_the_tier_retention(synthed, stack):
+    result = synthed(stack)
+    backups = _backups(result)
+    bucket = _only_child(result, backups, BUCKET)
+    lifecycle = _only_child(result, backups, BUCKET_LIFECYCLE)
+    assert lifecycle.inputs["bucket"] == bucket.id
+    # Noncurrent-version expiry only applies once versioning is on.
+    assert _only_child(result, backups, VERSIONING).urn in lifecycle.dependencies
+
+    (rule,) = lifecycle.inputs["rules"]
+    transitions, expire_days = RETENTION[stack]
+    assert rule["status"] == "Enabled"
+    assert rule["filter"] == {"prefix": ""}  # the whole bucket
+    assert [(t["storageClass"], t["days"]) for t in rule.get("transitions") or []] == transitions
+    assert rule["expiration"] == {"days": expire_days}
+    assert all(days < expire_days for _, days in transitions)
+    assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
+    assert rule["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+
+
+# -- the backup writer's IRSA role -----------------------------------------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_backup_writer_role_trusts_only_the_backup_service_account(synthed, stack):
+    result = synthed(stack)
+    component, role, _ = _writer(result)
+    assert component.parent == _backups(result).urn
+    issuer_url = result.outputs["eksOidcIssuerUrl"]
+    assert issuer_url.startswith("https://")
+    issuer_host = issuer_url.removeprefix("https://")
+
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement == {
+        "Effect": "Allow",
+        "Principal": {"Federated": result.outputs["eksOidcProviderArn"]},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {
+            f"{issuer_host}:sub": "system:serviceaccount:backup:db-backup",
+            f"{issuer_host}:aud": "sts.amazonaws.com",
+        }},
+    }
+    assert result.outputs["backupWriterRoleArn"] == role.outputs["arn"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_backup_writer_policy_is_write_only(synthed, stack):
+    result = synthed(stack)
+    backups = _backups(result)
+    bucket_arn = _only_child(result, backups, BUCKET).outputs["arn"]
+    key_arn = _only_child(result, backups, KMS_KEY).outputs["arn"]
+    component, role, policy = _writer(result)
+    assert policy.inputs["role"] == role.id
+    assert _children(result, component, POLICY_ATTACHMENT) == []  # the inline policy is all it gets
+
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    granted: dict[str, set[str]] = {}
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        assert not {"NotAction", "NotResource", "NotPrincipal"} & set(statement)
+        for resource in _as_list(statement["Resource"]):
+            granted.setdefault(resource, set()).update(_as_list(statement["Action"]))
+    assert granted == {
+        f"{bucket_arn}/*": {"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
+        key_arn: {"kms:GenerateDataKey", "kms:Decrypt"},
+    }
+    actions = {a for acts in granted.values() for a in acts}
+    assert not any("*" in a for a in actions)
+    assert not any(a == "s3:GetObject" or a.startswith("s3:DeleteObject") or a == "s3:ListBucket" for a in actions)
+    assert "*" not in granted
+
+
+# -- protection --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_images_backups_and_their_keys_are_protected_in_prod_only(synthed, stack):
+    result = synthed(stack)
+    ecr, backups = _ecr(result), _backups(result)
+    stateful = [
+        _only_child(result, backups, BUCKET),
+        _only_child(result, backups, KMS_KEY),
+        _only_child(result, ecr, KMS_KEY),
+        *_children(result, ecr, REPOSITORY),
+    ]
+    assert len(stateful) == 3 + len(WORKLOADS)
+    assert all(r.protect is PROTECTED[stack] for r in stateful)
+    # Nothing else in either component (aliases, policies, settings, the writer role) is protected.
+    protected = {r.urn for r in _descendants(result, ecr) + _descendants(result, backups) if r.protect}
+    assert protected == ({r.urn for r in stateful} if PROTECTED[stack] else set())
+
+
+# -- constructor validation ----------------------------------------------------------------
+
+def test_ecr_repositories_rejects_an_empty_repository_list():
+    """Run in a fresh interpreter: the session's synth runs leave Pulumi's mock monitor set,
+    and registering the component there would add it to a cached SynthResult."""
+    script = (
+        "from components.ecr_repositories import EcrRepositories, EcrRepositoriesArgs\n"
+        "try:\n"
+        "    EcrRepositories('x', EcrRepositoriesArgs(repositories=[], name_prefix='p'))\n"
+        "except ValueError as error:\n"
+        "    print('ValueError:', error)\n"
+        "else:\n"
+        "    print('no error')\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True,
+                               text=True, timeout=120, check=True)
+    assert completed.stdout.strip() == "ValueError: EcrRepositories x: repositories is empty"
