@@ -68,9 +68,9 @@ class EksCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("platform:aws:EksCluster", name, None, opts)
         if not args.node_groups:
             raise ValueError(f"EksCluster {name}: at least one node group is needed for coredns and ebs-csi")
+        super().__init__("platform:aws:EksCluster", name, None, opts)
         self._tags = args.tags
         aws_context = AwsContext.of(self)
         child = pulumi.ResourceOptions(parent=self)

@@ -46,11 +46,11 @@ class ElastiCacheRedis(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: ElastiCacheRedisArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("platform:aws:ElastiCacheRedis", name, None, opts)
         if args.node_count < 2:
             raise ValueError(f"ElastiCacheRedis {name}: automatic failover needs at least 2 nodes, got {args.node_count}")
         if not args.client_security_group_ids:
             raise ValueError(f"ElastiCacheRedis {name}: no client security groups; the cache would be unreachable")
+        super().__init__("platform:aws:ElastiCacheRedis", name, None, opts)
         aws_context = AwsContext.of(self)
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)

@@ -32,9 +32,9 @@ class IrsaRole(pulumi.ComponentResource):
     role_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: IrsaRoleArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("platform:aws:IrsaRole", name, None, opts)
         if not args.managed_policy_arns and args.inline_policy is None:
             raise ValueError(f"IrsaRole {name}: give managed_policy_arns or inline_policy; a role with no permissions is a mistake")
+        super().__init__("platform:aws:IrsaRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-role",

@@ -60,9 +60,9 @@ class RdsPrimary(pulumi.ComponentResource):
     instance_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: RdsPrimaryArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("platform:aws:RdsPrimary", name, None, opts)
         if not args.client_security_group_ids and not args.client_cidrs:
             raise ValueError(f"RdsPrimary {name}: no clients given; the database would be unreachable")
+        super().__init__("platform:aws:RdsPrimary", name, None, opts)
         aws_context = AwsContext.of(self)
         child = pulumi.ResourceOptions(parent=self)
         identifier = name  # fixed: RDS writes its logs to groups named after it

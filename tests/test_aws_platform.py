@@ -106,3 +106,36 @@ def test_no_input_holds_a_literal_password(synthed, stack):
     assert secret_inputs >= 2  # the Redis auth token and its Secrets Manager copy
     db = result.one("aws:rds/instance:Instance")
     assert "password" not in db.inputs and db.inputs["manageMasterUserPassword"] is True
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_child_is_named_after_its_component(synthed, stack):
+    result = synthed(stack)
+    components = {r.urn: r for r in result.resources if r.package == "platform"}
+    assert {c.type for c in components.values()} >= {
+        "platform:aws:AwsNetwork", "platform:aws:EksCluster", "platform:aws:EksNodeGroup", "platform:aws:EksAddons",
+        "platform:aws:IrsaRole", "platform:aws:RdsPrimary", "platform:aws:ElastiCacheRedis",
+        "platform:aws:EcrRepositories", "platform:aws:BackupBucket", "platform:aws:VpcFlowLogs"}
+    children = [r for r in result.resources if r.parent in components]
+    assert all(r.name.startswith(f"{components[r.parent].name}-") for r in children), [
+        r.name for r in children if not r.name.startswith(f"{components[r.parent].name}-")]
+    # Only components and providers hang off the stack itself.
+    top_level = {r.type.split(":")[0] for r in result.resources if r.parent and r.parent.endswith(f"multicloud-platform-{stack}")}
+    assert top_level <= {"platform", "pulumi"}
+
+
+def test_components_refuse_args_that_would_build_something_broken():
+    from components.elasticache_redis import ElastiCacheRedis, ElastiCacheRedisArgs
+    from components.irsa_role import IrsaRole, IrsaRoleArgs
+    from components.rds_primary import RdsPrimary, RdsPrimaryArgs
+
+    with pytest.raises(ValueError, match="automatic failover needs at least 2 nodes"):
+        ElastiCacheRedis("r", ElastiCacheRedisArgs(vpc_id="vpc-1", subnet_ids=["s"], availability_zones=["a"],
+                                                   client_security_group_ids=["sg-1"], node_count=1))
+    with pytest.raises(ValueError, match="no clients given"):
+        RdsPrimary("db", RdsPrimaryArgs(vpc_id="vpc-1", subnet_ids=["s"], instance_class="db.t4g.medium",
+                                        allocated_storage=20, max_allocated_storage=20, tuning={},
+                                        db_name="d", master_username="u"))
+    with pytest.raises(ValueError, match="a role with no permissions is a mistake"):
+        IrsaRole("i", IrsaRoleArgs(oidc_provider_arn="arn", oidc_issuer_url="https://x", namespace="n",
+                                   service_account="s"))
