@@ -62,10 +62,10 @@ class BackupBucket(pulumi.ComponentResource):
     writer_policy: pulumi.Output[str]
 
     def __init__(self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("platform:aws:BackupBucket", name, None, opts)
         if min(args.expire_after_days, args.noncurrent_expire_after_days) < 1:
             raise ValueError(f"BackupBucket {name}: expiry days must be at least 1")
         transitions = _transitions(name, args)
+        super().__init__("platform:aws:BackupBucket", name, None, opts)
         aws_context = AwsContext.of(self)
         child = pulumi.ResourceOptions(parent=self)
 

@@ -75,7 +75,6 @@ class EcrRepositories(pulumi.ComponentResource):
     key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: EcrRepositoriesArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("platform:aws:EcrRepositories", name, None, opts)
         if not args.repositories:
             raise ValueError(f"EcrRepositories {name}: repositories is empty")
         duplicates = sorted({w for w in args.repositories if args.repositories.count(w) > 1})
@@ -83,6 +82,7 @@ class EcrRepositories(pulumi.ComponentResource):
             raise ValueError(f"EcrRepositories {name}: duplicate repositories {duplicates}")
         if args.keep_last_images < 1:
             raise ValueError(f"EcrRepositories {name}: keep_last_images must be at least 1")
+        super().__init__("platform:aws:EcrRepositories", name, None, opts)
         aws_context = AwsContext.of(self)
 
         # A customer key rather than the AWS-managed one: its policy and its CloudTrail

@@ -95,7 +95,9 @@ class EksCluster(pulumi.ComponentResource):
         cluster_role = aws.iam.Role(
             f"{name}-role",
             description=f"EKS control plane of {cluster_name}",
-            assume_role_policy=service_trust_policy("eks.amazonaws.com", aws_context.account_id),
+            # EKS's documented trust policy, unconditioned: EKS does not promise to pass
+            # aws:SourceAccount when it assumes the role, so a guard could lock it out.
+            assume_role_policy=service_trust_policy("eks.amazonaws.com"),
             tags={**args.tags, "Name": f"{name}-role"},
             opts=child,
         )

@@ -131,6 +131,7 @@ class RdsPrimary(pulumi.ComponentResource):
         monitoring_role = aws.iam.Role(
             f"{name}-monitoring-role",
             description=f"Enhanced monitoring of {identifier}",
+            # Confused-deputy guard, as the RDS guide on Enhanced Monitoring shows.
             assume_role_policy=service_trust_policy("monitoring.rds.amazonaws.com", aws_context.account_id),
             tags={**args.tags, "Name": f"{name}-monitoring-role"},
             opts=child,

@@ -1,12 +1,12 @@
 """Each stack end to end under mocks: the ECR registries, the backup bucket and its writer role."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT, STACKS
+from components.ecr_repositories import EcrRepositories, EcrRepositoriesArgs
+
+from tests.conftest import STACKS
 
 ECR_COMPONENT = "platform:aws:EcrRepositories"
 BACKUP_COMPONENT = "platform:aws:BackupBucket"
@@ -286,17 +286,8 @@ def test_images_backups_and_their_keys_are_protected_in_prod_only(synthed, stack
 # -- constructor validation ----------------------------------------------------------------
 
 def test_ecr_repositories_rejects_an_empty_repository_list():
-    """Run in a fresh interpreter: the session's synth runs leave Pulumi's mock monitor set,
-    and registering the component there would add it to a cached SynthResult."""
-    script = (
-        "from components.ecr_repositories import EcrRepositories, EcrRepositoriesArgs\n"
-        "try:\n"
-        "    EcrRepositories('x', EcrRepositoriesArgs(repositories=[], name_prefix='p'))\n"
-        "except ValueError as error:\n"
-        "    print('ValueError:', error)\n"
-        "else:\n"
-        "    print('no error')\n"
-    )
-    completed = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True,
-                               text=True, timeout=120, check=True)
-    assert completed.stdout.strip() == "ValueError: EcrRepositories x: repositories is empty"
+    # Validation runs before registration, so nothing reaches the (session's) mock monitor.
+    with pytest.raises(ValueError, match="EcrRepositories x: repositories is empty"):
+        EcrRepositories("x", EcrRepositoriesArgs(repositories=[], name_prefix="p"))
+    with pytest.raises(ValueError, match=r"duplicate repositories \['web'\]"):
+        EcrRepositories("x", EcrRepositoriesArgs(repositories=["web", "web"], name_prefix="p"))
