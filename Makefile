@@ -25,7 +25,7 @@ pytest: $(STAMP)
 plan: $(STAMP)
 	$(PY) -m tools.plan $(STACK) $(if $(DIFF),--diff $(DIFF))
 
-# Regenerate the stack-file JSON schema after changing stacks/models.py.
+# Regenerate the stack-file JSON schema after changing a model in stacks/.
 schema: $(STAMP)
 	$(PY) -m stacks.config --schema
 

@@ -117,7 +117,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
 
         zones = [args.availability_zones[i % len(args.availability_zones)] for i in range(args.node_count)]
         group = aws.elasticache.ReplicationGroup(
-            f"{name}-redis",
+            f"{name}-group",
             description=f"Redis of {name} (the seed's 3-node cache)",
             engine="redis",
             engine_version=args.engine_version,
@@ -143,7 +143,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
                 log_type="slow-log", log_format="json", destination_type="cloudwatch-logs",
                 destination=slow_log.name,
             )],
-            tags={**args.tags, "Name": f"{name}-redis"},
+            tags={**args.tags, "Name": f"{name}-group"},
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, additional_secret_outputs=["authToken"]),
         )
 
