@@ -11,7 +11,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.aws_common import AwsContext, customer_key, encrypted_log_group
+from components.aws_common import (
+    AwsContext,
+    ClientSource,
+    customer_key,
+    encrypted_log_group,
+    service_security_group,
+)
 from components.aws_policies import account_key_policy, logs_key_statement
 
 REDIS_PORT = 6379
@@ -104,16 +110,12 @@ class ElastiCacheRedis(pulumi.ComponentResource):
             f"{name}-subnets", subnet_ids=args.subnet_ids, description=f"Private subnets of {name}",
             tags={**args.tags, "Name": f"{name}-subnets"}, opts=child,
         )
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", vpc_id=args.vpc_id, description=f"Redis clients of {name}",
-            tags={**args.tags, "Name": f"{name}-sg"}, opts=child,
+        security_group = service_security_group(
+            name, vpc_id=args.vpc_id, description=f"Redis clients of {name}", port=REDIS_PORT,
+            clients=[ClientSource("Redis from the EKS worker nodes", security_group_id=g)
+                     for g in args.client_security_group_ids],
+            parent=self, tags=args.tags,
         )
-        for index, source in enumerate(args.client_security_group_ids):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-from-sg-{index}", security_group_id=security_group.id, referenced_security_group_id=source,
-                ip_protocol="tcp", from_port=REDIS_PORT, to_port=REDIS_PORT,
-                description="Redis from the EKS worker nodes", opts=child,
-            )
 
         zones = [args.availability_zones[i % len(args.availability_zones)] for i in range(args.node_count)]
         group = aws.elasticache.ReplicationGroup(

@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_common import AwsContext, customer_key, encrypted_log_group
+from components.aws_common import (
+    AwsContext,
+    ClientSource,
+    customer_key,
+    encrypted_log_group,
+    service_security_group,
+)
 from components.aws_policies import account_key_policy, logs_key_statement, service_trust_policy
 
 POSTGRES_PORT = 5432
@@ -111,22 +117,16 @@ class RdsPrimary(pulumi.ComponentResource):
             f"{name}-subnets", subnet_ids=args.subnet_ids, description=f"Private subnets of {identifier}",
             tags={**args.tags, "Name": f"{name}-subnets"}, opts=child,
         )
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", vpc_id=args.vpc_id, description=f"PostgreSQL clients of {identifier}",
-            tags={**args.tags, "Name": f"{name}-sg"}, opts=child,
+        security_group = service_security_group(
+            name, vpc_id=args.vpc_id, description=f"PostgreSQL clients of {identifier}", port=POSTGRES_PORT,
+            clients=[
+                *(ClientSource("PostgreSQL from the EKS worker nodes", security_group_id=g)
+                  for g in args.client_security_group_ids),
+                *(ClientSource("PostgreSQL replication from the Cloud SQL replica over the VPN", cidr=c)
+                  for c in args.client_cidrs),
+            ],
+            parent=self, tags=args.tags,
         )
-        for index, source in enumerate(args.client_security_group_ids):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-from-sg-{index}", security_group_id=security_group.id, referenced_security_group_id=source,
-                ip_protocol="tcp", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
-                description="PostgreSQL from the EKS worker nodes", opts=child,
-            )
-        for index, cidr in enumerate(args.client_cidrs):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-from-cidr-{index}", security_group_id=security_group.id, cidr_ipv4=cidr,
-                ip_protocol="tcp", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
-                description="PostgreSQL replication from the Cloud SQL replica over the VPN", opts=child,
-            )
 
         monitoring_role = aws.iam.Role(
             f"{name}-monitoring-role",

@@ -9,6 +9,15 @@ Tiers differ in size, high availability and protection, never in code paths.
 
 from typing import Any
 
+# The seed's database-optimization.sql (its ALTER SYSTEM lines); sized for >= 16 GiB classes.
+SEED_POSTGRES_TUNING = {
+    "maxConnections": 200,
+    "sharedBuffers": "4GB",
+    "effectiveCacheSize": "12GB",
+    "workMem": "16MB",
+    "maintenanceWorkMem": "512MB",
+}
+
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
         # Stateful resources stay deletable so a dev stack can be torn down at will.
@@ -61,13 +70,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 "maxAllocatedStorage": 1000,
                 # Multi-AZ like prod, so failover drills run before prod.
                 "multiAz": True,
-                "tuning": {
-                    "maxConnections": 200,
-                    "sharedBuffers": "4GB",
-                    "effectiveCacheSize": "12GB",
-                    "workMem": "16MB",
-                    "maintenanceWorkMem": "512MB",
-                },
+                "tuning": SEED_POSTGRES_TUNING,
             },
             "redis": {"nodeType": "cache.r6g.large", "nodeCount": 2, "snapshotRetentionDays": 3},
             "backups": {"expireAfterDays": 35},
@@ -98,14 +101,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 "allocatedStorage": 1000,
                 "maxAllocatedStorage": 5000,
                 "multiAz": True,
-                # The seed's database-optimization.sql, verbatim.
-                "tuning": {
-                    "maxConnections": 200,
-                    "sharedBuffers": "4GB",
-                    "effectiveCacheSize": "12GB",
-                    "workMem": "16MB",
-                    "maintenanceWorkMem": "512MB",
-                },
+                "tuning": SEED_POSTGRES_TUNING,
             },
             # The seed's Redis: cache.r6g.large, 3 nodes, a week of snapshots.
             "redis": {"nodeType": "cache.r6g.large", "nodeCount": 3, "snapshotRetentionDays": 7},
