@@ -81,7 +81,8 @@ class BackupBucket(pulumi.ComponentResource):
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket_prefix=f"{name}-",
-            force_destroy=False,
+            # Protected stacks never empty the bucket on delete; a dev stack may.
+            force_destroy=not args.protect,
             tags={**args.tags, "Name": f"{name}-bucket"},
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )

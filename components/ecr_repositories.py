@@ -111,8 +111,9 @@ class EcrRepositories(pulumi.ComponentResource):
                 encryption_configurations=[
                     aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS", kms_key=key.arn)
                 ],
-                # Never delete a repository that still holds images.
-                force_delete=False,
+                # Protected stacks never delete a repository that still holds images; an
+                # unprotected (dev) stack must be able to tear itself down.
+                force_delete=not args.protect,
                 tags={**args.tags, "Name": f"{name}-{workload}"},
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )

@@ -21,6 +21,8 @@ from components.irsa_role import IrsaRole
 class AddonSpec:
     name: str
     """The EKS add-on name, e.g. `vpc-cni`."""
+    short_name: str
+    """Names its IRSA role: IAM role names stop at 64 characters, auto-suffix included."""
     service_account: tuple[str, str] | None = None
     """(namespace, name) of the add-on's service account, when it calls AWS APIs."""
     aws_managed_policy: str | None = None
@@ -30,11 +32,14 @@ class AddonSpec:
 
 # The VPC CNI enforces Kubernetes NetworkPolicy only with this switch; without it the
 # platform's default-deny policies would be silently ignored (CIS EKS 5.4.4).
-VPC_CNI = AddonSpec("vpc-cni", ("kube-system", "aws-node"), "AmazonEKS_CNI_Policy", {"enableNetworkPolicy": "true"})
-NETWORK_ADDONS = [VPC_CNI, AddonSpec("kube-proxy"), AddonSpec("eks-pod-identity-agent")]
+VPC_CNI = AddonSpec(
+    "vpc-cni", "vpc-cni", ("kube-system", "aws-node"), "AmazonEKS_CNI_Policy", {"enableNetworkPolicy": "true"}
+)
+NETWORK_ADDONS = [VPC_CNI, AddonSpec("kube-proxy", "kube-proxy"), AddonSpec("eks-pod-identity-agent", "pod-identity")]
 WORKLOAD_ADDONS = [
-    AddonSpec("coredns"),
-    AddonSpec("aws-ebs-csi-driver", ("kube-system", "ebs-csi-controller-sa"), "service-role/AmazonEBSCSIDriverPolicy"),
+    AddonSpec("coredns", "coredns"),
+    AddonSpec("aws-ebs-csi-driver", "ebs-csi", ("kube-system", "ebs-csi-controller-sa"),
+              "service-role/AmazonEBSCSIDriverPolicy"),
 ]
 
 IrsaFactory = Callable[..., IrsaRole]
@@ -43,6 +48,8 @@ IrsaFactory = Callable[..., IrsaRole]
 @dataclass
 class EksAddonsArgs:
     cluster_name: pulumi.Input[str]
+    kubernetes_version: pulumi.Input[str]
+    """Add-on builds are chosen for this version, so a cluster upgrade moves them too."""
     addons: list[AddonSpec]
     irsa_role: IrsaFactory
     """EksCluster.irsa_role: builds a role trusted by one service account of the cluster."""
@@ -55,13 +62,14 @@ class EksAddons(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:aws:EksAddons", name, None, opts)
         partition = AwsContext.of(self).partition
+        invoke = pulumi.InvokeOutputOptions(parent=self)
         self.addon_arns = {}
         for spec in args.addons:
             role_arn: pulumi.Output[str] | None = None
             if spec.service_account and spec.aws_managed_policy:
                 namespace, service_account = spec.service_account
                 role = args.irsa_role(
-                    f"{name}-{spec.name}", namespace, service_account,
+                    f"{name}-{spec.short_name}", namespace, service_account,
                     managed_policy_arns=[pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", spec.aws_managed_policy)],
                     parent=self,
                 )
@@ -70,8 +78,11 @@ class EksAddons(pulumi.ComponentResource):
                 f"{name}-{spec.name}",
                 cluster_name=args.cluster_name,
                 addon_name=spec.name,
-                # No addon_version: EKS installs its default build for the cluster's
-                # version, and an upgrade of the cluster is when add-ons get bumped.
+                # EKS's default build for the cluster's version: pinned in state, and moved
+                # by a cluster upgrade (a stale add-on can block the next upgrade).
+                addon_version=aws.eks.get_addon_version_output(
+                    addon_name=spec.name, kubernetes_version=args.kubernetes_version, opts=invoke
+                ).version,
                 service_account_role_arn=role_arn,
                 configuration_values=json.dumps(spec.configuration) if spec.configuration else None,
                 # First install replaces the self-managed copy if one exists; later

@@ -19,7 +19,6 @@ from components.irsa_role import IrsaRole, IrsaRoleArgs
 
 # CIS EKS 2.1.1: every control-plane log type, audit and authenticator included.
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
 
 @dataclass
@@ -151,6 +150,9 @@ class EksCluster(pulumi.ComponentResource):
             # The networking add-ons are installed as managed add-ons below, so EKS must
             # not also install its unmanaged copies.
             bootstrap_self_managed_addons=False,
+            # Standard support only: the config refuses versions past it, and extended
+            # support (the API's default) would bill 6x silently instead of upgrading.
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             # Lets operators shift traffic away from an impaired AZ (ARC zonal shift).
             zonal_shift_config=aws.eks.ClusterZonalShiftConfigArgs(enabled=True),
             deletion_protection=args.protect,
@@ -181,7 +183,9 @@ class EksCluster(pulumi.ComponentResource):
             )
             aws.eks.AccessPolicyAssociation(
                 f"{name}-admin-{index}-policy", cluster_name=cluster.name, principal_arn=principal,
-                policy_arn=CLUSTER_ADMIN_POLICY,
+                policy_arn=pulumi.Output.concat(
+                    "arn:", aws_context.partition, ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+                ),
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
             )
@@ -208,7 +212,7 @@ class EksCluster(pulumi.ComponentResource):
         # become Ready; coredns and ebs-csi need nodes to schedule on.
         network_addons = EksAddons(
             f"{name}-network-addons",
-            EksAddonsArgs(cluster_name=cluster.name, addons=NETWORK_ADDONS, irsa_role=self.irsa_role, tags=args.tags),
+            EksAddonsArgs(cluster_name=cluster.name, kubernetes_version=cluster.version, addons=NETWORK_ADDONS, irsa_role=self.irsa_role, tags=args.tags),
             opts=child,
         )
         node_groups = [
@@ -231,7 +235,7 @@ class EksCluster(pulumi.ComponentResource):
         ]
         EksAddons(
             f"{name}-workload-addons",
-            EksAddonsArgs(cluster_name=cluster.name, addons=WORKLOAD_ADDONS, irsa_role=self.irsa_role, tags=args.tags),
+            EksAddonsArgs(cluster_name=cluster.name, kubernetes_version=cluster.version, addons=WORKLOAD_ADDONS, irsa_role=self.irsa_role, tags=args.tags),
             opts=pulumi.ResourceOptions(parent=self, depends_on=node_groups),
         )
 

@@ -1,8 +1,7 @@
 """EksNodeGroup: a managed node group on a hardened launch template.
 
-The launch template enforces the EKS best-practice node hardening: IMDSv2 only, with a
-hop limit of 1 so pods cannot reach the node's instance credentials (they use IRSA or
-Pod Identity); an encrypted root volume; no SSH key. Managed groups drain nodes on
+The launch template enforces the EKS best-practice node hardening: IMDSv2 only (hop
+limit 2, which the EBS CSI node plugin needs); an encrypted root volume; no SSH key. Managed groups drain nodes on
 upgrade and auto-create the node role's access entry.
 """
 
@@ -52,9 +51,11 @@ class EksNodeGroup(pulumi.ComponentResource):
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled",
                 http_tokens="required",  # IMDSv2 only (AWS Security Hub EC2.8)
-                # Hop limit 1: a pod's extra network hop cannot reach IMDS, so pods cannot
-                # take the node role's credentials (EKS best practices, "Restrict IMDS").
-                http_put_response_hop_limit=1,
+                # Hop limit 2, not 1: the EBS CSI node plugin runs in the pod network and
+                # needs IMDS to learn its instance's attach limits (its install guide asks
+                # for >= 2). What a pod could reach is the node role, kept to joining the
+                # cluster and pulling images; AWS-facing add-ons use IRSA roles instead.
+                http_put_response_hop_limit=2,
             ),
             block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                 device_name="/dev/xvda",  # the AL2023 EKS AMI's root device

@@ -61,7 +61,9 @@ class ElastiCacheRedis(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
-        slow_log_name = f"/aws/elasticache/{name}/slow-log"
+        # Under /aws/vendedlogs/: log delivery then needs no growth of the account's
+        # size-limited CloudWatch Logs resource policy.
+        slow_log_name = f"/aws/vendedlogs/elasticache/{name}/slow-log"
         key = customer_key(
             name,
             description=f"Encrypts the data, snapshots, auth token and slow log of {name}",
@@ -117,6 +119,8 @@ class ElastiCacheRedis(pulumi.ComponentResource):
             parent=self, tags=args.tags,
         )
 
+        # A fresh suffix per group: a fixed final-snapshot name fails the second delete.
+        snapshot_suffix = random.RandomId(f"{name}-final-snapshot", byte_length=4, opts=child)
         zones = [args.availability_zones[i % len(args.availability_zones)] for i in range(args.node_count)]
         group = aws.elasticache.ReplicationGroup(
             f"{name}-group",
@@ -139,7 +143,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
             snapshot_retention_limit=args.snapshot_retention_days,
             snapshot_window=args.snapshot_window,
             maintenance_window=args.maintenance_window,
-            final_snapshot_identifier=f"{name}-final",
+            final_snapshot_identifier=pulumi.Output.concat(name, "-final-", snapshot_suffix.hex),
             auto_minor_version_upgrade=True,
             log_delivery_configurations=[aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
                 log_type="slow-log", log_format="json", destination_type="cloudwatch-logs",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from components.aws_common import (
     AwsContext,
@@ -21,8 +22,9 @@ from components.aws_policies import account_key_policy, logs_key_statement, serv
 
 POSTGRES_PORT = 5432
 LOG_EXPORTS = ["postgresql", "upgrade"]
-# Parameters PostgreSQL reads only at start: RDS rejects `immediate` for them, so they
-# wait for the next reboot (in the maintenance window) instead of failing the update.
+# Parameters PostgreSQL reads only at start: RDS rejects `immediate` for them. They take
+# effect at the next reboot, which RDS never does on its own: after changing one, an
+# operator reboots (the instance shows `pending-reboot` until then).
 STATIC_PARAMETERS = {"max_connections", "shared_buffers", "shared_preload_libraries", "rds.logical_replication"}
 
 
@@ -144,6 +146,7 @@ class RdsPrimary(pulumi.ComponentResource):
             opts=child,
         )
 
+        snapshot_suffix = random.RandomId(f"{name}-final-snapshot", byte_length=4, opts=child)
         instance = aws.rds.Instance(
             f"{name}-db",
             identifier=identifier,
@@ -180,7 +183,11 @@ class RdsPrimary(pulumi.ComponentResource):
             delete_automated_backups=False,
             deletion_protection=args.protect,
             skip_final_snapshot=False,
-            final_snapshot_identifier=f"{identifier}-final",
+            # A fresh suffix per instance: a fixed name fails the second delete.
+            final_snapshot_identifier=pulumi.Output.concat(identifier, "-final-", snapshot_suffix.hex),
+            # Database Insights' standard mode (Performance Insights' successor) set
+            # explicitly, so the mode is ours rather than an AWS default that may change.
+            database_insights_mode="standard",
             performance_insights_enabled=True,
             performance_insights_kms_key_id=key.arn,
             performance_insights_retention_period=7,  # the free tier's window

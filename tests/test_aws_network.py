@@ -237,7 +237,7 @@ def test_every_invoke_goes_through_the_explicit_provider(synthed, stack):
     provider = result.one("pulumi:providers:aws")
     assert {token for token, _ in result.invokes} == {
         "aws:index/getCallerIdentity:getCallerIdentity", "aws:index/getPartition:getPartition",
-        "aws:index/getRegion:getRegion",
+        "aws:index/getRegion:getRegion", "aws:eks/getAddonVersion:getAddonVersion",
     }
     assert {ref for _, ref in result.invokes} == {f"{provider.urn}::{provider.id}"}
 

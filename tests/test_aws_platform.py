@@ -73,7 +73,9 @@ def test_stateful_resources_are_protected_and_deletion_protected_in_prod(synthed
     for key in result.of_type("aws:kms/key:Key"):
         assert key.inputs["deletionWindowInDays"] == 30 and key.inputs["enableKeyRotation"] is True
     for bucket in result.of_type("aws:s3/bucket:Bucket"):
-        assert bucket.inputs.get("forceDestroy", False) is False
+        assert bucket.inputs.get("forceDestroy", False) is not protected
+    for repository in result.of_type("aws:ecr/repository:Repository"):
+        assert repository.inputs.get("forceDelete", False) is not protected
 
 
 def _walk(value: Any, path: str = ""):

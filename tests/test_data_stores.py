@@ -69,7 +69,8 @@ def test_database_resilience_follows_the_tier(synthed, stack, protected):
     assert db.inputs["multiAz"] is (stack != "dev")
     assert db.inputs["deletionProtection"] is protected and db.protect is protected
     assert db.inputs["skipFinalSnapshot"] is False
-    assert db.inputs["finalSnapshotIdentifier"] == f"heal7-{stack}-postgres-final"
+    suffix = synthed(stack).one("random:index/randomId:RandomId", f"heal7-{stack}-postgres-final-snapshot")
+    assert db.inputs["finalSnapshotIdentifier"] == f"heal7-{stack}-postgres-final-{suffix.outputs['hex']}"
     assert db.inputs["deleteAutomatedBackups"] is False
 
 

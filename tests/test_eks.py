@@ -46,6 +46,7 @@ def test_control_plane_is_private_encrypted_and_fully_logged(synthed, stack):
     assert cluster.inputs["kubernetesNetworkConfig"]["serviceIpv4Cidr"] == "172.20.0.0/16"
     assert cluster.inputs["bootstrapSelfManagedAddons"] is False
     assert cluster.inputs["deletionProtection"] is (stack == "prod") and cluster.protect is (stack == "prod")
+    assert cluster.inputs["upgradePolicy"] == {"supportType": "STANDARD"}
 
 
 def test_public_endpoint_is_restricted_to_configured_ranges(stack_config):
@@ -102,8 +103,10 @@ def test_admin_roles_accept_full_arns(stack_config):
     arn = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123"
     config["platform:aws"]["eks"]["adminRoles"] = ["platform-admin", arn]
     entries = synth("dev", config).of_type("aws:eks/accessEntry:AccessEntry")
-    assert [e.inputs["principalArn"].split(":role/")[1] for e in entries] == [
-        "platform-admin", "aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123"]
+    # Registration order varies (a name waits for the account lookup); compare as a set.
+    assert sorted(e.inputs["principalArn"].split(":role/")[1] for e in entries) == [
+        "aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123", "platform-admin"]
+    assert {e.name for e in entries} == {"heal7-dev-eks-admin-0", "heal7-dev-eks-admin-1"}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -115,6 +118,9 @@ def test_managed_addons_in_dependency_order_with_irsa_roles(synthed, stack):
     assert all(a.inputs["clusterName"] == cluster_name for a in addons.values())
     # The VPC CNI must enforce NetworkPolicy, or the platform's default-deny is ignored.
     assert json.loads(addons["vpc-cni"].inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    # Each add-on is pinned to EKS's build for the cluster's version, looked up at preview.
+    assert all(a.inputs["addonVersion"].endswith("-eksbuild.1") for a in addons.values())
+    assert ("aws:eks/getAddonVersion:getAddonVersion" in {token for token, _ in result.invokes})
     roles = {r.name: r for r in result.of_type("aws:iam/role:Role")}
     oidc_arn = result.outputs["eksOidcProviderArn"]
     issuer_host = result.outputs["eksOidcIssuerUrl"].removeprefix("https://")
@@ -166,7 +172,7 @@ def test_node_groups_are_private_hardened_and_scaled_by_tier(synthed, stack):
         assert group.inputs["launchTemplate"] == {"id": template.id, "version": "1"}
         assert "remoteAccess" not in group.inputs and "keyName" not in template.inputs
         assert template.inputs["metadataOptions"] == {
-            "httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
+            "httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 2}
         (device,) = template.inputs["blockDeviceMappings"]
         assert device["ebs"]["encrypted"] == "true" and device["ebs"]["volumeType"] == "gp3"
         assert template.inputs["vpcSecurityGroupIds"] == [
@@ -208,3 +214,14 @@ def test_kubeconfig_uses_aws_eks_get_token(synthed):
     assert result.outputs["eksEndpoint"] == cluster.outputs["endpoint"]
     assert result.outputs["eksNodeSecurityGroupId"] == result.one(
         "aws:ec2/securityGroup:SecurityGroup", "heal7-prod-eks-nodes").id
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_auto_named_resources_fit_aws_name_limits(synthed, stack):
+    """Pulumi appends '-' and 7 characters to a logical name; AWS caps some names."""
+    result = synthed(stack)
+    limits = {"aws:iam/role:Role": 64, "aws:elasticache/replicationGroup:ReplicationGroup": 40,
+              "aws:eks/nodeGroup:NodeGroup": 63}
+    for type_token, limit in limits.items():
+        for resource in result.of_type(type_token):
+            assert len(resource.name) + 8 <= limit, (resource.name, limit)

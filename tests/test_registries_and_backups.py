@@ -93,7 +93,8 @@ def test_ecr_has_exactly_the_workload_repositories_immutable_scanned_and_kms_enc
             {"encryptionType": "KMS", "kmsKey": key.outputs["arn"]}
         ]
         assert key.urn in repository.dependencies
-        assert repository.inputs.get("forceDelete", False) is False
+        # Only an unprotected (dev/staging) stack may delete a repository holding images.
+        assert repository.inputs.get("forceDelete", False) is (stack != "prod")
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -144,7 +145,7 @@ def test_backup_bucket_is_versioned_kms_encrypted_private_and_owner_enforced(syn
     key = _only_child(result, backups, KMS_KEY)
     assert key.inputs["enableKeyRotation"] is True
     assert bucket.inputs["bucketPrefix"] == f"heal7-{stack}-backups-"
-    assert bucket.inputs.get("forceDestroy", False) is False
+    assert bucket.inputs.get("forceDestroy", False) is (stack != "prod")  # dev/staging can be torn down
     assert result.outputs["backupBucketName"] == bucket.id
 
     versioning = _only_child(result, backups, VERSIONING)

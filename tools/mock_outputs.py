@@ -100,6 +100,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "description": f"AWS region {region}",
             },
         }
+        if args.token == "aws:eks/getAddonVersion:getAddonVersion":
+            results[args.token] = {
+                "addonName": args.args["addonName"],
+                "kubernetesVersion": args.args["kubernetesVersion"],
+                "version": f"v1.{int(_hex(args.args['addonName'], 2), 16) % 20}.0-eksbuild.1",
+                "id": args.args["addonName"],
+            }
         if args.token not in results:
             raise NotImplementedError(f"no mock for invoke {args.token}; add one in tools/mock_outputs.py")
         return results[args.token], []
@@ -303,6 +310,12 @@ def _random_password(name: str, inputs: dict[str, Any], region: str, account: st
     return "none", {"result": value, "bcryptHash": "$2a$10$" + _hex(value, 53)}
 
 
+def _random_id(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    hex_value = _hex(name, 2 * int(inputs.get("byteLength", 4)))
+    return hex_value, {"hex": hex_value, "dec": str(int(hex_value, 16)),
+                       "b64Std": base64.b64encode(bytes.fromhex(hex_value)).decode()}
+
+
 def _secret(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     arn = _arn("secretsmanager", region, account, f"secret:{_autoname(name, inputs)}-{_hex(name, 6)}")
     return arn, {"arn": arn, "name": _autoname(name, inputs)}
@@ -382,4 +395,5 @@ _RESOURCE_OUTPUTS: dict[str, Builder] = {
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _on_bucket,
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _on_bucket,
     "random:index/randomPassword:RandomPassword": _random_password,
+    "random:index/randomId:RandomId": _random_id,
 }
