@@ -5,6 +5,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_policies import Document, account_key_policy, logs_key_statement
+
 
 @dataclass(frozen=True)
 class AwsContext:
@@ -33,6 +35,10 @@ class AwsContext:
             "arn:", self.partition, ":", service, ":", self.region if region else "", ":", self.account_id, ":", resource
         )
 
+    def aws_managed_policy(self, path: str) -> pulumi.Output[str]:
+        """ARN of an AWS-managed policy, e.g. `AmazonEKSClusterPolicy` or `service-role/...`."""
+        return pulumi.Output.concat("arn:", self.partition, ":iam::aws:policy/", path)
+
     def role_arn(self, role: str) -> pulumi.Output[str]:
         """A role name in this account as an ARN; a full ARN passes through unchanged."""
         if role.startswith("arn:"):
@@ -43,19 +49,24 @@ class AwsContext:
 def customer_key(
     name: str,
     *,
+    context: AwsContext,
     description: str,
-    policy: pulumi.Input[str],
     parent: pulumi.Resource,
     protect: bool,
     tags: dict[str, str],
+    extra_statements: tuple[Document, ...] = (),
     region: str | None = None,
 ) -> aws.kms.Key:
     """A customer-managed key `{name}-key` with rotation on, and its alias `alias/{name}`.
 
-    Rotation yearly (CIS AWS 3.6); the longest deletion window (30 days), because a
-    deleted key makes everything it encrypted unreadable. `region` places the key in
-    another region than the provider's (pulumi-aws 7's per-resource region).
+    Its policy lets the account's IAM policies administer and use it (services such as
+    RDS or ECR use it through grants made with the caller's rights), plus
+    `extra_statements`. Rotation yearly (CIS AWS 3.6); the longest deletion window (30
+    days), because a deleted key makes everything it encrypted unreadable. `region`
+    places the key in another region than the provider's (pulumi-aws 7's per-resource
+    region).
     """
+    policy = account_key_policy(context.partition, context.account_id, *extra_statements)
     key = aws.kms.Key(
         f"{name}-key",
         description=description,
@@ -76,31 +87,44 @@ def customer_key(
     return key
 
 
-def encrypted_log_group(
-    resource_name: str,
+def encrypted_log_groups(
+    name: str,
     *,
-    log_group_name: str,
+    context: AwsContext,
+    description: str,
+    log_groups: dict[str, str],
     retention_days: int,
-    key: aws.kms.Key,
     parent: pulumi.Resource,
     protect: bool,
     tags: dict[str, str],
-) -> aws.cloudwatch.LogGroup:
-    """A log group with a fixed name, a retention and a customer key.
+) -> tuple[aws.kms.Key, dict[str, aws.cloudwatch.LogGroup]]:
+    """A customer key `{name}-key` and the log groups it encrypts (resource name -> group name).
 
-    The name is fixed because the services write to a name of their own choosing
-    (`/aws/eks/<cluster>/cluster`, `/aws/rds/instance/<id>/<log>`): creating the group
-    first is what gives it a retention and a key instead of "never expire".
+    The names are fixed because the services write to names of their own choosing
+    (`/aws/eks/<cluster>/cluster`, `/aws/rds/instance/<id>/<log>`), and because the key
+    policy must name the groups before they exist. Creating the groups first is what
+    gives them a retention and a key instead of "never expire". The key's policy lets
+    CloudWatch Logs use it for these groups only; callers may use the key for their
+    other data too.
     """
-    return aws.cloudwatch.LogGroup(
-        resource_name,
-        name=log_group_name,
-        retention_in_days=retention_days,
-        kms_key_id=key.arn,
-        deletion_protection_enabled=protect,
-        tags={**tags, "Name": resource_name},
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+    group_arns = [context.arn("logs", f"log-group:{group}") for group in log_groups.values()]
+    key = customer_key(
+        name, context=context, description=description, parent=parent, protect=protect, tags=tags,
+        extra_statements=(logs_key_statement(context.region, context.dns_suffix, group_arns),),
     )
+    groups = {
+        resource_name: aws.cloudwatch.LogGroup(
+            resource_name,
+            name=group,
+            retention_in_days=retention_days,
+            kms_key_id=key.arn,
+            deletion_protection_enabled=protect,
+            tags={**tags, "Name": resource_name},
+            opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+        )
+        for resource_name, group in log_groups.items()
+    }
+    return key, groups
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ in the AWS documentation they follow.
 """
 
 import json
+from collections.abc import Sequence
 
 import pulumi
 
@@ -41,7 +42,7 @@ def account_key_policy(partition: pulumi.Input[str], account_id: pulumi.Input[st
 
 
 def logs_key_statement(
-    region: pulumi.Input[str], dns_suffix: pulumi.Input[str], log_group_arns: list[pulumi.Input[str]]
+    region: pulumi.Input[str], dns_suffix: pulumi.Input[str], log_group_arns: Sequence[pulumi.Input[str]]
 ) -> Document:
     """Key policy statement letting CloudWatch Logs use the key for the given groups only.
 
@@ -55,7 +56,7 @@ def logs_key_statement(
         "Principal": {"Service": pulumi.Output.concat("logs.", region, ".", dns_suffix)},
         "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
         "Resource": "*",
-        "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
+        "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": list(log_group_arns)}},
     }
 
 

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws_common import AwsContext, customer_key
-from components.aws_policies import account_key_policy, policy_document
+from components.aws_policies import policy_document
 
 MULTIPART_ABORT_DAYS = 7
 """Parts of an interrupted upload are billed but invisible; a week is ample to resume."""
@@ -72,7 +72,7 @@ class BackupBucket(pulumi.ComponentResource):
         key = customer_key(
             name,
             description=f"Encrypts the database backups of {name}",
-            policy=account_key_policy(aws_context.partition, aws_context.account_id),
+            context=aws_context,
             parent=self,
             protect=args.protect,
             tags=args.tags,

@@ -12,7 +12,6 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws_common import AwsContext, customer_key
-from components.aws_policies import account_key_policy
 
 UNTAGGED_EXPIRE_DAYS = 7
 """Untagged images are leftovers of re-pushed builds or failed pushes; a week covers a rollback."""
@@ -90,7 +89,7 @@ class EcrRepositories(pulumi.ComponentResource):
         key = customer_key(
             name,
             description=f"Encrypts the ECR repositories of {name}",
-            policy=account_key_policy(aws_context.partition, aws_context.account_id),
+            context=aws_context,
             parent=self,
             protect=args.protect,
             tags=args.tags,

@@ -61,7 +61,7 @@ class EksAddons(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EksAddonsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:aws:EksAddons", name, None, opts)
-        partition = AwsContext.of(self).partition
+        aws_context = AwsContext.of(self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         self.addon_arns = {}
         for spec in args.addons:
@@ -70,7 +70,7 @@ class EksAddons(pulumi.ComponentResource):
                 namespace, service_account = spec.service_account
                 role = args.irsa_role(
                     f"{name}-{spec.short_name}", namespace, service_account,
-                    managed_policy_arns=[pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", spec.aws_managed_policy)],
+                    managed_policy_arns=[aws_context.aws_managed_policy(spec.aws_managed_policy)],
                     parent=self,
                 )
                 role_arn = role.role_arn

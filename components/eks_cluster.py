@@ -11,9 +11,14 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_common import AwsContext, customer_key, encrypted_log_group
-from components.aws_policies import account_key_policy, key_use_policy, logs_key_statement, service_trust_policy
-from components.eks_addons import NETWORK_ADDONS, WORKLOAD_ADDONS, EksAddons, EksAddonsArgs
+from components.aws_common import AwsContext, encrypted_log_groups
+from components.aws_policies import key_use_policy, service_trust_policy
+from components.eks_addons import (
+    NETWORK_ADDONS,
+    WORKLOAD_ADDONS,
+    EksAddons,
+    EksAddonsArgs,
+)
 from components.eks_node_group import EksNodeGroup, EksNodeGroupArgs
 from components.irsa_role import IrsaRole, IrsaRoleArgs
 
@@ -75,21 +80,15 @@ class EksCluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         cluster_name = name  # fixed: the control-plane log group's name is derived from it
 
-        log_group_name = f"/aws/eks/{cluster_name}/cluster"
-        key = customer_key(
+        key, log_groups = encrypted_log_groups(
             name,
+            context=aws_context,
             description=f"Envelope-encrypts the Kubernetes secrets and control-plane logs of {cluster_name}",
-            policy=account_key_policy(
-                aws_context.partition, aws_context.account_id,
-                logs_key_statement(aws_context.region, aws_context.dns_suffix,
-                                   [aws_context.arn("logs", f"log-group:{log_group_name}")]),
-            ),
+            log_groups={f"{name}-logs": f"/aws/eks/{cluster_name}/cluster"},
+            retention_days=args.log_retention_days,
             parent=self, protect=args.protect, tags=args.tags,
         )
-        log_group = encrypted_log_group(
-            f"{name}-logs", log_group_name=log_group_name, retention_days=args.log_retention_days,
-            key=key, parent=self, protect=args.protect, tags=args.tags,
-        )
+        log_group = log_groups[f"{name}-logs"]
 
         cluster_role = aws.iam.Role(
             f"{name}-role",
@@ -102,7 +101,7 @@ class EksCluster(pulumi.ComponentResource):
         )
         cluster_policy = aws.iam.RolePolicyAttachment(
             f"{name}-cluster-policy", role=cluster_role.name,
-            policy_arn=pulumi.Output.concat("arn:", aws_context.partition, ":iam::aws:policy/AmazonEKSClusterPolicy"),
+            policy_arn=aws_context.aws_managed_policy("AmazonEKSClusterPolicy"),
             opts=child,
         )
         # The control plane encrypts secrets with the key through its own role.
@@ -202,7 +201,7 @@ class EksCluster(pulumi.ComponentResource):
         node_policies = [
             aws.iam.RolePolicyAttachment(
                 f"{name}-node-{policy}", role=node_role.name,
-                policy_arn=pulumi.Output.concat("arn:", aws_context.partition, ":iam::aws:policy/", policy),
+                policy_arn=aws_context.aws_managed_policy(policy),
                 opts=child,
             )
             for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")

@@ -14,11 +14,9 @@ import pulumi_random as random
 from components.aws_common import (
     AwsContext,
     ClientSource,
-    customer_key,
-    encrypted_log_group,
+    encrypted_log_groups,
     service_security_group,
 )
-from components.aws_policies import account_key_policy, logs_key_statement
 
 REDIS_PORT = 6379
 
@@ -63,21 +61,15 @@ class ElastiCacheRedis(pulumi.ComponentResource):
 
         # Under /aws/vendedlogs/: log delivery then needs no growth of the account's
         # size-limited CloudWatch Logs resource policy.
-        slow_log_name = f"/aws/vendedlogs/elasticache/{name}/slow-log"
-        key = customer_key(
+        key, log_groups = encrypted_log_groups(
             name,
+            context=aws_context,
             description=f"Encrypts the data, snapshots, auth token and slow log of {name}",
-            policy=account_key_policy(
-                aws_context.partition, aws_context.account_id,
-                logs_key_statement(aws_context.region, aws_context.dns_suffix,
-                                   [aws_context.arn("logs", f"log-group:{slow_log_name}")]),
-            ),
+            log_groups={f"{name}-slow-log": f"/aws/vendedlogs/elasticache/{name}/slow-log"},
+            retention_days=args.log_retention_days,
             parent=self, protect=args.protect, tags=args.tags,
         )
-        slow_log = encrypted_log_group(
-            f"{name}-slow-log", log_group_name=slow_log_name, retention_days=args.log_retention_days,
-            key=key, parent=self, protect=args.protect, tags=args.tags,
-        )
+        slow_log = log_groups[f"{name}-slow-log"]
 
         # 64 alphanumerics: within ElastiCache's 16-128 printable characters, and free of
         # the characters it forbids (@, ", /, space) without a special-character list.

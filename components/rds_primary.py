@@ -15,10 +15,10 @@ from components.aws_common import (
     AwsContext,
     ClientSource,
     customer_key,
-    encrypted_log_group,
+    encrypted_log_groups,
     service_security_group,
 )
-from components.aws_policies import account_key_policy, logs_key_statement, service_trust_policy
+from components.aws_policies import service_trust_policy
 
 POSTGRES_PORT = 5432
 LOG_EXPORTS = ["postgresql", "upgrade"]
@@ -75,22 +75,14 @@ class RdsPrimary(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         identifier = name  # fixed: RDS writes its logs to groups named after it
 
-        log_groups_names = {log: f"/aws/rds/instance/{identifier}/{log}" for log in LOG_EXPORTS}
-        key = customer_key(
+        key, log_groups = encrypted_log_groups(
             name,
+            context=aws_context,
             description=f"Encrypts storage, Performance Insights, logs and the master secret of {identifier}",
-            policy=account_key_policy(
-                aws_context.partition, aws_context.account_id,
-                logs_key_statement(aws_context.region, aws_context.dns_suffix,
-                                   [aws_context.arn("logs", f"log-group:{n}") for n in log_groups_names.values()]),
-            ),
+            log_groups={f"{name}-log-{log}": f"/aws/rds/instance/{identifier}/{log}" for log in LOG_EXPORTS},
+            retention_days=args.log_retention_days,
             parent=self, protect=args.protect, tags=args.tags,
         )
-        log_groups = [
-            encrypted_log_group(f"{name}-log-{log}", log_group_name=group, retention_days=args.log_retention_days,
-                                key=key, parent=self, protect=args.protect, tags=args.tags)
-            for log, group in log_groups_names.items()
-        ]
 
         parameters = {
             **args.tuning,
@@ -140,9 +132,7 @@ class RdsPrimary(pulumi.ComponentResource):
         )
         monitoring_policy = aws.iam.RolePolicyAttachment(
             f"{name}-monitoring-policy", role=monitoring_role.name,
-            policy_arn=pulumi.Output.concat(
-                "arn:", aws_context.partition, ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
-            ),
+            policy_arn=aws_context.aws_managed_policy("service-role/AmazonRDSEnhancedMonitoringRole"),
             opts=child,
         )
 
@@ -196,7 +186,7 @@ class RdsPrimary(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=LOG_EXPORTS,
             tags={**args.tags, "Name": identifier},
             opts=pulumi.ResourceOptions(
-                parent=self, protect=args.protect, depends_on=[*log_groups, monitoring_policy]
+                parent=self, protect=args.protect, depends_on=[*log_groups.values(), monitoring_policy]
             ),
         )
 
@@ -204,8 +194,8 @@ class RdsPrimary(pulumi.ComponentResource):
             # Encrypted backups can only be replicated with a key in the destination region.
             replica_key = customer_key(
                 f"{name}-backup-replica",
+                context=aws_context,
                 description=f"Encrypts the replicated automated backups of {identifier}",
-                policy=account_key_policy(aws_context.partition, aws_context.account_id),
                 parent=self, protect=args.protect, tags=args.tags, region=args.backup_replica_region,
             )
             aws.rds.InstanceAutomatedBackupsReplication(

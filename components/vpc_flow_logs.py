@@ -10,13 +10,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_common import AwsContext, customer_key, encrypted_log_group
-from components.aws_policies import (
-    account_key_policy,
-    flow_logs_role_policy,
-    flow_logs_trust_policy,
-    logs_key_statement,
-)
+from components.aws_common import AwsContext, encrypted_log_groups
+from components.aws_policies import flow_logs_role_policy, flow_logs_trust_policy
 
 
 @dataclass
@@ -48,29 +43,17 @@ class VpcFlowLogs(pulumi.ComponentResource):
         def tags(resource_name: str) -> dict[str, str]:
             return {**args.tags, "Name": resource_name}
 
-        # A fixed name, because the key policy must name the log group before it exists
-        # (the key is created first, then the group is encrypted with it).
-        log_group_name = f"/aws/vpc-flow-logs/{name}"
-        log_group_arn = aws_context.arn("logs", f"log-group:{log_group_name}")
-        key = customer_key(
+        key, groups = encrypted_log_groups(
             name,
+            context=aws_context,
             description=f"Encrypts the VPC flow logs of {name}",
-            policy=account_key_policy(
-                partition, account_id, logs_key_statement(region, aws_context.dns_suffix, [log_group_arn])
-            ),
-            parent=self,
-            protect=args.protect,
-            tags=args.tags,
-        )
-        log_group = encrypted_log_group(
-            f"{name}-group",
-            log_group_name=log_group_name,
+            log_groups={f"{name}-group": f"/aws/vpc-flow-logs/{name}"},
             retention_days=args.retention_days,
-            key=key,
             parent=self,
             protect=args.protect,
             tags=args.tags,
         )
+        log_group = groups[f"{name}-group"]
         role = aws.iam.Role(
             f"{name}-role",
             description=f"Lets VPC Flow Logs deliver {name}",
