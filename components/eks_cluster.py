@@ -19,24 +19,11 @@ from components.eks_addons import (
     EksAddons,
     EksAddonsArgs,
 )
-from components.eks_node_group import EksNodeGroup, EksNodeGroupArgs
+from components.eks_node_group import EksNodeGroup, EksNodeGroupArgs, NodeGroupSpec
 from components.irsa_role import IrsaRole, IrsaRoleArgs
 
 # CIS EKS 2.1.1: every control-plane log type, audit and authenticator included.
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-
-
-@dataclass
-class NodeGroupSpec:
-    """One managed node group: `role` names it (`<cluster>-<role>`)."""
-
-    role: str
-    instance_types: list[str]
-    min_size: int
-    desired_size: int
-    max_size: int
-    labels: dict[str, str] = field(default_factory=dict)
-    taints: list[aws.eks.NodeGroupTaintArgs] = field(default_factory=list)
 
 
 @dataclass
@@ -223,9 +210,7 @@ class EksCluster(pulumi.ComponentResource):
                     node_role_arn=node_role.arn,
                     subnet_ids=args.private_subnet_ids,
                     security_group_ids=[cluster.vpc_config.cluster_security_group_id, node_security_group.id],
-                    instance_types=spec.instance_types,
-                    min_size=spec.min_size, desired_size=spec.desired_size, max_size=spec.max_size,
-                    labels=spec.labels, taints=spec.taints,
+                    spec=spec,
                     instance_tags=args.instance_tags, tags=args.tags,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, network_addons]),

@@ -1,14 +1,28 @@
 """EksNodeGroup: a managed node group on a hardened launch template.
 
 The launch template enforces the EKS best-practice node hardening: IMDSv2 only (hop
-limit 2, which the EBS CSI node plugin needs); an encrypted root volume; no SSH key. Managed groups drain nodes on
-upgrade and auto-create the node role's access entry.
+limit 2, which the EBS CSI node plugin needs); an encrypted root volume; no SSH key.
+Managed groups drain nodes on upgrade and auto-create the node role's access entry.
 """
 
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+
+
+@dataclass
+class NodeGroupSpec:
+    """One managed node group: `role` names it (`<cluster>-<role>`)."""
+
+    role: str
+    instance_types: list[str]
+    min_size: int
+    desired_size: int
+    max_size: int
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: list[aws.eks.NodeGroupTaintArgs] = field(default_factory=list)
+
 
 @dataclass
 class EksNodeGroupArgs:
@@ -21,12 +35,8 @@ class EksNodeGroupArgs:
     """Private subnets only: nodes never get public addresses."""
     security_group_ids: list[pulumi.Input[str]]
     """The cluster's primary group (node <-> control plane) plus the node identity group."""
-    instance_types: list[str]
-    min_size: int
-    desired_size: int
-    max_size: int
-    labels: dict[str, str] = field(default_factory=dict)
-    taints: list[aws.eks.NodeGroupTaintArgs] = field(default_factory=list)
+    spec: NodeGroupSpec
+    """Instance types, size range, labels and taints."""
     ami_type: str = "AL2023_x86_64_STANDARD"
     """Amazon Linux 2023: AL2 AMIs stop at Kubernetes 1.32."""
     root_volume_gib: int = 50
@@ -34,6 +44,7 @@ class EksNodeGroupArgs:
     """Tags for instances, volumes and ENIs: provider default tags do not reach what an
     Auto Scaling group launches, so they are set on the launch template."""
     tags: dict[str, str] = field(default_factory=dict)
+
 
 class EksNodeGroup(pulumi.ComponentResource):
     node_group_name: pulumi.Output[str]
@@ -81,14 +92,14 @@ class EksNodeGroup(pulumi.ComponentResource):
             version=args.kubernetes_version,
             node_role_arn=args.node_role_arn,
             subnet_ids=args.subnet_ids,
-            instance_types=args.instance_types,
+            instance_types=args.spec.instance_types,
             ami_type=args.ami_type,
             capacity_type="ON_DEMAND",
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=args.min_size, desired_size=args.desired_size, max_size=args.max_size
+                min_size=args.spec.min_size, desired_size=args.spec.desired_size, max_size=args.spec.max_size
             ),
-            labels=args.labels,
-            taints=args.taints,
+            labels=args.spec.labels,
+            taints=args.spec.taints,
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=launch_template.id, version=launch_template.latest_version.apply(str)
             ),

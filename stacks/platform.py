@@ -15,7 +15,8 @@ import pulumi_random as random
 from components.aws_network import AwsNetwork, AwsNetworkArgs
 from components.backup_bucket import BackupBucket, BackupBucketArgs
 from components.ecr_repositories import EcrRepositories, EcrRepositoriesArgs
-from components.eks_cluster import EksCluster, EksClusterArgs, NodeGroupSpec
+from components.eks_cluster import EksCluster, EksClusterArgs
+from components.eks_node_group import NodeGroupSpec
 from components.elasticache_redis import ElastiCacheRedis, ElastiCacheRedisArgs
 from components.rds_primary import RdsPrimary, RdsPrimaryArgs
 from stacks.aws_models import ScalingConfig

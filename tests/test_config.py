@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks.config import ConfigError, parse_platform_config
 from stacks.aws_models import SubnetPlanError, plan_subnets
+from stacks.config import ConfigError, parse_platform_config
 from stacks.schema import stack_file_schema
 from stacks.units import kb_to_pages, parse_memory_kb
 from tools.synth import SynthError, read_stack_config, synth

@@ -5,7 +5,6 @@ import json
 import pytest
 
 from components.ecr_repositories import EcrRepositories, EcrRepositoriesArgs
-
 from tests.conftest import STACKS
 
 ECR_COMPONENT = "platform:aws:EcrRepositories"
