@@ -120,6 +120,20 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
             "platform:aws.rds.backupReplicaRegion: expected a region other than aws:region "
             f"({config.aws_region}), got {config.aws.rds.backup_replica_region!r}"
         )
+    replica_major = config.gcp.cloud_sql.engine_major_version
+    if replica_major != config.aws.rds.engine_major_version:
+        # Cloud SQL replicates an external PostgreSQL only from the same major version.
+        problems.append(
+            f"platform:gcp.cloudSql.engineMajorVersion: expected the RDS primary's major version "
+            f"(platform:aws.rds.engineMajorVersion = {config.aws.rds.engine_major_version}), got {replica_major}"
+        )
+    for pool_name, pool in (("general", config.gcp.gke.node_pools.general), ("gpu", config.gcp.gke.node_pools.gpu)):
+        for index, zone in enumerate(pool.node_locations):
+            if not zone.startswith(f"{config.gcp_region}-"):
+                problems.append(
+                    f"platform:gcp.gke.nodePools.{pool_name}.nodeLocations[{index}]: expected a zone of "
+                    f"gcp:region {config.gcp_region}, got {zone!r}"
+                )
     try:
         config.aws.subnet_plan()
     except SubnetPlanError as error:

@@ -5,15 +5,14 @@ forbids unknown keys, so a typo in a stack file is an error, not a silently igno
 setting. Values that differ by tier have no default here: they come from
 `stacks/tiers.py`. Values that are the same everywhere have a documented default here.
 
-The AWS sections live in `stacks/aws_models.py` and `stacks/data_models.py`; the value
-types they share, in `stacks/types.py`.
+The AWS sections live in `stacks/aws_models.py` and `stacks/data_models.py`, the GCP
+sections in `stacks/gcp_models.py`; the value types they share, in `stacks/types.py`.
 """
 
-import ipaddress
-
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from stacks.aws_models import AwsConfig
+from stacks.gcp_models import GcpConfig
 from stacks.types import (
     AwsRegion,
     DnsZone,
@@ -32,36 +31,6 @@ class TagsConfig(Section):
 
     owner: LabelValue = Field(description="Team that owns the stack and answers its alerts.")
     cost_center: LabelValue = Field(description="Finance cost centre the spend is charged to.")
-
-
-class GcpNetworkConfig(Section):
-    subnet_cidr: ipaddress.IPv4Network = Field(description="Primary range of the regional subnet (nodes).")
-    pods_cidr: ipaddress.IPv4Network = Field(description="Secondary range for GKE pods.")
-    services_cidr: ipaddress.IPv4Network = Field(description="Secondary range for GKE Services.")
-    # The seed's control-plane range. GKE requires exactly a /28 for private clusters.
-    master_cidr: ipaddress.IPv4Network = Field(default=ipaddress.IPv4Network("172.16.0.0/28"))
-    private_service_access_cidr: ipaddress.IPv4Network = Field(
-        description="Range Google allocates Cloud SQL private IPs from; RDS admits the replica from it.",
-    )
-
-    @field_validator("private_service_access_cidr")
-    @classmethod
-    def _psa_size(cls, value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
-        # Private service access needs at least a /24 per allocation (Google recommends /16-/20).
-        if value.prefixlen > 24:
-            raise ValueError(f"private service access needs a /24 or larger, got /{value.prefixlen}")
-        return value
-
-    @field_validator("master_cidr")
-    @classmethod
-    def _master_is_28(cls, value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
-        if value.prefixlen != 28:
-            raise ValueError(f"GKE private clusters need a /28 control-plane range, got /{value.prefixlen}")
-        return value
-
-
-class GcpConfig(Section):
-    network: GcpNetworkConfig
 
 
 class CloudflareConfig(Section):

@@ -10,16 +10,24 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 import pulumi_random as random
 
+from components.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
 from components.aws_network import AwsNetwork, AwsNetworkArgs
 from components.backup_bucket import BackupBucket, BackupBucketArgs
+from components.cloudsql_replica import CloudSqlReplica, CloudSqlReplicaArgs
+from components.cross_cloud_vpn import CrossCloudVpn, CrossCloudVpnArgs
 from components.ecr_repositories import EcrRepositories, EcrRepositoriesArgs
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.eks_node_group import NodeGroupSpec
 from components.elasticache_redis import ElastiCacheRedis, ElastiCacheRedisArgs
+from components.gcp_network import GcpNetwork, GcpNetworkArgs
+from components.gke_cluster import AuthorizedNetwork, GkeCluster, GkeClusterArgs
+from components.gke_node_pool import NodePoolSpec
 from components.rds_primary import RdsPrimary, RdsPrimaryArgs
 from stacks.aws_models import ScalingConfig
+from stacks.gcp_models import NodePoolConfig
 from stacks.models import PlatformConfig
 
 # The seed's CPU-heavy engine gets its own nodes: only pods that tolerate this taint
@@ -41,6 +49,13 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     )
     random_provider = random.Provider(f"{prefix}-random")
     on_aws = pulumi.ResourceOptions(providers=[aws_provider, random_provider])
+    # default_labels puts the AWS tags' ownership labels on every labelable GCP resource,
+    # so cost reports of both clouds group by the same keys.
+    gcp_provider = gcp.Provider(
+        f"{prefix}-gcp", project=config.gcp_project, region=config.gcp_region,
+        default_labels=config.common_tags,
+    )
+    on_gcp = pulumi.ResourceOptions(providers=[gcp_provider, random_provider])
 
     subnets = aws_config.subnet_plan()
     network = AwsNetwork(
@@ -159,6 +174,107 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         parent=backup_bucket,
     )
 
+    # --- GCP secondary ---
+    gcp_config = config.gcp
+    gcp_network = GcpNetwork(
+        f"{prefix}-gcp-network",
+        GcpNetworkArgs(
+            region=config.gcp_region,
+            subnet_cidr=str(gcp_config.network.subnet_cidr),
+            pods_cidr=str(gcp_config.network.pods_cidr),
+            services_cidr=str(gcp_config.network.services_cidr),
+            private_service_access_cidr=str(gcp_config.network.private_service_access_cidr),
+        ),
+        opts=on_gcp,
+    )
+
+    gke = gcp_config.gke
+    cluster_gke = GkeCluster(
+        f"{prefix}-gke",
+        GkeClusterArgs(
+            region=config.gcp_region,
+            network_id=gcp_network.network_id,
+            subnet_id=gcp_network.subnet_id,
+            pods_range_name=gcp_network.pods_range_name,
+            services_range_name=gcp_network.services_range_name,
+            master_cidr=str(gcp_config.network.master_cidr),
+            master_authorized_networks=[
+                AuthorizedNetwork(cidr_block=str(n.cidr_block), display_name=n.display_name)
+                for n in gke.master_authorized_networks
+            ],
+            public_endpoint=gke.public_endpoint,
+            release_channel=gke.release_channel,
+            maintenance_start_time=gke.maintenance_start_time,
+            node_pools=[
+                _node_pool("general", gke.node_pools.general, {"node-class": "general"}),
+                # Model serving only: GkeNodePool adds GKE's nvidia.com/gpu taint to GPU pools.
+                _node_pool("gpu", gke.node_pools.gpu, {"node-class": "gpu", "workload": "ai-models"}),
+            ],
+            protect=config.protect,
+            labels=config.common_tags,
+        ),
+        opts=on_gcp,
+    )
+
+    # The cross-cloud link: four BGP tunnels between the two VPCs. Google's side
+    # advertises the Cloud SQL private-services range so RDS's subnets route replies to it.
+    vpn_config = gcp_config.vpn
+    vpn = CrossCloudVpn(
+        f"{prefix}-vpn",
+        CrossCloudVpnArgs(
+            gcp_region=config.gcp_region,
+            gcp_network_id=gcp_network.network_id,
+            aws_vpc_id=network.vpc_id,
+            aws_private_route_table_ids=network.private_route_table_ids,
+            # One private route table per AZ (AwsNetwork).
+            aws_private_route_table_count=len(aws_config.availability_zones),
+            inside_cidrs=[str(c) for c in vpn_config.inside_cidrs],
+            gcp_asn=vpn_config.gcp_asn,
+            aws_asn=vpn_config.aws_asn,
+            gcp_advertised_ranges=[str(gcp_config.network.private_service_access_cidr)],
+            log_retention_days=aws_config.log_retention_days,
+            protect=config.protect,
+        ),
+        opts=pulumi.ResourceOptions(providers=[aws_provider, gcp_provider, random_provider]),
+    )
+
+    sql_config = gcp_config.cloud_sql
+    replica = CloudSqlReplica(
+        f"{prefix}-postgres-replica",
+        CloudSqlReplicaArgs(
+            region=config.gcp_region,
+            network_id=gcp_network.network_id,
+            psa_range_name=gcp_network.private_service_access_range_name,
+            private_services_connection=gcp_network.private_services_connection,
+            # The replica follows the RDS primary by its DNS name, across the VPN.
+            source_host=database.address,
+            engine_major_version=sql_config.engine_major_version,
+            tier=sql_config.tier,
+            disk_size_gb=sql_config.disk_size_gb,
+            database_flags={"max_connections": str(sql_config.max_connections)},
+            replication_username=sql_config.replication_username,
+            protect=config.protect,
+            # Cloud SQL's user_labels sit under settings, out of the provider's default_labels.
+            labels=config.common_tags,
+        ),
+        opts=on_gcp,
+    )
+
+    registry_config = gcp_config.artifact_registry
+    gcp_registry = ArtifactRegistry(
+        f"{prefix}-registry",
+        ArtifactRegistryArgs(
+            location=config.gcp_region,
+            repository_id=f"{prefix}-{registry_config.repository_id}",
+            keep_last_versions=registry_config.keep_last_versions,
+            untagged_expire_days=registry_config.untagged_expire_days,
+            # GKE nodes pull the workload images; nothing else reads the repository.
+            reader_members=[cluster_gke.node_service_account_email.apply(lambda email: f"serviceAccount:{email}")],
+            protect=config.protect,
+        ),
+        opts=on_gcp,
+    )
+
     return {
         "environment": config.environment,
         "awsRegion": config.aws_region,
@@ -187,6 +303,23 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         "ecrRepositoryUrls": registries.repository_urls,
         "backupBucketName": backup_bucket.bucket_name,
         "backupWriterRoleArn": backup_writer.role_arn,
+        "gcpRegion": config.gcp_region,
+        "gcpNetworkId": gcp_network.network_id,
+        "gcpSubnetId": gcp_network.subnet_id,
+        "gcpPrivateServiceAccessRange": gcp_network.private_service_access_range_name,
+        "gkeClusterName": cluster_gke.cluster_name,
+        "gkeEndpoint": cluster_gke.endpoint,
+        "gkeKubeconfig": cluster_gke.kubeconfig,
+        "gkeNodeServiceAccount": cluster_gke.node_service_account_email,
+        "artifactRegistryUrl": gcp_registry.repository_url,
+        "vpnGcpGatewayIps": vpn.gcp_gateway_ips,
+        "vpnAwsTunnelAddresses": vpn.aws_tunnel_addresses,
+        "cloudSqlReplicaName": replica.instance_name,
+        "cloudSqlReplicaConnectionName": replica.connection_name,
+        "cloudSqlPrivateIp": replica.private_ip_address,
+        "cloudSqlReplicationSecretId": replica.replication_password_secret_id,
+        "cloudSqlVerifyExternalSyncCommand": replica.verify_external_sync_command,
+        "cloudSqlStartExternalSyncCommand": replica.start_external_sync_command,
     }
 
 
@@ -195,4 +328,13 @@ def _node_group(role: str, scaling: ScalingConfig, labels: dict[str, str],
     return NodeGroupSpec(
         role=role, instance_types=list(scaling.instance_types), min_size=scaling.min_size,
         desired_size=scaling.desired_size, max_size=scaling.max_size, labels=labels, taints=taints or [],
+    )
+
+
+def _node_pool(role: str, pool: NodePoolConfig, labels: dict[str, str]) -> NodePoolSpec:
+    return NodePoolSpec(
+        role=role, machine_type=pool.machine_type,
+        min_nodes_per_zone=pool.min_nodes_per_zone, max_nodes_per_zone=pool.max_nodes_per_zone,
+        disk_size_gb=pool.disk_size_gb, node_locations=list(pool.node_locations),
+        accelerator_type=pool.accelerator_type, accelerator_count=pool.accelerator_count, labels=labels,
     )

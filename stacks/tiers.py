@@ -18,6 +18,11 @@ SEED_POSTGRES_TUNING = {
     "maintenanceWorkMem": "512MB",
 }
 
+# The ai-models pool: NVIDIA T4 (inference) needs an N1 machine, and Seoul offers T4
+# only in zones b and c (`gcloud compute accelerator-types list --filter=zone~asia-northeast3`).
+GPU_POOL = {"machineType": "n1-standard-8", "acceleratorType": "nvidia-tesla-t4", "acceleratorCount": 1,
+            "nodeLocations": ["asia-northeast3-b", "asia-northeast3-c"]}
+
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
         # Stateful resources stay deletable so a dev stack can be torn down at will.
@@ -53,6 +58,19 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 },
             },
         },
+        "platform:gcp": {
+            # Dev runs ahead on REGULAR so an upgrade meets dev before prod's STABLE.
+            "gke": {
+                "releaseChannel": "REGULAR",
+                "nodePools": {
+                    "general": {"machineType": "e2-standard-4", "minNodesPerZone": 1, "maxNodesPerZone": 2},
+                    # Scales to zero: dev pays for a GPU only while a model runs.
+                    "gpu": {**GPU_POOL, "minNodesPerZone": 0, "maxNodesPerZone": 1},
+                },
+            },
+            # 1 vCPU / 3.75 GiB: enough to prove replication in dev.
+            "cloudSql": {"tier": "db-custom-1-3840", "diskSizeGb": 20},
+        },
     },
     "staging": {
         "platform:protect": False,
@@ -80,6 +98,16 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                     "highCpu": {"instanceTypes": ["c6i.2xlarge"], "minSize": 1, "desiredSize": 2, "maxSize": 4},
                 },
             },
+        },
+        "platform:gcp": {
+            "gke": {
+                "releaseChannel": "REGULAR",
+                "nodePools": {
+                    "general": {"machineType": "e2-standard-8", "minNodesPerZone": 1, "maxNodesPerZone": 3},
+                    "gpu": {**GPU_POOL, "minNodesPerZone": 0, "maxNodesPerZone": 1},
+                },
+            },
+            "cloudSql": {"tier": "db-custom-2-7680", "diskSizeGb": 100},
         },
     },
     "prod": {
@@ -115,6 +143,20 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                     "highCpu": {"instanceTypes": ["c6i.4xlarge"], "minSize": 2, "desiredSize": 3, "maxSize": 10},
                 },
             },
+        },
+        "platform:gcp": {
+            "gke": {
+                # STABLE: prod takes a GKE version only after it has matured on REGULAR.
+                "releaseChannel": "STABLE",
+                "nodePools": {
+                    # One node per zone at least (3 zones): a zone loss leaves capacity.
+                    "general": {"machineType": "n2-standard-8", "minNodesPerZone": 1, "maxNodesPerZone": 4},
+                    # A warm GPU node in each GPU zone, so model serving survives one zone.
+                    "gpu": {**GPU_POOL, "minNodesPerZone": 1, "maxNodesPerZone": 3},
+                },
+            },
+            # The seed's replica tier; disk as large as the primary's initial storage.
+            "cloudSql": {"tier": "db-custom-4-16384", "diskSizeGb": 1000},
         },
     },
 }

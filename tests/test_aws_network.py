@@ -36,13 +36,17 @@ def _subnets(result, tier):
 def test_every_cloud_resource_uses_the_explicit_provider(synthed, stack):
     result = synthed(stack)
     assert {r.type for r in result.resources if r.type.startswith("pulumi:providers:")} == {
-        "pulumi:providers:aws", "pulumi:providers:random"}
+        "pulumi:providers:aws", "pulumi:providers:gcp", "pulumi:providers:random"}
     aws_provider = result.one("pulumi:providers:aws")
+    gcp_provider = result.one("pulumi:providers:gcp")
     random_provider = result.one("pulumi:providers:random")
     assert aws_provider.inputs["region"] == "ap-northeast-2"
+    expected_project = {"dev": "heal7-dev", "staging": "heal7-staging", "prod": "heal7-production"}[stack]
+    assert (gcp_provider.inputs["project"], gcp_provider.inputs["region"]) == (expected_project, "asia-northeast3")
     custom = [r for r in result.resources if r.custom and not r.type.startswith("pulumi:providers:")]
-    assert custom and all(r.package in ("aws", "random") for r in custom)
+    assert custom and all(r.package in ("aws", "gcp", "random") for r in custom)
     assert all(r.provider == aws_provider.urn for r in custom if r.package == "aws")
+    assert all(r.provider == gcp_provider.urn for r in custom if r.package == "gcp")
     assert all(r.provider == random_provider.urn for r in custom if r.package == "random")
 
 

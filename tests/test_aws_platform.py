@@ -15,6 +15,7 @@ STATEFUL_TYPES = {
     "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
     "aws:elasticache/replicationGroup:ReplicationGroup", "aws:secretsmanager/secret:Secret",
     "aws:ecr/repository:Repository", "aws:s3/bucket:Bucket",
+    "gcp:artifactregistry/repository:Repository",
 }
 # Input names that carry a secret value (not `httpTokens`, `secretId`, `manage...Password`).
 SECRET_KEY = re.compile(r"(password|passwd|secret|secretstring|secretbinary|authtoken|apitoken|privatekey|presharedkey)$",

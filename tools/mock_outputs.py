@@ -13,12 +13,17 @@ from typing import Any
 
 import pulumi
 
+from tools.mock_gcp_resources import GCP_RESOURCE_OUTPUTS, project_number
 from tools.mock_resources import RESOURCE_OUTPUTS
 from tools.mock_values import digest, hex_of, uuid_of
+from tools.mock_vpn_resources import VPN_RESOURCE_OUTPUTS
+
+# tools/mock_resources.py is full; the VPN builders live beside it.
+AWS_RESOURCE_OUTPUTS = {**RESOURCE_OUTPUTS, **VPN_RESOURCE_OUTPUTS}
 
 
 class PlatformMocks(pulumi.runtime.Mocks):
-    """Per-type ids and outputs for the AWS resources the platform registers."""
+    """Per-type ids and outputs for the AWS and GCP resources the platform registers."""
 
     def __init__(self, stack: str):
         self.stack = stack
@@ -39,18 +44,27 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if args.custom and not args.provider:
             # The stacks disable default providers, so the real engine would refuse this.
             raise ValueError(f"{args.typ} {args.name!r} has no explicit provider")
-        # pulumi-aws 7 resources may name their own region; it overrides the provider's.
+        # pulumi-aws 7 and GCP resources may name their own region; it overrides the provider's.
         region = str(inputs.get("region") or self._region(args.provider))
-        builder = RESOURCE_OUTPUTS.get(args.typ)
+        if args.typ.startswith("gcp:"):
+            builder, owner = GCP_RESOURCE_OUTPUTS.get(args.typ), self._project(args.provider)
+        else:
+            builder, owner = AWS_RESOURCE_OUTPUTS.get(args.typ), self.account_id
         if builder is None:
             return f"{args.name}-{hex_of(args.name, 8)}", inputs
-        resource_id, outputs = builder(args.name, inputs, region, self.account_id)
+        resource_id, outputs = builder(args.name, inputs, region, owner)
         return resource_id, {**inputs, **outputs}
 
     def _region(self, provider_ref: str | None) -> str:
         # Components and region-less providers (random) need no region for their ids.
         inputs = self.provider_inputs.get(provider_ref or "") or {}
         return str(inputs.get("region", "ap-northeast-2"))
+
+    def _project(self, provider_ref: str | None) -> str:
+        inputs = self.provider_inputs.get(provider_ref or "") or {}
+        if "project" not in inputs:
+            raise ValueError(f"GCP provider {provider_ref!r} has no project; the stack's gcp:project must reach it")
+        return str(inputs["project"])
 
     # -- invokes --------------------------------------------------------------------
 
@@ -88,6 +102,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "kubernetesVersion": args.args["kubernetesVersion"],
                 "version": f"v1.{int(hex_of(args.args['addonName'], 2), 16) % 20}.0-eksbuild.1",
                 "id": args.args["addonName"],
+            }
+        if args.token == "gcp:organizations/getProject:getProject":
+            project = str(args.args.get("projectId") or self._project(args.provider))
+            results[args.token] = {
+                "projectId": project, "number": project_number(project), "name": project,
+                "id": f"projects/{project}", "labels": {}, "effectiveLabels": {},
             }
         if args.token not in results:
             raise NotImplementedError(f"no mock for invoke {args.token}; add one in tools/mock_outputs.py")

@@ -11,10 +11,12 @@ def hex_of(seed: str, length: int = 17) -> str:
     return digest(seed)[:length]
 
 
-def public_ip(seed: str) -> str:
-    """An address inside 3.34.0.0/15, a block AWS announces in ap-northeast-2."""
+def public_ip(seed: str, first_octet: int = 3) -> str:
+    """A public address: by default inside 3.34.0.0/15, a block AWS announces in
+    ap-northeast-2; `first_octet=34` gives one in 34.64.0.0/15, Google's Seoul block."""
     octets = bytes.fromhex(digest(seed)[:6])
-    return f"3.{34 + octets[0] % 2}.{octets[1]}.{max(octets[2], 1)}"
+    second = 64 if first_octet == 34 else 34
+    return f"{first_octet}.{second + octets[0] % 2}.{octets[1]}.{max(octets[2], 1)}"
 
 
 def uuid_of(seed: str) -> str:

@@ -1,0 +1,262 @@
+"""CloudSqlReplica: a Cloud SQL for PostgreSQL replica of the RDS primary, private IP only.
+
+Cloud SQL's "replicate from an external server" (pglogical under the hood): a source
+representation instance stands for RDS (host, port, replication user), and a Cloud SQL
+instance whose master is that representation holds the data. Pulumi creates both and the
+replication user's password (in Secret Manager). Two steps stay with an operator, and the
+component exports the exact commands for them:
+- the RDS side (create the user, grant rds_replication, CREATE EXTENSION pglogical in every
+  database), since no cloud API reaches inside PostgreSQL;
+- the Admin API's verifyExternalSyncSettings / startExternalSync, which have no Pulumi
+  resource, and no gcloud command either (the Cloud SQL guide calls them with curl).
+"""
+
+import re
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_random as random
+
+POSTGRES_PORT = 5432
+MIN_POSTGRES_MAJOR = 14
+ADMIN_API = "https://sqladmin.googleapis.com/v1"
+# Custom tiers run only on Enterprise edition, db-perf-optimized-N-* only on Enterprise Plus;
+# PostgreSQL 16+ defaults to Enterprise Plus, so a custom tier without an explicit edition
+# fails at create time (pulumi-gcp DatabaseInstanceSettings `edition` docs).
+TIER_EDITIONS = {
+    re.compile(r"^db-custom-\d{1,2}-\d{3,6}$"): "ENTERPRISE",
+    re.compile(r"^db-perf-optimized-N-\d{1,3}$"): "ENTERPRISE_PLUS",
+}
+PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# Flag names as Cloud SQL lists them: lowercase, `cloudsql.` / `pg_stat_statements.` scopes allowed.
+FLAG_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$")
+GCP_REGION = re.compile(r"^[a-z]+-[a-z]+\d$")
+
+# CIS GCP Foundations 6.2.x (Cloud SQL for PostgreSQL logging). Callers' flags win, so a
+# stack can still loosen one, but only by naming it.
+CIS_LOGGING_FLAGS = {
+    "log_connections": "on",  # 6.2.2
+    "log_disconnections": "on",  # 6.2.3
+    "log_min_messages": "warning",  # 6.2.5: warning or stricter
+    # 6.2.7: statement-duration logging off, since logged statements can carry data.
+    "log_min_duration_statement": "-1",
+    # Scored in CIS GCP v1.x (dropped later); cheap, and they explain I/O and lock stalls.
+    "log_checkpoints": "on",
+    "log_lock_waits": "on",
+    "log_temp_files": "0",
+}
+
+
+@dataclass
+class CloudSqlReplicaArgs:
+    """Inputs of CloudSqlReplica. Defaults: private IP only, TLS-only clients, protected."""
+
+    region: str
+    network_id: pulumi.Input[str]
+    """VPC the replica's private IP lives in (private service access is set up on it)."""
+    psa_range_name: pulumi.Input[str]
+    """Name of the private-services range the private IP is allocated from."""
+    private_services_connection: pulumi.Resource
+    """The service-networking peering; the instance is created after it."""
+    source_host: pulumi.Input[str]
+    """The RDS primary's DNS address."""
+    engine_major_version: int
+    """Must equal the RDS primary's major: pglogical replicates between equal majors."""
+    disk_size_gb: int
+    """Initial PD-SSD size; auto-resize grows it afterwards."""
+    source_port: int = POSTGRES_PORT
+    tier: str = "db-custom-4-16384"
+    """db-custom-<vCPU>-<MiB> (the seed's) or db-perf-optimized-N-<vCPU>."""
+    database_flags: dict[str, str] = field(default_factory=dict)
+    """Added to (and overriding) the CIS logging flags, e.g. {"max_connections": "200"}."""
+    replication_username: str = "cloudsql_replicator"
+    """RDS user the replica connects as; the runbook creates it."""
+    source_ca_certificate: pulumi.Input[str] | None = None
+    """PEM of the CA that signed the RDS server certificate (the region's RDS CA bundle).
+    Without it Cloud SQL connects unencrypted, which RDS refuses under rds.force_ssl=1."""
+    maintenance_day: int = 7
+    """1 = Monday ... 7 = Sunday (UTC), the seed's maintenance day."""
+    maintenance_hour: int = 5
+    """UTC hour; 05:00 follows the RDS window (Sun 04:00-05:00), so both never restart at once."""
+    protect: bool = True
+    """`protect` the instance, its source representation and the secret; deletion protection on."""
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class CloudSqlReplica(pulumi.ComponentResource):
+    instance_name: pulumi.Output[str]
+    connection_name: pulumi.Output[str]
+    private_ip_address: pulumi.Output[str]
+    source_instance_name: pulumi.Output[str]
+    replication_password_secret_id: pulumi.Output[str]
+    """Full Secret Manager id: projects/<p>/secrets/<id>."""
+    verify_external_sync_command: pulumi.Output[str]
+    start_external_sync_command: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CloudSqlReplicaArgs, opts: pulumi.ResourceOptions | None = None):
+        edition = _validate(name, args)
+        super().__init__("platform:gcp:CloudSqlReplica", name, None, opts)
+        if args.source_ca_certificate is None:
+            pulumi.log.warn(
+                "no source_ca_certificate: Cloud SQL will connect to the source without TLS, "
+                "which an RDS instance with rds.force_ssl=1 refuses", resource=self,
+            )
+        child = pulumi.ResourceOptions(parent=self)
+        version = f"POSTGRES_{args.engine_major_version}"
+
+        # Alphanumerics only: the runbook pastes the password into CREATE USER ... PASSWORD '...',
+        # a shell and JSON, where quotes, backslashes and $ would each need escaping.
+        # 40 characters from 62 is ~238 bits.
+        password = random.RandomPassword(
+            f"{name}-replication-password", length=40, special=False, min_lower=1, min_upper=1, min_numeric=1,
+            opts=child,
+        )
+        secret = gcp.secretmanager.Secret(
+            f"{name}-replication-password",
+            secret_id=f"{name}-replication-password",
+            replication=gcp.secretmanager.SecretReplicationArgs(auto=gcp.secretmanager.SecretReplicationAutoArgs()),
+            labels={**args.labels, "purpose": "cloudsql-replication"},
+            deletion_protection=args.protect,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        gcp.secretmanager.SecretVersion(
+            f"{name}-replication-password-value", secret=secret.id, secret_data=password.result, opts=child,
+        )
+
+        source = gcp.sql.SourceRepresentationInstance(
+            f"{name}-source",
+            region=args.region,
+            database_version=version,
+            # The DNS name, not an IP: after a Multi-AZ failover it points at the new primary.
+            host=args.source_host,
+            port=args.source_port,  # the SDK defaults to MySQL's 3306
+            username=args.replication_username,
+            password=password.result,
+            # Server-only TLS: the replica checks RDS's certificate against this CA. The SDK
+            # has no sslOption, so encryption without a CA cannot be asked for here.
+            ca_certificate=args.source_ca_certificate,
+            # The representation cannot be updated: a change replaces it under a new name,
+            # and the replica's master_instance_name cannot change, so the replica would be
+            # replaced too. Protection turns that into a preview error.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+
+        replica = gcp.sql.DatabaseInstance(
+            f"{name}-db",
+            region=args.region,
+            database_version=version,
+            master_instance_name=source.name,
+            # No replica_configuration: for PostgreSQL the connection details live on the
+            # source representation; its fields here (dump file, MySQL SSL options) do not apply.
+            deletion_protection=args.protect,
+            settings=gcp.sql.DatabaseInstanceSettingsArgs(
+                tier=args.tier,
+                edition=edition,
+                # ZONAL: REGIONAL needs automated backups and point-in-time recovery, which a
+                # read replica cannot have. HA of the data is the RDS primary's Multi-AZ.
+                availability_type="ZONAL",
+                # No backup_configuration: Cloud SQL rejects backups and PITR on read replicas.
+                # The backup story is the RDS primary's automated backups and their Tokyo copy.
+                disk_type="PD_SSD",
+                disk_size=args.disk_size_gb,
+                disk_autoresize=True,
+                ip_configuration=gcp.sql.DatabaseInstanceSettingsIpConfigurationArgs(
+                    ipv4_enabled=False,  # CIS GCP 6.6: no public IP
+                    private_network=args.network_id,
+                    allocated_ip_range=args.psa_range_name,
+                    # Only TLS connections from clients (CIS GCP 6.4); client certificates are
+                    # not required so IAM/password logins from the pods keep working.
+                    ssl_mode="ENCRYPTED_ONLY",
+                ),
+                database_flags=[
+                    gcp.sql.DatabaseInstanceSettingsDatabaseFlagArgs(name=flag, value=value)
+                    for flag, value in sorted({**CIS_LOGGING_FLAGS, **args.database_flags}.items())
+                ],
+                insights_config=gcp.sql.DatabaseInstanceSettingsInsightsConfigArgs(
+                    query_insights_enabled=True,
+                    record_application_tags=True,
+                    # Client addresses are pod IPs: noise, and personal data under some readings.
+                    record_client_address=False,
+                ),
+                maintenance_window=gcp.sql.DatabaseInstanceSettingsMaintenanceWindowArgs(
+                    day=args.maintenance_day, hour=args.maintenance_hour, update_track="stable",
+                ),
+                # deletion_protection above guards Pulumi only; this guards console and gcloud too.
+                deletion_protection_enabled=args.protect,
+                user_labels={**args.labels, "role": "replica"},
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                # The private IP comes from the peered range: the peering must exist first.
+                depends_on=[args.private_services_connection],
+                # Auto-resize grows the disk; a later `up` must not try to shrink it back
+                # (the SDK warns that would recreate the instance).
+                ignore_changes=["settings.diskSize"],
+            ),
+        )
+
+        # The connection name is <project>:<region>:<instance> (project ids may hold a ':'
+        # themselves, hence rsplit), so it names the project without another lookup.
+        project = replica.connection_name.apply(lambda c: c.rsplit(":", 2)[0])
+        self.instance_name = replica.name
+        self.connection_name = replica.connection_name
+        self.private_ip_address = replica.private_ip_address
+        self.source_instance_name = source.name
+        self.replication_password_secret_id = secret.id
+        self.verify_external_sync_command = _admin_api_call(project, replica.name, "verifyExternalSyncSettings")
+        self.start_external_sync_command = _admin_api_call(project, replica.name, "startExternalSync")
+        self.register_outputs({
+            "instance_name": self.instance_name,
+            "connection_name": self.connection_name,
+            "private_ip_address": self.private_ip_address,
+            "source_instance_name": self.source_instance_name,
+            "replication_password_secret_id": self.replication_password_secret_id,
+            "verify_external_sync_command": self.verify_external_sync_command,
+            "start_external_sync_command": self.start_external_sync_command,
+        })
+
+
+def _admin_api_call(project: pulumi.Output[str], instance: pulumi.Output[str], method: str) -> pulumi.Output[str]:
+    """The curl call of a Cloud SQL Admin API method on the replica.
+
+    syncMode ONLINE: after the initial copy, replication keeps running (OFFLINE copies once).
+    The parallel level is left out; unset, the API uses OPTIMAL.
+    """
+    return pulumi.Output.format(
+        "curl -sS -X POST -H \"Authorization: Bearer $(gcloud auth print-access-token)\" "
+        "-H 'Content-Type: application/json' -d '{{\"syncMode\": \"ONLINE\"}}' "
+        "{0}/projects/{1}/instances/{2}/{3}",
+        ADMIN_API, project, instance, method,
+    )
+
+
+def _validate(name: str, args: CloudSqlReplicaArgs) -> str:
+    """Raise on bad args before anything registers; return the edition the tier needs."""
+    problems = []
+    if args.engine_major_version < MIN_POSTGRES_MAJOR:
+        problems.append(f"engine_major_version must be >= {MIN_POSTGRES_MAJOR}, got {args.engine_major_version}")
+    editions = [edition for pattern, edition in TIER_EDITIONS.items() if pattern.match(args.tier)]
+    if not editions:
+        problems.append(f"tier must be db-custom-<vCPU>-<MiB> or db-perf-optimized-N-<vCPU>, got {args.tier!r}")
+    if not GCP_REGION.match(args.region):
+        problems.append(f"region must be a GCP region like asia-northeast3, got {args.region!r}")
+    if not PG_IDENTIFIER.match(args.replication_username) or args.replication_username.startswith(("pg_", "rds")):
+        # pg_ and rds prefixes are reserved for PostgreSQL's and RDS's own roles.
+        problems.append(
+            "replication_username must be a lowercase PostgreSQL identifier (max 63, not pg_* or rds*), "
+            f"got {args.replication_username!r}"
+        )
+    bad_flags = sorted(f for f in args.database_flags if not FLAG_NAME.match(f))
+    if bad_flags:
+        problems.append(f"database flag names must be lowercase identifiers, got {bad_flags}")
+    if not 1 <= args.source_port <= 65535:
+        problems.append(f"source_port must be 1-65535, got {args.source_port}")
+    if args.disk_size_gb < 10:
+        problems.append(f"disk_size_gb must be >= 10 (PD-SSD minimum), got {args.disk_size_gb}")
+    if not 1 <= args.maintenance_day <= 7 or not 0 <= args.maintenance_hour <= 23:
+        problems.append(f"maintenance window must be day 1-7, hour 0-23, got {args.maintenance_day}/{args.maintenance_hour}")
+    if problems:
+        raise ValueError(f"CloudSqlReplica {name}: " + "; ".join(problems))
+    return editions[0]

@@ -1,0 +1,205 @@
+"""Config of the GCP secondary region and of the cross-cloud link.
+
+Sections: the VPC (`network`), GKE (`gke`), the Cloud SQL replica (`cloudSql`), Artifact
+Registry (`artifactRegistry`) and the HA VPN to AWS (`vpn`). Values that differ by tier
+come from `stacks/tiers.py`; rules that span AWS and GCP keys live in `stacks/config.py`.
+"""
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from stacks.data_models import DEFAULT_POSTGRES_MAJOR, MIN_POSTGRES_MAJOR
+from stacks.types import Section, Switch
+
+# A zone of a GCP region, e.g. asia-northeast3-b.
+GcpZone = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+\d-[a-z]$")]
+# Compute Engine machine types, e.g. e2-standard-4, n2-highmem-8, g2-standard-8.
+MachineType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*-[a-z0-9-]+$")]
+# GPU accelerator types as Compute Engine names them, e.g. nvidia-l4, nvidia-tesla-t4.
+AcceleratorType = Annotated[str, StringConstraints(pattern=r"^nvidia-[a-z0-9-]+$")]
+# Cloud SQL custom machine tiers: db-custom-<vCPUs>-<memory MiB> (the seed's db-custom-4-16384).
+CloudSqlTier = Annotated[str, StringConstraints(pattern=r"^db-custom-\d{1,2}-\d{4,6}$")]
+# A 24-hour "HH:MM" start time (UTC).
+StartTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+# PostgreSQL identifier that needs no quoting.
+PgIdentifier = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+
+# Private ASN ranges (RFC 6996) that both Cloud Router and the AWS virtual private gateway accept.
+PRIVATE_ASN_16 = range(64512, 65535)
+PRIVATE_ASN_32 = range(4200000000, 4294967295)
+LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
+# AWS rejects these inside CIDRs for VPN tunnels (Site-to-Site VPN tunnel options).
+AWS_RESERVED_INSIDE_CIDRS = tuple(
+    ipaddress.IPv4Network(c) for c in (
+        "169.254.0.0/30", "169.254.1.0/30", "169.254.2.0/30", "169.254.3.0/30",
+        "169.254.4.0/30", "169.254.5.0/30", "169.254.169.252/30",
+    )
+)
+VPN_TUNNELS = 4
+
+
+class GcpNetworkConfig(Section):
+    subnet_cidr: ipaddress.IPv4Network = Field(description="Primary range of the regional subnet (nodes).")
+    pods_cidr: ipaddress.IPv4Network = Field(description="Secondary range for GKE pods.")
+    services_cidr: ipaddress.IPv4Network = Field(description="Secondary range for GKE Services.")
+    # The seed's control-plane range. GKE requires exactly a /28 for private clusters.
+    master_cidr: ipaddress.IPv4Network = Field(default=ipaddress.IPv4Network("172.16.0.0/28"))
+    private_service_access_cidr: ipaddress.IPv4Network = Field(
+        description="Range Google allocates Cloud SQL private IPs from; RDS admits the replica from it.",
+    )
+
+    @field_validator("private_service_access_cidr")
+    @classmethod
+    def _psa_size(cls, value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        # Private service access needs at least a /24 per allocation (Google recommends /16-/20).
+        if value.prefixlen > 24:
+            raise ValueError(f"private service access needs a /24 or larger, got /{value.prefixlen}")
+        return value
+
+    @field_validator("master_cidr")
+    @classmethod
+    def _master_is_28(cls, value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if value.prefixlen != 28:
+            raise ValueError(f"GKE private clusters need a /28 control-plane range, got /{value.prefixlen}")
+        return value
+
+
+class AuthorizedNetworkConfig(Section):
+    cidr_block: ipaddress.IPv4Network
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class NodePoolConfig(Section):
+    """One GKE node pool. Node counts are per zone: a regional pool runs in every zone."""
+
+    machine_type: MachineType
+    min_nodes_per_zone: int = Field(ge=0, le=100)
+    max_nodes_per_zone: int = Field(ge=1, le=100)
+    disk_size_gb: int = Field(default=100, ge=20, le=2000)
+    node_locations: list[GcpZone] = Field(
+        default=[], description="Zones of the pool; empty means every zone of the region."
+    )
+    accelerator_type: AcceleratorType | None = None
+    accelerator_count: int = Field(default=0, ge=0, le=16)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "NodePoolConfig":
+        if self.min_nodes_per_zone > self.max_nodes_per_zone:
+            raise ValueError(
+                f"expected minNodesPerZone <= maxNodesPerZone, got {self.min_nodes_per_zone} > {self.max_nodes_per_zone}"
+            )
+        if (self.accelerator_type is None) != (self.accelerator_count == 0):
+            raise ValueError(
+                "expected acceleratorType and a positive acceleratorCount together, got "
+                f"acceleratorType={self.accelerator_type!r}, acceleratorCount={self.accelerator_count}"
+            )
+        return self
+
+
+class GpuNodePoolConfig(NodePoolConfig):
+    # The ai-models pool exists to carry GPUs; a GPU-less one would be a silent misconfiguration.
+    accelerator_type: AcceleratorType = Field(description="GPU type, e.g. nvidia-l4; it must exist in the pool's zones.")
+    accelerator_count: int = Field(default=1, ge=1, le=16)
+
+
+class GkeNodePoolsConfig(Section):
+    general: NodePoolConfig = Field(description="General-purpose pool for the secondary web/api workloads.")
+    gpu: GpuNodePoolConfig = Field(description="GPU pool for the ai-models workload (tainted).")
+
+
+class GkeConfig(Section):
+    # CIS GKE 5.5.4 (release channel): Google upgrades the control plane and nodes itself.
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field(description="GKE release channel.")
+    # 18:00 UTC is 03:00 in Seoul and Tokyo, the platform's quietest hour.
+    maintenance_start_time: StartTime = Field(default="18:00", description="Daily maintenance window start (UTC).")
+    # CIS GKE 5.6.4: private endpoint. The API server is then reachable only from the VPC.
+    public_endpoint: Switch = Field(default=False, description="Give the control plane a public endpoint.")
+    master_authorized_networks: list[AuthorizedNetworkConfig] = Field(
+        default=[], description="Ranges allowed to reach the control plane (CIS GKE 5.6.3)."
+    )
+    node_pools: GkeNodePoolsConfig
+
+    @model_validator(mode="after")
+    def _endpoint_restricted(self) -> "GkeConfig":
+        for network in self.master_authorized_networks:
+            if network.cidr_block.prefixlen == 0:
+                raise ValueError(f"CIS GKE 5.6.3: authorized networks must not include the internet, got {network.cidr_block}")
+        if self.public_endpoint and not self.master_authorized_networks:
+            raise ValueError(
+                "CIS GKE 5.6.3: a public endpoint needs masterAuthorizedNetworks, got publicEndpoint=true and no networks"
+            )
+        return self
+
+
+class CloudSqlConfig(Section):
+    # Must equal platform:aws.rds.engineMajorVersion: external-server replication needs
+    # the same major on both sides (checked in stacks/config.py).
+    engine_major_version: int = Field(
+        default=DEFAULT_POSTGRES_MAJOR, ge=MIN_POSTGRES_MAJOR, le=99,
+        description="PostgreSQL major of the replica; must equal the RDS primary's.",
+    )
+    tier: CloudSqlTier = Field(description="Machine tier, e.g. db-custom-4-16384 (the seed's).")
+    disk_size_gb: int = Field(ge=10, le=65536, description="Initial SSD size; auto-resize grows it.")
+    # The seed's flag; the replica serves the same pool as the primary.
+    max_connections: int = Field(default=200, ge=20, le=5000)
+    replication_username: PgIdentifier = Field(
+        default="cloudsql_replicator", description="RDS user the replica connects as (created by the runbook)."
+    )
+
+
+class ArtifactRegistryConfig(Section):
+    repository_id: Annotated[str, StringConstraints(pattern=r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")] = Field(
+        default="workloads", description="Docker repository for the GCP workload images (ai-models and the backups)."
+    )
+    keep_last_versions: int = Field(default=30, ge=1, le=1000, description="Most recent versions of each image kept.")
+    untagged_expire_days: int = Field(default=7, ge=1, le=365, description="Age at which untagged images are deleted.")
+
+
+class VpnConfig(Section):
+    # Cloud Router and the AWS virtual private gateway each need their own private ASN;
+    # 64512 is AWS's default amazon-side ASN.
+    gcp_asn: int = Field(default=64514, description="Cloud Router's BGP ASN.")
+    aws_asn: int = Field(default=64512, description="The AWS virtual private gateway's BGP ASN.")
+    inside_cidrs: list[ipaddress.IPv4Network] = Field(
+        default=[ipaddress.IPv4Network(c) for c in (
+            "169.254.21.0/30", "169.254.21.4/30", "169.254.22.0/30", "169.254.22.4/30")],
+        min_length=VPN_TUNNELS, max_length=VPN_TUNNELS,
+        description="BGP /30 per tunnel, in 169.254.0.0/16: connection 1 tunnels 1-2, then connection 2.",
+    )
+
+    @field_validator("gcp_asn", "aws_asn")
+    @classmethod
+    def _private_asn(cls, value: int) -> int:
+        if value not in PRIVATE_ASN_16 and value not in PRIVATE_ASN_32:
+            raise ValueError(f"expected a private ASN (64512-65534 or 4200000000-4294967294), got {value}")
+        return value
+
+    @field_validator("inside_cidrs")
+    @classmethod
+    def _inside_ranges(cls, value: list[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
+        for cidr in value:
+            if cidr.prefixlen != 30 or not cidr.subnet_of(LINK_LOCAL):
+                raise ValueError(f"expected /30 ranges inside {LINK_LOCAL}, got {cidr}")
+            if cidr in AWS_RESERVED_INSIDE_CIDRS:
+                raise ValueError(f"AWS reserves {cidr} for its own use; pick another /30")
+        for i, first in enumerate(value):
+            for second in value[i + 1:]:
+                if first.overlaps(second):
+                    raise ValueError(f"expected four distinct /30 ranges, got {first} twice")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_asns(self) -> "VpnConfig":
+        if self.gcp_asn == self.aws_asn:
+            raise ValueError(f"expected gcpAsn and awsAsn to differ (eBGP between the clouds), got both {self.gcp_asn}")
+        return self
+
+
+class GcpConfig(Section):
+    network: GcpNetworkConfig
+    gke: GkeConfig
+    cloud_sql: CloudSqlConfig
+    artifact_registry: ArtifactRegistryConfig = Field(default_factory=ArtifactRegistryConfig)
+    vpn: VpnConfig = Field(default_factory=VpnConfig)

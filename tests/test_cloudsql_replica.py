@@ -1,0 +1,189 @@
+"""CloudSqlReplica under mocks: replica of the RDS primary, private only, generated credentials."""
+
+import pytest
+
+from components.cloudsql_replica import CloudSqlReplica, CloudSqlReplicaArgs
+from tests.conftest import STACKS
+from tools.synth import Secret
+
+SOURCE = "gcp:sql/sourceRepresentationInstance:SourceRepresentationInstance"
+INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
+SECRET = "gcp:secretmanager/secret:Secret"
+SECRET_VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
+RDS = "aws:rds/instance:Instance"
+PROTECTED = {"dev": False, "staging": False, "prod": True}
+SEED_TIERS = {"dev": "db-custom-1-3840", "staging": "db-custom-2-7680", "prod": "db-custom-4-16384"}
+
+
+def _settings(result):
+    return result.one(INSTANCE).inputs["settings"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_source_representation_points_at_the_rds_primary(synthed, stack):
+    result = synthed(stack)
+    source, rds = result.one(SOURCE), result.one(RDS)
+    assert source.inputs["host"] == rds.outputs["address"]
+    assert rds.urn in source.dependencies
+    assert source.inputs["port"] == 5432  # the SDK would default to MySQL's 3306
+    assert source.inputs["databaseVersion"] == f"POSTGRES_{rds.inputs['engineVersion']}" == "POSTGRES_16"
+    assert source.inputs["username"] == "cloudsql_replicator"
+    assert source.inputs["region"] == "asia-northeast3"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_replica_replicates_from_the_source_representation(synthed, stack):
+    result = synthed(stack)
+    source, replica = result.one(SOURCE), result.one(INSTANCE)
+    assert replica.inputs["masterInstanceName"] == source.outputs["name"]
+    assert source.urn in replica.dependencies
+    assert replica.inputs["databaseVersion"] == source.inputs["databaseVersion"]
+    assert replica.inputs["region"] == source.inputs["region"]
+    # PostgreSQL's connection details live on the representation, not on the replica.
+    assert "replicaConfiguration" not in replica.inputs
+    component = result.one("platform:gcp:CloudSqlReplica")
+    assert {r.urn for r in result.children_of(component)} >= {source.urn, replica.urn}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_replica_has_a_private_ip_only_and_needs_tls(synthed, stack):
+    result = synthed(stack)
+    replica = result.one(INSTANCE)
+    ip = replica.inputs["settings"]["ipConfiguration"]
+    network = result.one("gcp:compute/network:Network")
+    psa_range = result.one("gcp:compute/globalAddress:GlobalAddress", f"heal7-{stack}-gcp-network-private-services")
+    connection = result.one("gcp:servicenetworking/connection:Connection")
+    assert ip["ipv4Enabled"] is False and "authorizedNetworks" not in ip
+    assert ip["privateNetwork"] == network.id
+    assert ip["allocatedIpRange"] == psa_range.outputs["name"]
+    assert ip["sslMode"] == "ENCRYPTED_ONLY"
+    # The private IP is allocated through the peering, so the peering comes first.
+    assert connection.urn in replica.dependencies
+
+
+def test_prod_replica_has_the_seed_shape(synthed):
+    settings = _settings(synthed("prod"))
+    assert settings["tier"] == "db-custom-4-16384"
+    # Custom tiers exist only on Enterprise; PostgreSQL 16 would default to Enterprise Plus.
+    assert settings["edition"] == "ENTERPRISE"
+    assert (settings["diskType"], settings["diskSize"], settings["diskAutoresize"]) == ("PD_SSD", 1000, True)
+    assert settings["availabilityType"] == "ZONAL"
+    assert settings["maintenanceWindow"] == {"day": 7, "hour": 5, "updateTrack": "stable"}
+    assert settings["insightsConfig"]["queryInsightsEnabled"] is True
+    assert settings["insightsConfig"]["recordClientAddress"] is False
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_replica_tier_and_disk_follow_the_stack(synthed, stack):
+    result = synthed(stack)
+    settings = _settings(result)
+    assert settings["tier"] == SEED_TIERS[stack]
+    # Auto-resize grows the disk; Pulumi must not try to shrink it back.
+    assert result.one(INSTANCE).ignore_changes == ["settings.diskSize"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_replica_flags_carry_max_connections_and_the_cis_logging_flags(synthed, stack):
+    flags = {f["name"]: f["value"] for f in _settings(synthed(stack))["databaseFlags"]}
+    assert flags == {
+        "max_connections": "200",  # the seed's, same pool as the primary
+        "log_connections": "on",
+        "log_disconnections": "on",
+        "log_min_messages": "warning",
+        "log_min_duration_statement": "-1",
+        "log_checkpoints": "on",
+        "log_lock_waits": "on",
+        "log_temp_files": "0",
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_replica_has_no_backups(synthed, stack):
+    # Cloud SQL rejects backups and PITR on read replicas; RDS keeps the backups.
+    assert "backupConfiguration" not in _settings(synthed(stack))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_deletion_protection_follows_the_tier(synthed, stack):
+    result = synthed(stack)
+    protected = PROTECTED[stack]
+    replica, source, secret = result.one(INSTANCE), result.one(SOURCE), result.one(SECRET)
+    assert replica.inputs["deletionProtection"] is protected
+    assert replica.inputs["settings"]["deletionProtectionEnabled"] is protected
+    assert secret.inputs["deletionProtection"] is protected
+    assert (replica.protect, source.protect, secret.protect) == (protected, protected, protected)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_replication_password_is_generated_secret_and_stored(synthed, stack):
+    result = synthed(stack)
+    source, secret, version = result.one(SOURCE), result.one(SECRET), result.one(SECRET_VERSION)
+    password = result.one("random:index/randomPassword:RandomPassword", f"heal7-{stack}-postgres-replica-replication-password")
+    assert password.inputs["special"] is False and password.inputs["length"] == 40
+    assert isinstance(source.inputs["password"], Secret)
+    assert source.inputs["password"] == version.inputs["secretData"] == Secret(password.outputs["result"])
+    assert version.inputs["secret"] == secret.id
+    assert secret.inputs["replication"] == {"auto": {}}
+    assert secret.inputs["labels"]["purpose"] == "cloudsql-replication"
+    assert result.outputs["cloudSqlReplicationSecretId"] == secret.id
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_exports_the_replica_and_its_sync_commands(synthed, stack):
+    result = synthed(stack)
+    replica = result.one(INSTANCE)
+    outputs = result.outputs
+    assert outputs["cloudSqlReplicaName"] == replica.outputs["name"]
+    assert outputs["cloudSqlReplicaConnectionName"] == replica.outputs["connectionName"]
+    assert outputs["cloudSqlPrivateIp"] == replica.outputs["privateIpAddress"]
+    project = replica.outputs["connectionName"].split(":")[0]
+    instance_url = f"https://sqladmin.googleapis.com/v1/projects/{project}/instances/{replica.outputs['name']}"
+    for key, method in (("cloudSqlVerifyExternalSyncCommand", "verifyExternalSyncSettings"),
+                        ("cloudSqlStartExternalSyncCommand", "startExternalSync")):
+        command = outputs[key]
+        assert command.startswith("curl ") and command.endswith(f"{instance_url}/{method}")
+        assert '"syncMode": "ONLINE"' in command and "gcloud auth print-access-token" in command
+
+
+# -- constructor validation ----------------------------------------------------------------
+
+def _args(**overrides) -> CloudSqlReplicaArgs:
+    values = dict(
+        region="asia-northeast3", network_id="net", psa_range_name="psa",
+        private_services_connection=None, source_host="db.example", engine_major_version=16, disk_size_gb=100,
+    )
+    return CloudSqlReplicaArgs(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"engine_major_version": 13}, "engine_major_version must be >= 14, got 13"),
+    ({"tier": "db-n1-standard-4"}, "tier must be db-custom-<vCPU>-<MiB> or db-perf-optimized-N-<vCPU>"),
+    ({"tier": "db-f1-micro"}, "tier must be"),
+    ({"replication_username": "Replicator"}, "replication_username must be a lowercase PostgreSQL identifier"),
+    ({"replication_username": "repl-user"}, "replication_username"),
+    ({"replication_username": "rds_replicator"}, "not pg_\\* or rds\\*"),
+    ({"replication_username": "x" * 64}, "max 63"),
+    ({"database_flags": {"Max_Connections": "200"}}, r"database flag names must be lowercase identifiers, got \['Max_Connections'\]"),
+    ({"database_flags": {"max connections": "200"}}, "database flag names"),
+    ({"region": "Seoul"}, "region must be a GCP region"),
+    ({"disk_size_gb": 5}, "disk_size_gb must be >= 10"),
+    ({"source_port": 0}, "source_port must be 1-65535"),
+    ({"maintenance_day": 0}, "maintenance window"),
+])
+def test_replica_rejects_bad_args(overrides, message):
+    # Validation runs before registration, so nothing reaches the (session's) mock monitor.
+    with pytest.raises(ValueError, match=f"CloudSqlReplica x: .*{message}"):
+        CloudSqlReplica("x", _args(**overrides))
+
+
+@pytest.mark.parametrize("tier", ["db-custom-4-16384", "db-custom-1-3840", "db-perf-optimized-N-8"])
+def test_replica_accepts_both_tier_families(tier):
+    from components.cloudsql_replica import _validate
+
+    assert _validate("x", _args(tier=tier)) == ("ENTERPRISE_PLUS" if "perf" in tier else "ENTERPRISE")
+
+
+def test_replica_lists_every_problem_at_once():
+    with pytest.raises(ValueError) as error:
+        CloudSqlReplica("x", _args(engine_major_version=12, tier="big", replication_username="pg_repl"))
+    assert str(error.value).count("; ") == 2
