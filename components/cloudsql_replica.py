@@ -61,6 +61,10 @@ class CloudSqlReplicaArgs:
     """The service-networking peering; the instance is created after it."""
     source_host: pulumi.Input[str]
     """The RDS primary's DNS address."""
+    source_ca_certificate: pulumi.Input[str]
+    """PEM of the CA that signed the RDS server certificate (the region's RDS root CA).
+    Required: without it Cloud SQL connects unencrypted, which RDS refuses under
+    rds.force_ssl=1, and the replication password would cross the VPN in clear text."""
     engine_major_version: int
     """Must equal the RDS primary's major: pglogical replicates between equal majors."""
     disk_size_gb: int
@@ -72,9 +76,6 @@ class CloudSqlReplicaArgs:
     """Added to (and overriding) the CIS logging flags, e.g. {"max_connections": "200"}."""
     replication_username: str = "cloudsql_replicator"
     """RDS user the replica connects as; the runbook creates it."""
-    source_ca_certificate: pulumi.Input[str] | None = None
-    """PEM of the CA that signed the RDS server certificate (the region's RDS CA bundle).
-    Without it Cloud SQL connects unencrypted, which RDS refuses under rds.force_ssl=1."""
     maintenance_day: int = 7
     """1 = Monday ... 7 = Sunday (UTC), the seed's maintenance day."""
     maintenance_hour: int = 5
@@ -97,11 +98,6 @@ class CloudSqlReplica(pulumi.ComponentResource):
     def __init__(self, name: str, args: CloudSqlReplicaArgs, opts: pulumi.ResourceOptions | None = None):
         edition = _validate(name, args)
         super().__init__("platform:gcp:CloudSqlReplica", name, None, opts)
-        if args.source_ca_certificate is None:
-            pulumi.log.warn(
-                "no source_ca_certificate: Cloud SQL will connect to the source without TLS, "
-                "which an RDS instance with rds.force_ssl=1 refuses", resource=self,
-            )
         child = pulumi.ResourceOptions(parent=self)
         version = f"POSTGRES_{args.engine_major_version}"
 
@@ -156,8 +152,9 @@ class CloudSqlReplica(pulumi.ComponentResource):
                 # ZONAL: REGIONAL needs automated backups and point-in-time recovery, which a
                 # read replica cannot have. HA of the data is the RDS primary's Multi-AZ.
                 availability_type="ZONAL",
-                # No backup_configuration: Cloud SQL rejects backups and PITR on read replicas.
-                # The backup story is the RDS primary's automated backups and their Tokyo copy.
+                # No backup_configuration: read replicas cannot have backups (nor PITR), see
+                # cloud.google.com/sql/docs/postgres/replication#rr-info. The backup story is
+                # the RDS primary's automated backups and their Tokyo copy.
                 disk_type="PD_SSD",
                 disk_size=args.disk_size_gb,
                 disk_autoresize=True,

@@ -38,10 +38,11 @@ class CrossCloudVpnArgs:
     aws_vpc_id: pulumi.Input[str]
     aws_private_route_table_ids: pulumi.Input[list[str]]
     """Route tables that learn the GCP prefixes from BGP (usually one per private subnet)."""
-    aws_private_route_table_count: int
-    """How many ids `aws_private_route_table_ids` holds. The ids are unknown until the
-    tables exist, but the number of propagations must be known at preview; the count is
-    checked against the list once it resolves."""
+    aws_private_route_table_keys: list[str]
+    """A stable key per table, in the order of `aws_private_route_table_ids` (e.g. its
+    AZ). The ids are unknown until the tables exist, but the propagations must be known
+    at preview; naming them by key, not position, means dropping one AZ removes only its
+    own propagation. The ids' count is checked against the keys once the list resolves."""
     inside_cidrs: list[str]
     """Four /30s in 169.254.0.0/16: connection 0 tunnels 1-2, then connection 1 tunnels 1-2."""
     gcp_asn: int = 64514
@@ -71,8 +72,11 @@ class CrossCloudVpn(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CrossCloudVpnArgs, opts: pulumi.ResourceOptions | None = None):
         validate_plan(name, args.inside_cidrs, args.gcp_asn, args.aws_asn)
-        if args.aws_private_route_table_count < 1:
+        table_keys = args.aws_private_route_table_keys
+        if not table_keys:
             raise ValueError(f"CrossCloudVpn {name}: no private route tables; AWS would never route to GCP")
+        if len(set(table_keys)) != len(table_keys):
+            raise ValueError(f"CrossCloudVpn {name}: route table keys must be unique, got {table_keys}")
         super().__init__("platform:multicloud:CrossCloudVpn", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tunnels = plan_tunnels(args.inside_cidrs)
@@ -109,10 +113,10 @@ class CrossCloudVpn(pulumi.ComponentResource):
             opts=child,
         )
         table_ids = pulumi.Output.from_input(args.aws_private_route_table_ids).apply(
-            lambda ids: _expect_count(name, ids, args.aws_private_route_table_count))
-        for index in range(args.aws_private_route_table_count):
+            lambda ids: _expect_count(name, ids, len(table_keys)))
+        for index, key in enumerate(table_keys):
             aws.ec2.VpnGatewayRoutePropagation(
-                f"{name}-propagation-{index}", vpn_gateway_id=vgw.id,
+                f"{name}-propagation-{key}", vpn_gateway_id=vgw.id,
                 route_table_id=table_ids.apply(lambda ids, index=index: ids[index]), opts=child,
             )
         customer_gateways = [
@@ -126,7 +130,7 @@ class CrossCloudVpn(pulumi.ComponentResource):
         # One key per tunnel. Letters only: AWS allows 8-64 of [A-Za-z0-9._] and no
         # leading '0', so an alphabet without digits or specials always qualifies. 32
         # characters is Google's recommended PSK length (~182 bits from 52 letters).
-        keys = [random.RandomPassword(f"{name}-psk-{t.index}", length=32, special=False, numeric=False, opts=child)
+        psks = [random.RandomPassword(f"{name}-psk-{t.index}", length=32, special=False, numeric=False, opts=child)
                 for t in tunnels]
 
         # Tunnel and BGP logs of all four tunnels, under /aws/vendedlogs/ like the other
@@ -143,7 +147,7 @@ class CrossCloudVpn(pulumi.ComponentResource):
         for connection, customer_gateway in enumerate(customer_gateways):
             options: dict[str, Any] = {}
             for tunnel in (t for t in tunnels if t.connection == connection):
-                options.update(aws_tunnel_options(tunnel, keys[tunnel.index].result, log_group_arn))
+                options.update(aws_tunnel_options(tunnel, psks[tunnel.index].result, log_group_arn))
             connections.append(aws.ec2.VpnConnection(
                 f"{name}-conn-{connection}",
                 type="ipsec.1",
@@ -224,6 +228,6 @@ def _interface_ip(name: str, interfaces: Sequence[gcp.compute.outputs.HaVpnGatew
 
 def _expect_count(name: str, ids: list[str], count: int) -> list[str]:
     if len(ids) != count:
-        raise ValueError(f"CrossCloudVpn {name}: aws_private_route_table_count is {count} but "
-                         f"{len(ids)} route table ids arrived; some tables would not learn the GCP routes")
+        raise ValueError(f"CrossCloudVpn {name}: {count} route table keys but {len(ids)} route table ids "
+                         f"arrived; some tables would not learn the GCP routes")
     return ids

@@ -81,7 +81,7 @@ class NodePoolSpec:
         return self.accelerator_type is not None
 
 
-def hardened_node_config(service_account_email: pulumi.Input[str], **extra: Any) -> dict[str, Any]:
+def hardened_node_config(service_account_email: pulumi.Input[str]) -> dict[str, Any]:
     """Node-config keyword arguments every pool shares (the default pool included)."""
     return dict(
         service_account=service_account_email,
@@ -89,7 +89,6 @@ def hardened_node_config(service_account_email: pulumi.Input[str], **extra: Any)
         image_type=NODE_IMAGE_TYPE,
         disk_type=NODE_DISK_TYPE,
         metadata=NODE_METADATA,
-        **extra,
     )
 
 

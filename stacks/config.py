@@ -12,6 +12,7 @@ the stack file, the key path and what was expected.
 import argparse
 import ipaddress
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,11 @@ PROVIDER_KEYS = ("aws:region", "gcp:project", "gcp:region")
 # Namespaces of providers the platform builds explicitly (see _unread_provider_keys).
 UNREAD_PROVIDER_NAMESPACES = ("aws", "gcp")
 MIN_AVAILABILITY_ZONES = 2
+# The RDS root CA of each region, committed under certs/ (public certificates). RdsPrimary
+# picks the rds-ca-rsa2048-g1 authority; the Cloud SQL replica verifies RDS against its root.
+CERTS_DIR = Path(__file__).resolve().parent.parent / "certs"
+RDS_CA_AUTHORITY = "rsa2048-g1"
+PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?")
 
 
 class ConfigError(pulumi.RunError):
@@ -63,7 +69,21 @@ def parse_platform_config(raw: dict[str, Any], stack: str) -> PlatformConfig:
     if problems:
         raise ConfigError(stack_file, problems)
     config._stack = stack
+    config._rds_ca_certificate = _rds_ca_certificate(config.aws_region) or ""
     return config
+
+
+def _rds_ca_path(region: str) -> Path:
+    return CERTS_DIR / f"rds-{region}-{RDS_CA_AUTHORITY}.pem"
+
+
+def _rds_ca_certificate(region: str) -> str | None:
+    """The PEM block of the region's RDS root CA, without the file's comment lines."""
+    path = _rds_ca_path(region)
+    if not path.is_file():
+        return None
+    match = PEM_CERTIFICATE.search(path.read_text())
+    return match.group(0) if match else None
 
 
 def load_platform_config() -> PlatformConfig:
@@ -134,6 +154,13 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
                     f"platform:gcp.gke.nodePools.{pool_name}.nodeLocations[{index}]: expected a zone of "
                     f"gcp:region {config.gcp_region}, got {zone!r}"
                 )
+    if _rds_ca_certificate(config.aws_region) is None:
+        path = _rds_ca_path(config.aws_region).relative_to(CERTS_DIR.parent)
+        problems.append(
+            f"aws:region: expected the RDS root CA of {config.aws_region} in {path} (the Cloud SQL replica "
+            f"verifies RDS with it); copy the 'Root CA RSA2048 G1' certificate from "
+            f"https://truststore.pki.rds.amazonaws.com/{config.aws_region}/{config.aws_region}-bundle.pem"
+        )
     try:
         config.aws.subnet_plan()
     except SubnetPlanError as error:

@@ -100,7 +100,9 @@ class NodePoolConfig(Section):
 
 class GpuNodePoolConfig(NodePoolConfig):
     # The ai-models pool exists to carry GPUs; a GPU-less one would be a silent misconfiguration.
-    accelerator_type: AcceleratorType = Field(description="GPU type, e.g. nvidia-l4; it must exist in the pool's zones.")
+    # Required (no default); a null is caught by _consistent, since the count is at least 1.
+    accelerator_type: AcceleratorType | None = Field(
+        description="GPU type, e.g. nvidia-tesla-t4; it must exist in the pool's zones.")
     accelerator_count: int = Field(default=1, ge=1, le=16)
 
 

@@ -61,10 +61,17 @@ class PlatformConfig(BaseModel):
     # log groups and KMS aliases derive from it, so two stacks of one tier in one account
     # never collide.
     _stack: str = PrivateAttr(default="")
+    # PEM of the RDS root CA for aws:region, read by the loader from certs/ (not a config key).
+    _rds_ca_certificate: str = PrivateAttr(default="")
 
     @property
     def stack(self) -> str:
         return self._stack or self.environment
+
+    @property
+    def rds_ca_certificate(self) -> str:
+        """The CA the Cloud SQL replica verifies the RDS primary's TLS certificate with."""
+        return self._rds_ca_certificate
 
     @property
     def resource_prefix(self) -> str:

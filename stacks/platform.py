@@ -226,8 +226,8 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
             gcp_network_id=gcp_network.network_id,
             aws_vpc_id=network.vpc_id,
             aws_private_route_table_ids=network.private_route_table_ids,
-            # One private route table per AZ (AwsNetwork).
-            aws_private_route_table_count=len(aws_config.availability_zones),
+            # AwsNetwork has one private route table per AZ, in zone order.
+            aws_private_route_table_keys=list(aws_config.availability_zones),
             inside_cidrs=[str(c) for c in vpn_config.inside_cidrs],
             gcp_asn=vpn_config.gcp_asn,
             aws_asn=vpn_config.aws_asn,
@@ -248,6 +248,7 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
             private_services_connection=gcp_network.private_services_connection,
             # The replica follows the RDS primary by its DNS name, across the VPN.
             source_host=database.address,
+            source_ca_certificate=config.rds_ca_certificate,
             engine_major_version=sql_config.engine_major_version,
             tier=sql_config.tier,
             disk_size_gb=sql_config.disk_size_gb,

@@ -238,12 +238,16 @@ def test_urns_have_the_engines_shape(synthed):
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_invoke_goes_through_the_explicit_provider(synthed, stack):
     result = synthed(stack)
-    provider = result.one("pulumi:providers:aws")
-    assert {token for token, _ in result.invokes} == {
-        "aws:index/getCallerIdentity:getCallerIdentity", "aws:index/getPartition:getPartition",
-        "aws:index/getRegion:getRegion", "aws:eks/getAddonVersion:getAddonVersion",
+    providers = {p.type.removeprefix("pulumi:providers:"): f"{p.urn}::{p.id}"
+                 for p in result.resources if p.type.startswith("pulumi:providers:")}
+    assert set(result.invokes) == {
+        ("aws:index/getCallerIdentity:getCallerIdentity", providers["aws"]),
+        ("aws:index/getPartition:getPartition", providers["aws"]),
+        ("aws:index/getRegion:getRegion", providers["aws"]),
+        ("aws:eks/getAddonVersion:getAddonVersion", providers["aws"]),
+        # The GKE service agent's address needs the project number.
+        ("gcp:organizations/getProject:getProject", providers["gcp"]),
     }
-    assert {ref for _, ref in result.invokes} == {f"{provider.urn}::{provider.id}"}
 
 
 def test_s3_gateway_endpoint_serves_the_private_route_tables(synthed):

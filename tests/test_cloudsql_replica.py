@@ -3,7 +3,7 @@
 import pytest
 
 from components.cloudsql_replica import CloudSqlReplica, CloudSqlReplicaArgs
-from tests.conftest import STACKS
+from tests.conftest import PROJECT_ROOT, STACKS
 from tools.synth import Secret
 
 SOURCE = "gcp:sql/sourceRepresentationInstance:SourceRepresentationInstance"
@@ -29,6 +29,12 @@ def test_source_representation_points_at_the_rds_primary(synthed, stack):
     assert source.inputs["databaseVersion"] == f"POSTGRES_{rds.inputs['engineVersion']}" == "POSTGRES_16"
     assert source.inputs["username"] == "cloudsql_replicator"
     assert source.inputs["region"] == "asia-northeast3"
+    # Server-verified TLS: the RDS root CA of the instance's own authority (rds-ca-rsa2048-g1).
+    assert rds.inputs["caCertIdentifier"] == "rds-ca-rsa2048-g1"
+    pem = source.inputs["caCertificate"]
+    assert pem.startswith("-----BEGIN CERTIFICATE-----\n") and pem.rstrip().endswith("-----END CERTIFICATE-----")
+    assert "#" not in pem  # the file's provenance comments are not part of the certificate
+    assert pem in (PROJECT_ROOT / "certs" / "rds-ap-northeast-2-rsa2048-g1.pem").read_text()
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -150,7 +156,8 @@ def test_stack_exports_the_replica_and_its_sync_commands(synthed, stack):
 def _args(**overrides) -> CloudSqlReplicaArgs:
     values = dict(
         region="asia-northeast3", network_id="net", psa_range_name="psa",
-        private_services_connection=None, source_host="db.example", engine_major_version=16, disk_size_gb=100,
+        private_services_connection=None, source_host="db.example", source_ca_certificate="pem",
+        engine_major_version=16, disk_size_gb=100,
     )
     return CloudSqlReplicaArgs(**{**values, **overrides})  # type: ignore[arg-type]
 

@@ -155,7 +155,7 @@ def test_redis_is_encrypted_both_ways_with_a_generated_token(synthed, stack):
     (key,) = _children(result, component, KEY)
     assert group.inputs["atRestEncryptionEnabled"] is True and group.inputs["kmsKeyId"] == key.outputs["arn"]
     assert group.inputs["transitEncryptionEnabled"] is True
-    password = result.one("random:index/randomPassword:RandomPassword")
+    password = result.one("random:index/randomPassword:RandomPassword", f"heal7-{stack}-redis-auth-token")
     assert password.inputs["length"] == 64 and password.inputs["special"] is False
     token = group.inputs["authToken"]
     # The token is the generated password, and it reaches the engine marked secret.
