@@ -1,0 +1,203 @@
+"""The AWS primary region: network, EKS, the data stores and the artifact stores.
+
+Order: the network, then the cluster, then the data stores and registries that trust the
+cluster's nodes and identities.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws_network import AwsNetwork, AwsNetworkArgs
+from components.backup_bucket import BackupBucket, BackupBucketArgs
+from components.ecr_repositories import EcrRepositories, EcrRepositoriesArgs
+from components.eks_cluster import EksCluster, EksClusterArgs
+from components.eks_node_group import NodeGroupSpec
+from components.elasticache_redis import ElastiCacheRedis, ElastiCacheRedisArgs
+from components.irsa_role import IrsaRole
+from components.rds_primary import RdsPrimary, RdsPrimaryArgs
+from stacks.aws_models import ScalingConfig
+from stacks.models import PlatformConfig
+
+# The seed's CPU-heavy engine gets its own nodes: only pods that tolerate this taint
+# (and select the label) land there, and nothing else competes for their CPU.
+SAJU_ENGINE_TAINT = aws.eks.NodeGroupTaintArgs(key="workload", value="saju-engine", effect="NO_SCHEDULE")
+
+
+@dataclass
+class AwsPrimary:
+    """The AWS components later layers (GCP replica, VPN, Kubernetes) build on."""
+
+    network: AwsNetwork
+    cluster: EksCluster
+    database: RdsPrimary
+    cache: ElastiCacheRedis
+    registries: EcrRepositories
+    backup_bucket: BackupBucket
+    backup_writer: IrsaRole
+
+    def exports(self) -> dict[str, Any]:
+        network, cluster, database, cache = self.network, self.cluster, self.database, self.cache
+        registries, backup_bucket, backup_writer = self.registries, self.backup_bucket, self.backup_writer
+        return {
+            "vpcId": network.vpc_id,
+            "vpcCidr": network.vpc_cidr,
+            "publicSubnetIds": network.public_subnet_ids,
+            "privateSubnetIds": network.private_subnet_ids,
+            "privateRouteTableIds": network.private_route_table_ids,
+            "natPublicIps": network.nat_public_ips,
+            "flowLogGroupName": network.flow_log_group_name,
+            "eksClusterName": cluster.cluster_name,
+            "eksEndpoint": cluster.endpoint,
+            "eksOidcProviderArn": cluster.oidc_provider_arn,
+            "eksOidcIssuerUrl": cluster.oidc_issuer_url,
+            "eksNodeSecurityGroupId": cluster.node_security_group_id,
+            "kubeconfig": cluster.kubeconfig,
+            "rdsEndpoint": database.endpoint,
+            "rdsAddress": database.address,
+            "rdsPort": database.port,
+            "rdsMasterSecretArn": database.master_secret_arn,
+            "rdsSecurityGroupId": database.security_group_id,
+            "redisPrimaryEndpoint": cache.primary_endpoint,
+            "redisReaderEndpoint": cache.reader_endpoint,
+            "redisPort": cache.port,
+            "redisAuthTokenSecretArn": cache.auth_token_secret_arn,
+            "ecrRepositoryUrls": registries.repository_urls,
+            "backupBucketName": backup_bucket.bucket_name,
+            "backupWriterRoleArn": backup_writer.role_arn,
+        }
+
+
+def build_aws(config: PlatformConfig, on_aws: pulumi.ResourceOptions) -> AwsPrimary:
+    """Register the AWS primary region with the explicit providers in `on_aws`."""
+    prefix = config.resource_prefix
+    aws_config = config.aws
+
+    subnets = aws_config.subnet_plan()
+    network = AwsNetwork(
+        f"{prefix}-network",
+        AwsNetworkArgs(
+            vpc_cidr=str(aws_config.network.vpc_cidr),
+            availability_zones=list(aws_config.availability_zones),
+            private_subnet_cidrs=[str(c) for c in subnets.private],
+            public_subnet_cidrs=[str(c) for c in subnets.public],
+            nat_gateway_mode=aws_config.network.nat_gateways,
+            flow_log_retention_days=aws_config.network.flow_log_retention_days,
+            protect=config.protect,
+        ),
+        opts=on_aws,
+    )
+
+    eks = aws_config.eks
+    cluster = EksCluster(
+        f"{prefix}-eks",
+        EksClusterArgs(
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            version=eks.version,
+            admin_roles=list(eks.admin_roles),
+            service_cidr=str(eks.service_cidr),
+            public_access_cidrs=[str(c) for c in eks.public_access_cidrs],
+            node_groups=[
+                _node_group("general", eks.node_groups.general, {"node-class": "general"}),
+                _node_group("high-cpu", eks.node_groups.high_cpu,
+                            {"node-class": "high-cpu", "workload": "saju-engine"}, [SAJU_ENGINE_TAINT]),
+            ],
+            log_retention_days=aws_config.log_retention_days,
+            protect=config.protect,
+            instance_tags=config.common_tags,
+        ),
+        opts=on_aws,
+    )
+
+    rds = aws_config.rds
+    database = RdsPrimary(
+        f"{prefix}-postgres",
+        RdsPrimaryArgs(
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            engine_major_version=rds.engine_major_version,
+            instance_class=rds.instance_class,
+            allocated_storage=rds.allocated_storage,
+            max_allocated_storage=rds.max_allocated_storage,
+            tuning=rds.tuning.rds_values(),
+            # PostgreSQL identifiers take no '-'; the seed names its admin heal7_admin.
+            db_name=config.name.replace("-", "_"),
+            master_username=f"{config.name.replace('-', '_')}_admin",
+            client_security_group_ids=[cluster.node_security_group_id],
+            # The Cloud SQL replica connects from Google's private service range.
+            client_cidrs=[str(config.gcp.network.private_service_access_cidr)],
+            multi_az=rds.multi_az,
+            backup_retention_days=rds.backup_retention_days,
+            backup_window=rds.backup_window,
+            maintenance_window=rds.maintenance_window,
+            backup_replica_region=rds.backup_replica_region,
+            log_retention_days=aws_config.log_retention_days,
+            protect=config.protect,
+        ),
+        opts=on_aws,
+    )
+
+    redis = aws_config.redis
+    cache = ElastiCacheRedis(
+        f"{prefix}-redis",
+        ElastiCacheRedisArgs(
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            availability_zones=list(aws_config.availability_zones),
+            client_security_group_ids=[cluster.node_security_group_id],
+            node_type=redis.node_type,
+            node_count=redis.node_count,
+            engine_version=redis.engine_version,
+            snapshot_retention_days=redis.snapshot_retention_days,
+            snapshot_window=redis.snapshot_window,
+            maintenance_window=redis.maintenance_window,
+            log_retention_days=aws_config.log_retention_days,
+            protect=config.protect,
+        ),
+        opts=on_aws,
+    )
+
+    registries = EcrRepositories(
+        f"{prefix}-ecr",
+        EcrRepositoriesArgs(
+            repositories=list(aws_config.ecr.repositories),
+            name_prefix=prefix,
+            keep_last_images=aws_config.ecr.keep_last_images,
+            protect=config.protect,
+        ),
+        opts=on_aws,
+    )
+
+    backups = aws_config.backups
+    backup_bucket = BackupBucket(
+        f"{prefix}-backups",
+        BackupBucketArgs(
+            infrequent_access_after_days=backups.infrequent_access_after_days,
+            glacier_after_days=backups.glacier_after_days,
+            expire_after_days=backups.expire_after_days,
+            noncurrent_expire_after_days=backups.noncurrent_expire_after_days,
+            protect=config.protect,
+        ),
+        opts=on_aws,
+    )
+    # The nightly dump job's identity: it may add objects to this bucket and nothing else.
+    backup_writer = cluster.irsa_role(
+        f"{prefix}-backups-writer",
+        backups.service_account.namespace,
+        backups.service_account.name,
+        inline_policy=backup_bucket.writer_policy,
+        parent=backup_bucket,
+    )
+
+    return AwsPrimary(network, cluster, database, cache, registries, backup_bucket, backup_writer)
+
+
+def _node_group(role: str, scaling: ScalingConfig, labels: dict[str, str],
+                taints: list[aws.eks.NodeGroupTaintArgs] | None = None) -> NodeGroupSpec:
+    return NodeGroupSpec(
+        role=role, instance_types=list(scaling.instance_types), min_size=scaling.min_size,
+        desired_size=scaling.desired_size, max_size=scaling.max_size, labels=labels, taints=taints or [],
+    )
