@@ -159,46 +159,25 @@ class GcpNetwork(pulumi.ComponentResource):
         })
 
     def _firewalls(self, name: str, network: gcp.compute.Network, args: GcpNetworkArgs) -> None:
-        child = pulumi.ResourceOptions(parent=self)
+        def ingress(rule: str, description: str, priority: int, sources: list[str],
+                    allows: list[gcp.compute.FirewallAllowArgs] | None = None,
+                    denies: list[gcp.compute.FirewallDenyArgs] | None = None) -> None:
+            # Every rule logs its matches (CIS GCP 3.x firewall logging), allow and deny alike.
+            gcp.compute.Firewall(
+                f"{name}-{rule}", network=network.id, description=description, direction="INGRESS",
+                priority=priority, source_ranges=sources, allows=allows, denies=denies, log_config=LOG_ALL,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
         # GCP already drops unmatched ingress, but silently. An explicit rule with logging
         # shows what was refused. Egress stays open: nodes pull images and call APIs
         # through NAT and private Google access.
-        gcp.compute.Firewall(
-            f"{name}-deny-all-ingress",
-            network=network.id,
-            description="Baseline: refuse and log any ingress no higher rule allows",
-            direction="INGRESS",
-            priority=BASELINE_PRIORITY,
-            source_ranges=["0.0.0.0/0"],
-            denies=[gcp.compute.FirewallDenyArgs(protocol="all")],
-            log_config=LOG_ALL,
-            opts=child,
-        )
+        ingress("deny-all-ingress", "Baseline: refuse and log any ingress no higher rule allows",
+                BASELINE_PRIORITY, ["0.0.0.0/0"], denies=[gcp.compute.FirewallDenyArgs(protocol="all")])
         # Nodes and pods talk to each other (kubelet, DNS, pod-to-pod). Dataplane V2
         # network policies then narrow pod traffic further.
-        gcp.compute.Firewall(
-            f"{name}-allow-internal",
-            network=network.id,
-            description="Node and pod traffic inside the cluster's ranges",
-            direction="INGRESS",
-            priority=1000,
-            source_ranges=[args.subnet_cidr, args.pods_cidr],
-            allows=[
-                gcp.compute.FirewallAllowArgs(protocol="tcp"),
-                gcp.compute.FirewallAllowArgs(protocol="udp"),
-                gcp.compute.FirewallAllowArgs(protocol="icmp"),
-            ],
-            log_config=LOG_ALL,
-            opts=child,
-        )
-        gcp.compute.Firewall(
-            f"{name}-allow-health-checks",
-            network=network.id,
-            description="Google load-balancer health checks to the ingress gateway on the nodes",
-            direction="INGRESS",
-            priority=1000,
-            source_ranges=GOOGLE_HEALTH_CHECK_RANGES,
-            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp")],
-            log_config=LOG_ALL,
-            opts=child,
-        )
+        ingress("allow-internal", "Node and pod traffic inside the cluster's ranges", 1000,
+                [args.subnet_cidr, args.pods_cidr],
+                allows=[gcp.compute.FirewallAllowArgs(protocol=p) for p in ("tcp", "udp", "icmp")])
+        ingress("allow-health-checks", "Google load-balancer health checks to the ingress gateway on the nodes",
+                1000, GOOGLE_HEALTH_CHECK_RANGES, allows=[gcp.compute.FirewallAllowArgs(protocol="tcp")])
