@@ -38,7 +38,10 @@ GCP_REGION = re.compile(r"^[a-z]+-[a-z]+\d$")
 CIS_LOGGING_FLAGS = {
     "log_connections": "on",  # 6.2.2
     "log_disconnections": "on",  # 6.2.3
+    "log_error_verbosity": "default",  # 6.2.1: DEFAULT or stricter
+    "log_statement": "ddl",  # 6.2.4: record schema changes
     "log_min_messages": "warning",  # 6.2.5: warning or stricter
+    "log_min_error_statement": "error",  # 6.2.6: error or stricter
     # 6.2.7: statement-duration logging off, since logged statements can carry data.
     "log_min_duration_statement": "-1",
     # Scored in CIS GCP v1.x (dropped later); cheap, and they explain I/O and lock stalls.
@@ -114,7 +117,8 @@ class CloudSqlReplica(pulumi.ComponentResource):
             replication=gcp.secretmanager.SecretReplicationArgs(auto=gcp.secretmanager.SecretReplicationAutoArgs()),
             labels={**args.labels, "purpose": "cloudsql-replication"},
             deletion_protection=args.protect,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            # A fixed secret id: a replacement must delete the old secret before creating it.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, delete_before_replace=True),
         )
         gcp.secretmanager.SecretVersion(
             f"{name}-replication-password-value", secret=secret.id, secret_data=password.result, opts=child,

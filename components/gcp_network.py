@@ -50,6 +50,9 @@ class GcpNetwork(pulumi.ComponentResource):
     private_services_connection: gcp.servicenetworking.Connection
     """The service-networking peering; Cloud SQL must be created after it."""
     nat_router_name: pulumi.Output[str]
+    peering_operations: list[pulumi.Resource]
+    """Resources that change this VPC's peerings. GCP runs one peering operation per
+    network at a time, so anything else that peers (a private GKE control plane) waits."""
 
     def __init__(self, name: str, args: GcpNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         if not 0 < args.flow_log_sampling <= 1:
@@ -123,14 +126,15 @@ class GcpNetwork(pulumi.ComponentResource):
             network=network.id,
             service="servicenetworking.googleapis.com",
             reserved_peering_ranges=[psa_range.name],
-            # Google refuses to delete the peering while any Cloud SQL instance uses it;
-            # ABANDON lets a teardown finish (the network's deletion then removes it).
-            deletion_policy="ABANDON",
+            # Google refuses to delete the connection while a Cloud SQL instance's
+            # producer resources linger after it; REMOVE_PEERING then removes the peering
+            # itself, so a dev teardown can still delete the network.
+            deletion_policy="REMOVE_PEERING",
             opts=child,
         )
         # Export our custom (BGP-learned) routes into Google's producer VPC: without them
         # the Cloud SQL replica has no route back to the RDS primary over the VPN.
-        gcp.compute.NetworkPeeringRoutesConfig(
+        routes = gcp.compute.NetworkPeeringRoutesConfig(
             f"{name}-private-services-routes",
             network=network.name,
             peering=connection.peering,
@@ -151,6 +155,7 @@ class GcpNetwork(pulumi.ComponentResource):
         self.private_service_access_range_name = psa_range.name
         self.private_services_connection = connection
         self.nat_router_name = router.name
+        self.peering_operations = [connection, routes]
         self.register_outputs({
             "network_id": self.network_id,
             "subnet_id": self.subnet_id,

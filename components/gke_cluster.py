@@ -59,7 +59,8 @@ class GkeClusterArgs:
     """The /28 of the control plane (the seed's 172.16.0.0/28); must not overlap the VPC."""
     node_pools: list[NodePoolSpec]
     master_authorized_networks: list[AuthorizedNetwork] = field(default_factory=list)
-    """Ranges allowed to the control plane. Empty: only the VPC's own nodes reach it."""
+    """Ranges allowed to the control plane. Empty: only the cluster's own nodes reach it.
+    With a private endpoint only, they must be private ranges inside (or routed to) the VPC."""
     public_endpoint: bool = False
     """Also expose a public endpoint; then master_authorized_networks must be non-empty."""
     release_channel: str = "REGULAR"
@@ -67,6 +68,9 @@ class GkeClusterArgs:
     """Daily four-hour maintenance window start, "HH:MM" UTC."""
     protect: bool = True
     """`protect` the cluster and its key, and turn on GKE deletion protection."""
+    network_dependencies: list[pulumi.Resource] = field(default_factory=list)
+    """Other peering operations on the VPC (private services access). The control plane's
+    own peering must not run at the same time: GCP refuses a second concurrent one."""
     labels: dict[str, str] = field(default_factory=dict)
 
     def validate(self, owner: str) -> None:
@@ -83,6 +87,9 @@ class GkeClusterArgs:
         for network in self.master_authorized_networks:
             if ipaddress.ip_network(network.cidr_block).prefixlen == 0:
                 raise ValueError(f"{owner}: CIS GKE 5.6.3: {network.cidr_block} would open the control plane to all")
+            if not self.public_endpoint and not ipaddress.ip_network(network.cidr_block).is_private:
+                raise ValueError(f"{owner}: {network.cidr_block} is public, but a private-only endpoint "
+                                 "admits only private ranges")
             if not network.display_name:
                 raise ValueError(f"{owner}: authorized network {network.cidr_block} needs a display_name")
         if self.public_endpoint and not self.master_authorized_networks:
@@ -169,9 +176,8 @@ class GkeCluster(pulumi.ComponentResource):
                 enable_private_nodes=True,
                 enable_private_endpoint=not args.public_endpoint,
                 master_ipv4_cidr_block=args.master_cidr,
-                # Off: admins and the Pulumi deployer reach the endpoint from this region
-                # (the VPC, or AWS through the HA VPN that lands here), so no other region
-                # needs it.
+                # Off: admins and the Pulumi deployer reach the endpoint from a host in this
+                # region's VPC (an authorized network); no other region needs it.
                 master_global_access_config=gcp.container.ClusterPrivateClusterConfigMasterGlobalAccessConfigArgs(
                     enabled=False),
             ),
@@ -183,8 +189,9 @@ class GkeCluster(pulumi.ComponentResource):
                 ],
                 # Any Compute Engine VM of any customer has a Google public IP: never trust them.
                 gcp_public_cidrs_access_enabled=False,
-                # With ranges listed, they bind the private endpoint too, not just the public one.
-                private_endpoint_enforcement_enabled=bool(args.master_authorized_networks),
+                # Authorized networks bind the private endpoint too, not just a public one:
+                # with no ranges listed, only the cluster's nodes reach the API server.
+                private_endpoint_enforcement_enabled=True,
             ),
             # CIS GKE 5.2.2: pods authenticate to Google APIs as mapped Kubernetes service accounts.
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=workload_pool),
@@ -240,7 +247,10 @@ class GkeCluster(pulumi.ComponentResource):
             deletion_protection=args.protect,
             resource_labels=args.labels,
             opts=pulumi.ResourceOptions(
-                parent=self, protect=args.protect, depends_on=[key_grant, node_role],
+                parent=self, protect=args.protect, depends_on=[key_grant, node_role, *args.network_dependencies],
+                # The name is fixed (it is the cluster's name), so a replacement must delete
+                # the old cluster first; prod's protect makes any replacement a preview error.
+                delete_before_replace=True,
                 # Both describe only the default pool, which is gone after creation; the
                 # API then reports no node config, and a diff would recreate the cluster.
                 ignore_changes=["nodeConfig", "initialNodeCount"],

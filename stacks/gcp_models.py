@@ -8,7 +8,7 @@ come from `stacks/tiers.py`; rules that span AWS and GCP keys live in `stacks/co
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from stacks.data_models import DEFAULT_POSTGRES_MAJOR, MIN_POSTGRES_MAJOR
 from stacks.types import Section, Switch
@@ -128,11 +128,28 @@ class GkeConfig(Section):
         for network in self.master_authorized_networks:
             if network.cidr_block.prefixlen == 0:
                 raise ValueError(f"CIS GKE 5.6.3: authorized networks must not include the internet, got {network.cidr_block}")
+            if not self.public_endpoint and not network.cidr_block.is_private:
+                # GKE rejects public ranges on a private-only endpoint.
+                raise ValueError(
+                    f"expected private ranges while publicEndpoint is false (the endpoint has only a private IP), "
+                    f"got {network.cidr_block}"
+                )
         if self.public_endpoint and not self.master_authorized_networks:
             raise ValueError(
                 "CIS GKE 5.6.3: a public endpoint needs masterAuthorizedNetworks, got publicEndpoint=true and no networks"
             )
         return self
+
+
+def _custom_tier_shape(tier: str) -> str:
+    """Cloud SQL custom machines: 1 or an even number of vCPUs (up to 96), memory a
+    multiple of 256 MiB between 0.9 and 6.5 GiB per vCPU."""
+    vcpus, memory_mib = (int(part) for part in tier.split("-")[2:])
+    if vcpus != 1 and (vcpus % 2 or vcpus > 96):
+        raise ValueError(f"expected 1 or an even number of vCPUs up to 96, got {tier!r}")
+    if memory_mib % 256 or not 0.9 * 1024 * vcpus <= memory_mib <= 6.5 * 1024 * vcpus:
+        raise ValueError(f"expected memory in 256 MiB steps, 0.9-6.5 GiB per vCPU, got {tier!r}")
+    return tier
 
 
 class CloudSqlConfig(Section):
@@ -142,7 +159,8 @@ class CloudSqlConfig(Section):
         default=DEFAULT_POSTGRES_MAJOR, ge=MIN_POSTGRES_MAJOR, le=99,
         description="PostgreSQL major of the replica; must equal the RDS primary's.",
     )
-    tier: CloudSqlTier = Field(description="Machine tier, e.g. db-custom-4-16384 (the seed's).")
+    tier: Annotated[CloudSqlTier, AfterValidator(_custom_tier_shape)] = Field(
+        description="Machine tier, e.g. db-custom-4-16384 (the seed's).")
     disk_size_gb: int = Field(ge=10, le=65536, description="Initial SSD size; auto-resize grows it.")
     # The seed's flag; the replica serves the same pool as the primary.
     max_connections: int = Field(default=200, ge=20, le=5000)

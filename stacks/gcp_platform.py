@@ -50,7 +50,7 @@ def build_gcp(config: PlatformConfig, on_gcp: pulumi.ResourceOptions, database: 
     prefix = config.resource_prefix
     gcp_config = config.gcp
     gcp_network = GcpNetwork(
-        f"{prefix}-gcp-network",
+        f"{prefix}-gcp",
         GcpNetworkArgs(
             region=config.gcp_region,
             subnet_cidr=str(gcp_config.network.subnet_cidr),
@@ -85,6 +85,7 @@ def build_gcp(config: PlatformConfig, on_gcp: pulumi.ResourceOptions, database: 
             ],
             protect=config.protect,
             labels=config.common_tags,
+            network_dependencies=gcp_network.peering_operations,
         ),
         opts=on_gcp,
     )

@@ -57,7 +57,7 @@ def test_replica_has_a_private_ip_only_and_needs_tls(synthed, stack):
     replica = result.one(INSTANCE)
     ip = replica.inputs["settings"]["ipConfiguration"]
     network = result.one("gcp:compute/network:Network")
-    psa_range = result.one("gcp:compute/globalAddress:GlobalAddress", f"heal7-{stack}-gcp-network-private-services")
+    psa_range = result.one("gcp:compute/globalAddress:GlobalAddress", f"heal7-{stack}-gcp-private-services")
     connection = result.one("gcp:servicenetworking/connection:Connection")
     assert ip["ipv4Enabled"] is False and "authorizedNetworks" not in ip
     assert ip["privateNetwork"] == network.id
@@ -93,9 +93,12 @@ def test_replica_flags_carry_max_connections_and_the_cis_logging_flags(synthed, 
     flags = {f["name"]: f["value"] for f in _settings(synthed(stack))["databaseFlags"]}
     assert flags == {
         "max_connections": "200",  # the seed's, same pool as the primary
+        "log_error_verbosity": "default",
         "log_connections": "on",
         "log_disconnections": "on",
+        "log_statement": "ddl",
         "log_min_messages": "warning",
+        "log_min_error_statement": "error",
         "log_min_duration_statement": "-1",
         "log_checkpoints": "on",
         "log_lock_waits": "on",

@@ -293,10 +293,18 @@ BAD_CONFIGS: list[tuple[str, Mutation, str]] = [
     ("GKE control plane open to the internet", _set("platform:gcp.gke.masterAuthorizedNetworks",
                                                     [{"cidrBlock": "0.0.0.0/0", "displayName": "anyone"}]),
      "platform:gcp.gke: CIS GKE 5.6.3: authorized networks must not include the internet"),
+    ("public range on a private-only GKE endpoint", _set("platform:gcp.gke.masterAuthorizedNetworks",
+                                                        [{"cidrBlock": "121.134.0.0/16", "displayName": "office"}]),
+     "platform:gcp.gke: expected private ranges while publicEndpoint is false (the endpoint has only a private IP), "
+     "got 121.134.0.0/16"),
     ("public GKE endpoint with no authorized networks", _set("platform:gcp.gke.publicEndpoint", True),
      "platform:gcp.gke: CIS GKE 5.6.3: a public endpoint needs masterAuthorizedNetworks"),
     ("unknown release channel", _set("platform:gcp.gke.releaseChannel", "EXTENDED"),
      "platform:gcp.gke.releaseChannel: Input should be 'RAPID', 'REGULAR' or 'STABLE'"),
+    ("Cloud SQL tier with too much memory per vCPU", _set("platform:gcp.cloudSql.tier", "db-custom-1-16384"),
+     "platform:gcp.cloudSql.tier: expected memory in 256 MiB steps, 0.9-6.5 GiB per vCPU, got 'db-custom-1-16384'"),
+    ("Cloud SQL tier with an odd vCPU count", _set("platform:gcp.cloudSql.tier", "db-custom-3-12288"),
+     "platform:gcp.cloudSql.tier: expected 1 or an even number of vCPUs up to 96, got 'db-custom-3-12288'"),
     ("Cloud SQL tier that is not a custom tier", _set("platform:gcp.cloudSql.tier", "db-n1-standard-4"),
      "platform:gcp.cloudSql.tier: String should match pattern"),
 ]

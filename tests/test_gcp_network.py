@@ -36,7 +36,7 @@ def test_vpc_is_custom_mode_with_the_configured_ranges(synthed, stack):
     assert subnet.inputs["network"] == network.id
     assert (subnet.inputs["region"], subnet.inputs["ipCidrRange"]) == ("asia-northeast3", subnet_cidr)
     assert {r["rangeName"]: r["ipCidrRange"] for r in subnet.inputs["secondaryIpRanges"]} == {
-        f"heal7-{stack}-gcp-network-pods": pods_cidr, f"heal7-{stack}-gcp-network-services": services_cidr}
+        f"heal7-{stack}-gcp-pods": pods_cidr, f"heal7-{stack}-gcp-services": services_cidr}
     assert subnet.inputs["privateIpGoogleAccess"] is True
     assert subnet.inputs["logConfig"] == {"aggregationInterval": "INTERVAL_5_SEC", "flowSampling": 0.5,
                                           "metadata": "INCLUDE_ALL_METADATA"}
@@ -55,7 +55,7 @@ def test_private_nodes_get_egress_through_cloud_nat(synthed, stack):
     result = synthed(stack)
     network = result.one("gcp:compute/network:Network")
     subnet = result.one("gcp:compute/subnetwork:Subnetwork")
-    router = result.one("gcp:compute/router:Router", f"heal7-{stack}-gcp-network-nat-router")
+    router = result.one("gcp:compute/router:Router", f"heal7-{stack}-gcp-nat-router")
     nat = result.one("gcp:compute/routerNat:RouterNat")
     assert router.inputs["network"] == network.id and "bgp" not in router.inputs
     assert nat.inputs["router"] == router.outputs["name"]
@@ -91,7 +91,7 @@ def test_firewall_is_a_logged_deny_all_baseline_plus_narrow_allows(synthed, stac
     result = synthed(stack)
     subnet_cidr, pods_cidr, _, _ = RANGES[stack]
     network = result.one("gcp:compute/network:Network")
-    rules = {r.name.removeprefix(f"heal7-{stack}-gcp-network-"): r for r in result.of_type(FIREWALL)
+    rules = {r.name.removeprefix(f"heal7-{stack}-gcp-"): r for r in result.of_type(FIREWALL)
              if r.parent == result.one("platform:gcp:GcpNetwork").urn}
     assert set(rules) == {"deny-all-ingress", "allow-internal", "allow-health-checks"}
     assert all(r.inputs["network"] == network.id for r in rules.values())
@@ -148,3 +148,23 @@ def test_network_rejects_bad_args_before_registering(args, message):
 def test_registry_rejects_keeping_nothing():
     with pytest.raises(ValueError, match="keep_last_versions must be >= 1, got 0"):
         ArtifactRegistry("r", ArtifactRegistryArgs(location="asia-northeast3", repository_id="x", keep_last_versions=0))
+
+
+def test_gcp_names_fit_63_characters_with_the_longest_workload_name(stack_config):
+    # Compute, KMS and most GCP names are RFC 1035 labels: at most 63 characters. The
+    # longest slug (16) and stack name (staging) give the longest auto-names.
+    from tools.synth import synth
+
+    config = stack_config("staging")
+    config["platform:name"] = "a" * 16
+    result = synth("staging", config)
+    # The physical name: the input, else the engine's auto-name (name + 8 characters).
+    names = {r.name: r.inputs.get("name") or r.inputs.get("secretId") or r.outputs.get("name")
+             for r in result.resources if r.package == "gcp" and r.custom and "accountId" not in r.inputs}
+    names = {n: v for n, v in names.items() if isinstance(v, str) and "/" not in v}  # not resource paths
+    assert len(names) > 30
+    assert {n: v for n, v in names.items() if isinstance(v, str) and len(v) > 63} == {}
+    cluster = result.one("gcp:container/cluster:Cluster")
+    assert len(cluster.inputs["name"]) <= 40  # GKE's own limit
+    account = result.one("gcp:serviceaccount/account:Account")
+    assert 6 <= len(account.inputs["accountId"]) <= 30

@@ -55,10 +55,15 @@ def test_control_plane_is_regional_private_and_restricted(synthed, stack):
         "masterGlobalAccessConfig": {"enabled": False},
     }
     assert cluster.inputs["masterAuthorizedNetworksConfig"] == {
-        "cidrBlocks": [], "gcpPublicCidrsAccessEnabled": False, "privateEndpointEnforcementEnabled": False}
+        "cidrBlocks": [], "gcpPublicCidrsAccessEnabled": False, "privateEndpointEnforcementEnabled": True}
     assert result.outputs["gkeEndpoint"] == cluster.outputs["endpoint"]
-    assert cluster.outputs["endpoint"].startswith("172.16.0.")
     network = result.one("platform:gcp:GcpNetwork")
+    # The control plane's peering waits for the private-services peering and its routes
+    # config: GCP runs one peering operation per network at a time.
+    peerings = [result.one("gcp:servicenetworking/connection:Connection"),
+                result.one("gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig")]
+    assert all(p.urn in cluster.dependencies for p in peerings)
+    assert cluster.delete_before_replace is True  # its name is fixed
     assert cluster.inputs["network"] == result.outputs["gcpNetworkId"]
     assert cluster.inputs["subnetwork"] == result.outputs["gcpSubnetId"]
     assert cluster.inputs["networkingMode"] == "VPC_NATIVE"
@@ -148,7 +153,7 @@ def test_nodes_run_as_a_dedicated_least_privilege_account(synthed, stack):
     assert set(pools) == {"general", "gpu"}
     # The default pool too: it boots for a few minutes before removal.
     for node_config in [cluster.inputs["nodeConfig"], *(p.inputs["nodeConfig"] for p in pools.values())]:
-        assert node_config["serviceAccount"] == email and "default" not in node_config["serviceAccount"]
+        assert node_config["serviceAccount"] == email
         assert {k: node_config[k] for k in HARDENED_NODE} == HARDENED_NODE
 
 
