@@ -60,8 +60,8 @@ class CloudSqlReplicaArgs:
     """VPC the replica's private IP lives in (private service access is set up on it)."""
     psa_range_name: pulumi.Input[str]
     """Name of the private-services range the private IP is allocated from."""
-    private_services_connection: pulumi.Resource
-    """The service-networking peering; the instance is created after it."""
+    private_services_peering: list[pulumi.Resource]
+    """The service-networking peering (and its route export); the instance is created after it."""
     source_host: pulumi.Input[str]
     """The RDS primary's DNS address."""
     source_ca_certificate: pulumi.Input[str]
@@ -191,7 +191,7 @@ class CloudSqlReplica(pulumi.ComponentResource):
                 parent=self,
                 protect=args.protect,
                 # The private IP comes from the peered range: the peering must exist first.
-                depends_on=[args.private_services_connection],
+                depends_on=args.private_services_peering,
                 # Auto-resize grows the disk; a later `up` must not try to shrink it back
                 # (the SDK warns that would recreate the instance).
                 ignore_changes=["settings.diskSize"],

@@ -47,12 +47,11 @@ class GcpNetwork(pulumi.ComponentResource):
     pods_range_name: pulumi.Output[str]
     services_range_name: pulumi.Output[str]
     private_service_access_range_name: pulumi.Output[str]
-    private_services_connection: gcp.servicenetworking.Connection
-    """The service-networking peering; Cloud SQL must be created after it."""
     nat_router_name: pulumi.Output[str]
     peering_operations: list[pulumi.Resource]
-    """Resources that change this VPC's peerings. GCP runs one peering operation per
-    network at a time, so anything else that peers (a private GKE control plane) waits."""
+    """The private-services peering and its route export. Cloud SQL waits for them (its
+    private IP comes from the peered range), and so does anything else that peers (a
+    private GKE control plane): GCP runs one peering operation per network at a time."""
 
     def __init__(self, name: str, args: GcpNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         if not 0 < args.flow_log_sampling <= 1:
@@ -153,7 +152,6 @@ class GcpNetwork(pulumi.ComponentResource):
         self.pods_range_name = pulumi.Output.from_input(pods_range)
         self.services_range_name = pulumi.Output.from_input(services_range)
         self.private_service_access_range_name = psa_range.name
-        self.private_services_connection = connection
         self.nat_router_name = router.name
         self.peering_operations = [connection, routes]
         self.register_outputs({

@@ -97,7 +97,7 @@ def build_gcp(config: PlatformConfig, on_gcp: pulumi.ResourceOptions, database: 
             region=config.gcp_region,
             network_id=gcp_network.network_id,
             psa_range_name=gcp_network.private_service_access_range_name,
-            private_services_connection=gcp_network.private_services_connection,
+            private_services_peering=gcp_network.peering_operations,
             # The replica follows the RDS primary by its DNS name, across the VPN.
             source_host=database.address,
             source_ca_certificate=config.rds_ca_certificate,

@@ -159,7 +159,7 @@ def test_stack_exports_the_replica_and_its_sync_commands(synthed, stack):
 def _args(**overrides) -> CloudSqlReplicaArgs:
     values = dict(
         region="asia-northeast3", network_id="net", psa_range_name="psa",
-        private_services_connection=None, source_host="db.example", source_ca_certificate="pem",
+        private_services_peering=[], source_host="db.example", source_ca_certificate="pem",
         engine_major_version=16, disk_size_gb=100,
     )
     return CloudSqlReplicaArgs(**{**values, **overrides})  # type: ignore[arg-type]

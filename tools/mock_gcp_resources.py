@@ -7,18 +7,12 @@ emails, addresses inside the ranges the inputs allocate.
 
 import base64
 import ipaddress
-from collections.abc import Callable
 from typing import Any
 
+from tools.mock_resources import Builder, autoname
 from tools.mock_values import digest, hex_of, public_ip
 
-Builder = Callable[[str, dict[str, Any], str, str], tuple[str, dict[str, Any]]]
 COMPUTE_API = "https://www.googleapis.com/compute/v1"
-
-
-def _autoname(name: str, inputs: dict[str, Any]) -> str:
-    """The physical name the engine would give: the input, or the name plus a suffix."""
-    return str(inputs.get("name") or f"{name}-{hex_of(name, 7)}")
 
 
 def project_number(project: str) -> str:
@@ -30,7 +24,7 @@ def _compute(scope: str, collection: str) -> Builder:
     """Compute resources: id `projects/<p>/<scope>/<collection>/<name>` and a selfLink."""
 
     def build(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
-        physical = _autoname(name, inputs)
+        physical = autoname(name, inputs)
         where = "global" if scope == "global" else f"regions/{inputs.get('region') or region}"
         resource_id = f"projects/{project}/{where}/{collection}/{physical}"
         return resource_id, {"name": physical, "selfLink": f"{COMPUTE_API}/{resource_id}", "project": project}
@@ -56,11 +50,6 @@ def _global_address(name: str, inputs: dict[str, Any], region: str, project: str
     return resource_id, {**outputs, "address": public_ip(name)}
 
 
-def _address(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
-    resource_id, outputs = _compute("region", "addresses")(name, inputs, region, project)
-    return resource_id, {**outputs, "address": inputs.get("address") or public_ip(name, first_octet=34)}
-
-
 def _service_networking(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
     network = str(inputs.get("network"))
     return f"{network}:{inputs.get('service')}", {"peering": "servicenetworking-googleapis-com"}
@@ -72,7 +61,7 @@ def _peering_routes(name: str, inputs: dict[str, Any], region: str, project: str
 
 def _router_part(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
     """Router NAT, interfaces and peers: `<project>/<region>/<router>/<name>`."""
-    physical = _autoname(name, inputs)
+    physical = autoname(name, inputs)
     return f"{project}/{inputs.get('region') or region}/{inputs.get('router')}/{physical}", {"name": physical}
 
 
@@ -97,21 +86,21 @@ def _service_account(name: str, inputs: dict[str, Any], region: str, project: st
 
 
 def _iam_member(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
-    target = inputs.get("project") or inputs.get("cryptoKeyId") or inputs.get("repository") or inputs.get("secretId")
+    target = inputs.get("project") or inputs.get("cryptoKeyId") or inputs.get("repository")
     return f"{target}/{inputs.get('role')}/{inputs.get('member')}", {"etag": f"BwY{hex_of(name, 9)}="}
 
 
 def _key_ring(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
-    ring = f"projects/{project}/locations/{inputs.get('location')}/keyRings/{_autoname(name, inputs)}"
-    return ring, {"name": _autoname(name, inputs)}
+    ring = f"projects/{project}/locations/{inputs.get('location')}/keyRings/{autoname(name, inputs)}"
+    return ring, {"name": autoname(name, inputs)}
 
 
 def _crypto_key(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
-    return f"{inputs.get('keyRing')}/cryptoKeys/{_autoname(name, inputs)}", {"name": _autoname(name, inputs)}
+    return f"{inputs.get('keyRing')}/cryptoKeys/{autoname(name, inputs)}", {"name": autoname(name, inputs)}
 
 
 def _gke_cluster(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
-    cluster = _autoname(name, inputs)
+    cluster = autoname(name, inputs)
     location = inputs.get("location") or region
     ca = base64.b64encode(f"-----BEGIN CERTIFICATE-----\nmock CA of {cluster}\n-----END CERTIFICATE-----\n".encode()).decode()
     master = ipaddress.IPv4Network((inputs.get("privateClusterConfig") or {}).get("masterIpv4CidrBlock", "172.16.0.0/28"))
@@ -129,17 +118,17 @@ def _gke_cluster(name: str, inputs: dict[str, Any], region: str, project: str) -
 
 
 def _node_pool(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
-    pool = _autoname(name, inputs)
+    pool = autoname(name, inputs)
     return f"{inputs.get('location')}/{inputs.get('cluster')}/{pool}", {"name": pool, "version": "1.33.5-gke.1000000"}
 
 
 def _source_representation(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
-    instance = _autoname(name, inputs)
+    instance = autoname(name, inputs)
     return f"projects/{project}/instances/{instance}", {"name": instance, "project": project}
 
 
 def _sql_instance(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
-    instance = _autoname(name, inputs)
+    instance = autoname(name, inputs)
     instance_region = inputs.get("region") or region
     # Google allocates the private IP from the private-services range; any host stands in.
     private_ip = f"10.{int(hex_of(name, 2), 16) % 256}.0.{2 + int(hex_of(name + 'ip', 2), 16) % 250}"
@@ -172,10 +161,6 @@ def _artifact_repository(name: str, inputs: dict[str, Any], region: str, project
     return full, {"name": repository, "registryUri": f"{location}-docker.pkg.dev/{project}/{repository}"}
 
 
-def _project_service(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
-    return f"{inputs.get('project') or project}/{inputs.get('service')}", {}
-
-
 GCP_RESOURCE_OUTPUTS: dict[str, Builder] = {
     "gcp:compute/network:Network": _network,
     "gcp:compute/subnetwork:Subnetwork": _subnetwork,
@@ -184,7 +169,6 @@ GCP_RESOURCE_OUTPUTS: dict[str, Builder] = {
     "gcp:compute/routerInterface:RouterInterface": _router_part,
     "gcp:compute/routerPeer:RouterPeer": _router_part,
     "gcp:compute/globalAddress:GlobalAddress": _global_address,
-    "gcp:compute/address:Address": _address,
     "gcp:compute/firewall:Firewall": _compute("global", "firewalls"),
     "gcp:servicenetworking/connection:Connection": _service_networking,
     "gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig": _peering_routes,
@@ -202,8 +186,6 @@ GCP_RESOURCE_OUTPUTS: dict[str, Builder] = {
     "gcp:sql/databaseInstance:DatabaseInstance": _sql_instance,
     "gcp:secretmanager/secret:Secret": _secret,
     "gcp:secretmanager/secretVersion:SecretVersion": _secret_version,
-    "gcp:secretmanager/secretIamMember:SecretIamMember": _iam_member,
     "gcp:artifactregistry/repository:Repository": _artifact_repository,
     "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": _iam_member,
-    "gcp:projects/service:Service": _project_service,
 }

@@ -14,14 +14,14 @@ from tools.mock_values import digest, hex_of, public_ip, uuid_of
 Builder = Callable[[str, dict[str, Any], str, str], tuple[str, dict[str, Any]]]
 
 
-def _arn(service: str, region: str, account: str, resource: str) -> str:
+def arn(service: str, region: str, account: str, resource: str) -> str:
     return f"arn:aws:{service}:{region}:{account}:{resource}"
 
 
 def _vpc(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     vpc_id = f"vpc-{hex_of(name)}"
     return vpc_id, {
-        "arn": _arn("ec2", region, account, f"vpc/{vpc_id}"),
+        "arn": arn("ec2", region, account, f"vpc/{vpc_id}"),
         "ownerId": account,
         "defaultSecurityGroupId": f"sg-{hex_of(name + 'sg')}",
         "mainRouteTableId": f"rtb-{hex_of(name + 'rtb')}",
@@ -36,7 +36,7 @@ def _ec2(prefix: str, arn_kind: str | None = None) -> Builder:
         resource_id = f"{prefix}-{hex_of(prefix + name)}"
         outputs: dict[str, Any] = {"ownerId": account}
         if arn_kind:
-            outputs["arn"] = _arn("ec2", region, account, f"{arn_kind}/{resource_id}")
+            outputs["arn"] = arn("ec2", region, account, f"{arn_kind}/{resource_id}")
         return resource_id, outputs
 
     return build
@@ -54,22 +54,22 @@ def _nat(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[
 
 def _vpc_endpoint(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     endpoint_id = f"vpce-{hex_of(name)}"
-    return endpoint_id, {"arn": _arn("ec2", region, account, f"vpc-endpoint/{endpoint_id}"), "prefixListId": f"pl-{hex_of(name, 8)}", "state": "available"}
+    return endpoint_id, {"arn": arn("ec2", region, account, f"vpc-endpoint/{endpoint_id}"), "prefixListId": f"pl-{hex_of(name, 8)}", "state": "available"}
 
 
 def _log_group(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     group = inputs.get("name") or f"{name}-{hex_of(name, 7)}"
-    return group, {"name": group, "arn": _arn("logs", region, account, f"log-group:{group}")}
+    return group, {"name": group, "arn": arn("logs", region, account, f"log-group:{group}")}
 
 
 def _kms_key(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     key_id = uuid_of(name)
-    return key_id, {"keyId": key_id, "arn": _arn("kms", region, account, f"key/{key_id}")}
+    return key_id, {"keyId": key_id, "arn": arn("kms", region, account, f"key/{key_id}")}
 
 
 def _kms_alias(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     alias = inputs["name"]
-    return alias, {"arn": _arn("kms", region, account, alias), "targetKeyArn": _arn("kms", region, account, f"key/{inputs.get('targetKeyId')}")}
+    return alias, {"arn": arn("kms", region, account, alias), "targetKeyArn": arn("kms", region, account, f"key/{inputs.get('targetKeyId')}")}
 
 
 def _iam_role(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
@@ -86,7 +86,7 @@ def _route(name: str, inputs: dict[str, Any], region: str, account: str) -> tupl
     return f"r-{inputs.get('routeTableId')}{int(hex_of(name, 8), 16)}", {"state": "active", "origin": "CreateRoute"}
 
 
-def _autoname(name: str, inputs: dict[str, Any], key: str = "name") -> str:
+def autoname(name: str, inputs: dict[str, Any], key: str = "name") -> str:
     """The physical name the engine would give: the input, or the resource name plus a suffix."""
     return str(inputs.get(key) or f"{name}-{hex_of(name, 7)}")
 
@@ -95,10 +95,10 @@ def _named(arn_service: str | None = None, arn_kind: str = "") -> Builder:
     """Builder for resources whose id is their (auto)name, e.g. parameter and subnet groups."""
 
     def build(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
-        physical = _autoname(name, inputs)
+        physical = autoname(name, inputs)
         outputs: dict[str, Any] = {"name": physical}
         if arn_service:
-            outputs["arn"] = _arn(arn_service, region, account, f"{arn_kind}:{physical}")
+            outputs["arn"] = arn(arn_service, region, account, f"{arn_kind}:{physical}")
         return physical, outputs
 
     return build
@@ -106,7 +106,7 @@ def _named(arn_service: str | None = None, arn_kind: str = "") -> Builder:
 
 def _security_group_rule(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     rule_id = f"sgr-{hex_of(name)}"
-    return rule_id, {"securityGroupRuleId": rule_id, "arn": _arn("ec2", region, account, f"security-group-rule/{rule_id}")}
+    return rule_id, {"securityGroupRuleId": rule_id, "arn": arn("ec2", region, account, f"security-group-rule/{rule_id}")}
 
 
 def _attachment(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
@@ -114,12 +114,12 @@ def _attachment(name: str, inputs: dict[str, Any], region: str, account: str) ->
 
 
 def _eks_cluster(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
-    cluster = _autoname(name, inputs)
+    cluster = autoname(name, inputs)
     oidc_id = hex_of(name, 32).upper()
     ca = base64.b64encode(f"-----BEGIN CERTIFICATE-----\nmock CA of {cluster}\n-----END CERTIFICATE-----\n".encode()).decode()
     return cluster, {
         "name": cluster,
-        "arn": _arn("eks", region, account, f"cluster/{cluster}"),
+        "arn": arn("eks", region, account, f"cluster/{cluster}"),
         "endpoint": f"https://{oidc_id}.gr7.{region}.eks.amazonaws.com",
         "certificateAuthority": {"data": ca},
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc_id}"}]}],
@@ -131,30 +131,30 @@ def _eks_cluster(name: str, inputs: dict[str, Any], region: str, account: str) -
 
 
 def _oidc_provider(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
-    arn = f"arn:aws:iam::{account}:oidc-provider/{str(inputs.get('url', '')).removeprefix('https://')}"
-    return arn, {"arn": arn}
+    provider_arn = f"arn:aws:iam::{account}:oidc-provider/{str(inputs.get('url', '')).removeprefix('https://')}"
+    return provider_arn, {"arn": provider_arn}
 
 
 def _node_group(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
-    group = _autoname(name, inputs, "nodeGroupName")
+    group = autoname(name, inputs, "nodeGroupName")
     cluster = inputs.get("clusterName")
     return f"{cluster}:{group}", {
         "nodeGroupName": group,
-        "arn": _arn("eks", region, account, f"nodegroup/{cluster}/{group}/{uuid_of(name)}"),
+        "arn": arn("eks", region, account, f"nodegroup/{cluster}/{group}/{uuid_of(name)}"),
         "status": "ACTIVE",
     }
 
 
 def _launch_template(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     template_id = f"lt-{hex_of(name)}"
-    return template_id, {"arn": _arn("ec2", region, account, f"launch-template/{template_id}"), "latestVersion": 1,
-                         "name": _autoname(name, inputs)}
+    return template_id, {"arn": arn("ec2", region, account, f"launch-template/{template_id}"), "latestVersion": 1,
+                         "name": autoname(name, inputs)}
 
 
 def _eks_addon(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     cluster, addon = inputs.get("clusterName"), inputs.get("addonName")
     return f"{cluster}:{addon}", {
-        "arn": _arn("eks", region, account, f"addon/{cluster}/{addon}/{uuid_of(name)}"),
+        "arn": arn("eks", region, account, f"addon/{cluster}/{addon}/{uuid_of(name)}"),
         "addonVersion": "v1.0.0-eksbuild.1",
     }
 
@@ -162,12 +162,12 @@ def _eks_addon(name: str, inputs: dict[str, Any], region: str, account: str) -> 
 def _access_entry(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     cluster = inputs.get("clusterName")
     return f"{cluster}:{inputs.get('principalArn')}", {
-        "accessEntryArn": _arn("eks", region, account, f"access-entry/{cluster}/role/{account}/{uuid_of(name)}"),
+        "accessEntryArn": arn("eks", region, account, f"access-entry/{cluster}/role/{account}/{uuid_of(name)}"),
     }
 
 
 def _rds_instance(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
-    identifier = _autoname(name, inputs, "identifier")
+    identifier = autoname(name, inputs, "identifier")
     address = f"{identifier}.c{hex_of(account, 11)}.{region}.rds.amazonaws.com"
     port = 5432
     return f"db-{hex_of(name, 26).upper()}", {
@@ -175,10 +175,10 @@ def _rds_instance(name: str, inputs: dict[str, Any], region: str, account: str) 
         "address": address,
         "endpoint": f"{address}:{port}",
         "port": port,
-        "arn": _arn("rds", region, account, f"db:{identifier}"),
+        "arn": arn("rds", region, account, f"db:{identifier}"),
         "resourceId": f"db-{hex_of(name, 26).upper()}",
         "masterUserSecrets": [{
-            "secretArn": _arn("secretsmanager", region, account, f"secret:rds!db-{uuid_of(name)}-{hex_of(name, 6)}"),
+            "secretArn": arn("secretsmanager", region, account, f"secret:rds!db-{uuid_of(name)}-{hex_of(name, 6)}"),
             "kmsKeyId": inputs.get("masterUserSecretKmsKeyId"),
             "secretStatus": "active",
         }],
@@ -187,15 +187,15 @@ def _rds_instance(name: str, inputs: dict[str, Any], region: str, account: str) 
 
 
 def _backup_replication(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
-    return _arn("rds", region, account, f"auto-backup:ab-{hex_of(name, 26)}"), {}
+    return arn("rds", region, account, f"auto-backup:ab-{hex_of(name, 26)}"), {}
 
 
 def _replication_group(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
-    group = _autoname(name, inputs, "replicationGroupId")[:40]
+    group = autoname(name, inputs, "replicationGroupId")[:40]
     suffix = f"{hex_of(name, 6)}.apn2.cache.amazonaws.com"
     return group, {
         "replicationGroupId": group,
-        "arn": _arn("elasticache", region, account, f"replicationgroup:{group}"),
+        "arn": arn("elasticache", region, account, f"replicationgroup:{group}"),
         "primaryEndpointAddress": f"master.{group}.{suffix}",
         "readerEndpointAddress": f"replica.{group}.{suffix}",
         "port": inputs.get("port", 6379),
@@ -216,8 +216,8 @@ def _random_id(name: str, inputs: dict[str, Any], region: str, account: str) -> 
 
 
 def _secret(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
-    arn = _arn("secretsmanager", region, account, f"secret:{_autoname(name, inputs)}-{hex_of(name, 6)}")
-    return arn, {"arn": arn, "name": _autoname(name, inputs)}
+    secret_arn = arn("secretsmanager", region, account, f"secret:{autoname(name, inputs)}-{hex_of(name, 6)}")
+    return secret_arn, {"arn": secret_arn, "name": autoname(name, inputs)}
 
 
 def _secret_version(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
@@ -226,9 +226,9 @@ def _secret_version(name: str, inputs: dict[str, Any], region: str, account: str
 
 
 def _ecr_repository(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
-    repository = _autoname(name, inputs)
+    repository = autoname(name, inputs)
     return repository, {
-        "arn": _arn("ecr", region, account, f"repository/{repository}"),
+        "arn": arn("ecr", region, account, f"repository/{repository}"),
         "registryId": account,
         "repositoryUrl": f"{account}.dkr.ecr.{region}.amazonaws.com/{repository}",
     }

@@ -9,17 +9,14 @@ Cloud Router in the same /30). The outside addresses are AWS public IPs.
 import ipaddress
 from typing import Any
 
+from tools.mock_resources import arn
 from tools.mock_values import hex_of, public_ip
-
-
-def _arn(region: str, account: str, resource: str) -> str:
-    return f"arn:aws:ec2:{region}:{account}:{resource}"
 
 
 def _vpn_gateway(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     gateway_id = f"vgw-{hex_of('vgw' + name)}"
     return gateway_id, {
-        "arn": _arn(region, account, f"vpn-gateway/{gateway_id}"),
+        "arn": arn("ec2", region, account, f"vpn-gateway/{gateway_id}"),
         "amazonSideAsn": str(inputs.get("amazonSideAsn") or "64512"),
     }
 
@@ -30,13 +27,13 @@ def _route_propagation(name: str, inputs: dict[str, Any], region: str, account: 
 
 def _customer_gateway(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     gateway_id = f"cgw-{hex_of('cgw' + name)}"
-    return gateway_id, {"arn": _arn(region, account, f"customer-gateway/{gateway_id}")}
+    return gateway_id, {"arn": arn("ec2", region, account, f"customer-gateway/{gateway_id}")}
 
 
 def _vpn_connection(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     connection_id = f"vpn-{hex_of('vpn' + name)}"
     outputs: dict[str, Any] = {
-        "arn": _arn(region, account, f"vpn-connection/{connection_id}"),
+        "arn": arn("ec2", region, account, f"vpn-connection/{connection_id}"),
         "customerGatewayConfiguration": f"<vpn_connection id=\"{connection_id}\"/>",
         "routes": [],
     }
