@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
+# The VPN's address and ASN rules are the component's; config reports them per key.
+from components.vpn_tunnels import AWS_RESERVED_INSIDE_CIDRS, LINK_LOCAL, PRIVATE_ASNS, TUNNEL_COUNT
 from stacks.data_models import DEFAULT_POSTGRES_MAJOR, MIN_POSTGRES_MAJOR
 from stacks.types import Section, Switch
 
@@ -26,18 +28,6 @@ StartTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$
 # PostgreSQL identifier that needs no quoting.
 PgIdentifier = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
 
-# Private ASN ranges (RFC 6996) that both Cloud Router and the AWS virtual private gateway accept.
-PRIVATE_ASN_16 = range(64512, 65535)
-PRIVATE_ASN_32 = range(4200000000, 4294967295)
-LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
-# AWS rejects these inside CIDRs for VPN tunnels (Site-to-Site VPN tunnel options).
-AWS_RESERVED_INSIDE_CIDRS = tuple(
-    ipaddress.IPv4Network(c) for c in (
-        "169.254.0.0/30", "169.254.1.0/30", "169.254.2.0/30", "169.254.3.0/30",
-        "169.254.4.0/30", "169.254.5.0/30", "169.254.169.252/30",
-    )
-)
-VPN_TUNNELS = 4
 
 
 class GcpNetworkConfig(Section):
@@ -185,14 +175,14 @@ class VpnConfig(Section):
     inside_cidrs: list[ipaddress.IPv4Network] = Field(
         default=[ipaddress.IPv4Network(c) for c in (
             "169.254.21.0/30", "169.254.21.4/30", "169.254.22.0/30", "169.254.22.4/30")],
-        min_length=VPN_TUNNELS, max_length=VPN_TUNNELS,
+        min_length=TUNNEL_COUNT, max_length=TUNNEL_COUNT,
         description="BGP /30 per tunnel, in 169.254.0.0/16: connection 1 tunnels 1-2, then connection 2.",
     )
 
     @field_validator("gcp_asn", "aws_asn")
     @classmethod
     def _private_asn(cls, value: int) -> int:
-        if value not in PRIVATE_ASN_16 and value not in PRIVATE_ASN_32:
+        if not any(value in private for private in PRIVATE_ASNS):
             raise ValueError(f"expected a private ASN (64512-65534 or 4200000000-4294967294), got {value}")
         return value
 
