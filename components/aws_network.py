@@ -3,6 +3,8 @@
 A public and a private subnet per AZ, an internet gateway, NAT gateways (one, or one per
 AZ), per-AZ private route tables, an S3 gateway endpoint, VPC flow logs (VpcFlowLogs), the
 default security group stripped of rules and the default network ACL closed to SSH/RDP.
+It also reserves one Elastic IP per AZ for the internet-facing ingress NLB, so the front
+door's origins exist before any Kubernetes object does.
 """
 
 from dataclasses import dataclass, field
@@ -36,7 +38,8 @@ class AwsNetworkArgs:
     flow_log_retention_days: int = 365
     """CloudWatch retention of flow logs; a year by default for incident forensics."""
     protect: bool = True
-    """`protect` the flow-log group and its key. Callers loosen this only for dev."""
+    """`protect` the flow-log group, its key and the ingress addresses. Callers loosen
+    this only for dev."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every resource (a Name tag is added per resource)."""
 
@@ -50,6 +53,10 @@ class AwsNetwork(pulumi.ComponentResource):
     private_subnet_ids: pulumi.Output[list[str]]
     private_route_table_ids: pulumi.Output[list[str]]
     nat_public_ips: pulumi.Output[list[str]]
+    ingress_addresses: dict[str, pulumi.Output[str]]
+    """AZ -> the public IP the ingress NLB takes in that AZ (the front door's origins)."""
+    ingress_allocation_ids: dict[str, pulumi.Output[str]]
+    """AZ -> the Elastic IP allocation the ingress NLB's subnet mapping claims."""
     flow_log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None):
@@ -145,6 +152,17 @@ class AwsNetwork(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
             ))
 
+        # The ingress NLB's addresses, one per AZ (an internet-facing NLB takes one EIP per
+        # subnet). Reserved here, not by the load balancer, so they outlive any rebuild of
+        # the ingress gateway and Cloudflare's pools never point at a stale address.
+        ingress_ips = {
+            zone: aws.ec2.Eip(
+                f"{name}-ingress-{zone}", domain="vpc", tags=tags(f"{name}-ingress-{zone}", {"role": "ingress"}),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            )
+            for zone in args.availability_zones
+        }
+
         # One private route table per AZ even with a single NAT, so moving to per-AZ NAT
         # changes one route per AZ instead of replacing tables and associations.
         private_tables: list[aws.ec2.RouteTable] = []
@@ -195,6 +213,8 @@ class AwsNetwork(pulumi.ComponentResource):
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private_subnets])
         self.private_route_table_ids = pulumi.Output.all(*[t.id for t in private_tables])
         self.nat_public_ips = pulumi.Output.all(*[ip.public_ip for ip in nat_ips])
+        self.ingress_addresses = {zone: eip.public_ip for zone, eip in ingress_ips.items()}
+        self.ingress_allocation_ids = {zone: eip.allocation_id for zone, eip in ingress_ips.items()}
         self.flow_log_group_name = flow_logs.log_group_name
         self.register_outputs({
             "vpc_id": self.vpc_id,
@@ -203,6 +223,8 @@ class AwsNetwork(pulumi.ComponentResource):
             "private_subnet_ids": self.private_subnet_ids,
             "private_route_table_ids": self.private_route_table_ids,
             "nat_public_ips": self.nat_public_ips,
+            "ingress_addresses": self.ingress_addresses,
+            "ingress_allocation_ids": self.ingress_allocation_ids,
             "flow_log_group_name": self.flow_log_group_name,
         })
 

@@ -9,6 +9,8 @@
   replica can connect to RDS.
 - Firewall: an explicit deny-all ingress baseline with logging, and logged allow rules
   for what the cluster needs.
+- The ingress load balancer's regional static external IP, reserved ahead of the
+  Kubernetes layer so the front door's origin exists first.
 """
 
 from dataclasses import dataclass
@@ -36,6 +38,8 @@ class GcpNetworkArgs:
     """Reserved for Google-managed services (Cloud SQL private IPs); at least a /24."""
     flow_log_sampling: float = 0.5
     """Share of flows kept in VPC flow logs (CIS GCP 3.8 asks for flow logs on every subnet)."""
+    protect: bool = True
+    """`protect` the ingress address. Callers loosen this only for dev."""
 
 
 class GcpNetwork(pulumi.ComponentResource):
@@ -48,6 +52,8 @@ class GcpNetwork(pulumi.ComponentResource):
     services_range_name: pulumi.Output[str]
     private_service_access_range_name: pulumi.Output[str]
     nat_router_name: pulumi.Output[str]
+    ingress_address: pulumi.Output[str]
+    """The regional external IP the ingress load balancer takes (the front door's origin)."""
     peering_operations: list[pulumi.Resource]
     """The private-services peering and its route export. Cloud SQL waits for them (its
     private IP comes from the peered range), and so does anything else that peers (a
@@ -147,14 +153,28 @@ class GcpNetwork(pulumi.ComponentResource):
         self.network_id = network.id
         self.network_name = network.name
         self.network_self_link = network.self_link
+        # The ingress gateway's Service claims this address (same region, EXTERNAL: a
+        # passthrough network LB). PREMIUM tier carries traffic on Google's backbone from
+        # the edge nearest Cloudflare's data centre, not over the public internet.
+        ingress = gcp.compute.Address(
+            f"{name}-ingress",
+            region=args.region,
+            address_type="EXTERNAL",
+            network_tier="PREMIUM",
+            description="Ingress gateway load balancer; Cloudflare's gcp-secondary pool origin",
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+
         self.subnet_id = subnet.id
         self.subnet_self_link = subnet.self_link
         self.pods_range_name = pulumi.Output.from_input(pods_range)
         self.services_range_name = pulumi.Output.from_input(services_range)
         self.private_service_access_range_name = psa_range.name
         self.nat_router_name = router.name
+        self.ingress_address = ingress.address
         self.peering_operations = [connection, routes]
         self.register_outputs({
+            "ingress_address": self.ingress_address,
             "network_id": self.network_id,
             "subnet_id": self.subnet_id,
             "private_service_access_range_name": self.private_service_access_range_name,

@@ -48,6 +48,9 @@ class AwsPrimary:
             "privateSubnetIds": network.private_subnet_ids,
             "privateRouteTableIds": network.private_route_table_ids,
             "natPublicIps": network.nat_public_ips,
+            # The Kubernetes layer's ingress NLB claims these (subnet mappings, one per AZ).
+            "ingressAddresses": network.ingress_addresses,
+            "ingressAllocationIds": network.ingress_allocation_ids,
             "flowLogGroupName": network.flow_log_group_name,
             "eksClusterName": cluster.cluster_name,
             "eksEndpoint": cluster.endpoint,

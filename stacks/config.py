@@ -18,18 +18,22 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime.config import CONFIG, get_config, get_config_env
+from pulumi.runtime.config import CONFIG, get_config, get_config_env, is_config_secret
 from pydantic import BaseModel, ValidationError
 
 from stacks.aws_models import SubnetPlanError
+from stacks.cloudflare_models import check_region_of, front_door_problems
 from stacks.models import PlatformConfig
 from stacks.tiers import TIER_DEFAULTS, deep_merge
 
 CONFIG_NAMESPACE = "platform"
 # Provider keys the platform reads as well, because the explicit providers need them.
 PROVIDER_KEYS = ("aws:region", "gcp:project", "gcp:region")
+# The one provider credential the program reads itself, and only as a secret: the
+# explicit Cloudflare provider gets it; without it the provider reads CLOUDFLARE_API_TOKEN.
+CLOUDFLARE_TOKEN_KEY = "cloudflare:apiToken"
 # Namespaces of providers the platform builds explicitly (see _unread_provider_keys).
-UNREAD_PROVIDER_NAMESPACES = ("aws", "gcp")
+UNREAD_PROVIDER_NAMESPACES = ("aws", "gcp", "cloudflare")
 MIN_AVAILABILITY_ZONES = 2
 # The RDS root CA of each region, committed under certs/ (public certificates). RdsPrimary
 # picks the rds-ca-rsa2048-g1 authority; the Cloud SQL replica verifies RDS against its root.
@@ -48,10 +52,20 @@ class ConfigError(pulumi.RunError):
         super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}")
 
 
-def parse_platform_config(raw: dict[str, Any], stack: str) -> PlatformConfig:
-    """Validate stack `stack`'s raw config (full config keys to decoded values)."""
+def parse_platform_config(raw: dict[str, Any], stack: str, secret_keys: frozenset[str] = frozenset()) -> PlatformConfig:
+    """Validate stack `stack`'s raw config (full config keys to decoded values).
+
+    `secret_keys` are the keys set with `--secret`; the Cloudflare token must be one.
+    """
     stack_file = f"Pulumi.{stack}.yaml"
+    raw = dict(raw)
+    api_token = raw.pop(CLOUDFLARE_TOKEN_KEY, None)
     problems = _unread_provider_keys(raw)
+    if api_token is not None and CLOUDFLARE_TOKEN_KEY not in secret_keys:
+        problems.append(
+            f"{CLOUDFLARE_TOKEN_KEY}: stored in plain text; remove it and run "
+            f"`pulumi config set --secret {CLOUDFLARE_TOKEN_KEY}`, or export CLOUDFLARE_API_TOKEN"
+        )
     if problems:
         raise ConfigError(stack_file, problems)
     tier = raw.get("platform:environment")
@@ -70,6 +84,7 @@ def parse_platform_config(raw: dict[str, Any], stack: str) -> PlatformConfig:
         raise ConfigError(stack_file, problems)
     config._stack = stack
     config._rds_ca_certificate = _rds_ca_certificate(config.aws_region) or ""
+    config._cloudflare_api_token = None if api_token is None else pulumi.Output.secret(str(api_token))
     return config
 
 
@@ -88,7 +103,9 @@ def _rds_ca_certificate(region: str) -> str | None:
 
 def load_platform_config() -> PlatformConfig:
     """Read the running stack's config from the Pulumi runtime and validate it."""
-    return parse_platform_config(_read_runtime_config(), pulumi.get_stack())
+    raw = _read_runtime_config()
+    secret_keys = frozenset(key for key in raw if is_config_secret(key))
+    return parse_platform_config(raw, pulumi.get_stack(), secret_keys)
 
 
 def _unread_provider_keys(raw: dict[str, Any]) -> list[str]:
@@ -100,7 +117,7 @@ def _unread_provider_keys(raw: dict[str, Any]) -> list[str]:
     """
     return [
         f"{key}: explicit providers do not read this key; supply credentials through the "
-        "environment (AWS_PROFILE, GOOGLE_APPLICATION_CREDENTIALS) instead"
+        "environment (AWS_PROFILE, GOOGLE_APPLICATION_CREDENTIALS, CLOUDFLARE_API_TOKEN) instead"
         for key in sorted(raw)
         if key.split(":", 1)[0] in UNREAD_PROVIDER_NAMESPACES and key not in PROVIDER_KEYS
     ]
@@ -166,6 +183,10 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
     except SubnetPlanError as error:
         problems.append(f"platform:aws.{error.key}: {error}")
     problems.extend(_overlap_problems(config))
+    problems.extend(front_door_problems(config.cloudflare, aws_origin_count=len(azs)))
+    for key, region in (("aws:region", config.aws_region), ("gcp:region", config.gcp_region)):
+        if check_region_of(region) is None:
+            problems.append(f"{key}: no Cloudflare health-check region is known near {region!r} (stacks/cloudflare_models.py)")
     return problems
 
 

@@ -30,6 +30,8 @@ class GcpSecondary:
             "gcpRegion": config.gcp_region,
             "gcpNetworkId": gcp_network.network_id,
             "gcpSubnetId": gcp_network.subnet_id,
+            # The Kubernetes layer's ingress gateway Service claims this address.
+            "gcpIngressAddress": gcp_network.ingress_address,
             "gcpPrivateServiceAccessRange": gcp_network.private_service_access_range_name,
             "gkeClusterName": cluster_gke.cluster_name,
             "gkeEndpoint": cluster_gke.endpoint,
@@ -57,6 +59,7 @@ def build_gcp(config: PlatformConfig, on_gcp: pulumi.ResourceOptions, database: 
             pods_cidr=str(gcp_config.network.pods_cidr),
             services_cidr=str(gcp_config.network.services_cidr),
             private_service_access_cidr=str(gcp_config.network.private_service_access_cidr),
+            protect=config.protect,
         ),
         opts=on_gcp,
     )

@@ -6,16 +6,18 @@ setting. Values that differ by tier have no default here: they come from
 `stacks/tiers.py`. Values that are the same everywhere have a documented default here.
 
 The AWS sections live in `stacks/aws_models.py` and `stacks/data_models.py`, the GCP
-sections in `stacks/gcp_models.py`; the value types they share, in `stacks/types.py`.
+sections in `stacks/gcp_models.py`, the front door in `stacks/cloudflare_models.py`;
+the value types they share, in `stacks/types.py`.
 """
 
+import pulumi
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from stacks.aws_models import AwsConfig
+from stacks.cloudflare_models import CloudflareConfig
 from stacks.gcp_models import GcpConfig
 from stacks.types import (
     AwsRegion,
-    DnsZone,
     GcpProjectId,
     GcpRegion,
     LabelValue,
@@ -31,10 +33,6 @@ class TagsConfig(Section):
 
     owner: LabelValue = Field(description="Team that owns the stack and answers its alerts.")
     cost_center: LabelValue = Field(description="Finance cost centre the spend is charged to.")
-
-
-class CloudflareConfig(Section):
-    zone: DnsZone = Field(description="The Cloudflare zone (apex domain) of the front door.")
 
 
 class PlatformConfig(BaseModel):
@@ -63,6 +61,9 @@ class PlatformConfig(BaseModel):
     _stack: str = PrivateAttr(default="")
     # PEM of the RDS root CA for aws:region, read by the loader from certs/ (not a config key).
     _rds_ca_certificate: str = PrivateAttr(default="")
+    # `cloudflare:apiToken` when set with `pulumi config set --secret`, as a secret Output.
+    # None: the Cloudflare provider reads CLOUDFLARE_API_TOKEN from the environment.
+    _cloudflare_api_token: pulumi.Output[str] | None = PrivateAttr(default=None)
 
     @property
     def stack(self) -> str:
@@ -72,6 +73,10 @@ class PlatformConfig(BaseModel):
     def rds_ca_certificate(self) -> str:
         """The CA the Cloud SQL replica verifies the RDS primary's TLS certificate with."""
         return self._rds_ca_certificate
+
+    @property
+    def cloudflare_api_token(self) -> pulumi.Output[str] | None:
+        return self._cloudflare_api_token
 
     @property
     def resource_prefix(self) -> str:

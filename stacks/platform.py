@@ -2,7 +2,8 @@
 
 Order: explicit providers, then the AWS primary region (`stacks/aws_platform.py`), then
 the GCP secondary region (`stacks/gcp_platform.py`), then the cross-cloud link between
-the two VPCs. Later issues add the Kubernetes layer and the Cloudflare front door.
+the two VPCs, then the Cloudflare front door over both clouds' ingress addresses
+(`stacks/cloudflare_platform.py`). A later issue adds the Kubernetes layer.
 Components never read config: everything they need arrives here as typed args.
 """
 
@@ -10,11 +11,13 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_cloudflare as cloudflare
 import pulumi_gcp as gcp
 import pulumi_random as random
 
 from components.cross_cloud_vpn import CrossCloudVpn, CrossCloudVpnArgs
 from stacks.aws_platform import build_aws
+from stacks.cloudflare_platform import build_cloudflare
 from stacks.gcp_platform import build_gcp
 from stacks.models import PlatformConfig
 
@@ -38,6 +41,9 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         f"{prefix}-gcp", project=config.gcp_project, region=config.gcp_region,
         default_labels=config.common_tags,
     )
+    # The token is a secret from `pulumi config set --secret cloudflare:apiToken`; when it
+    # is absent the provider reads CLOUDFLARE_API_TOKEN from the environment.
+    cloudflare_provider = cloudflare.Provider(f"{prefix}-cloudflare", api_token=config.cloudflare_api_token)
 
     primary = build_aws(config, pulumi.ResourceOptions(providers=[aws_provider, random_provider]))
     secondary = build_gcp(config, pulumi.ResourceOptions(providers=[gcp_provider, random_provider]), primary.database)
@@ -64,6 +70,10 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         opts=pulumi.ResourceOptions(providers=[aws_provider, gcp_provider, random_provider]),
     )
 
+    edge = build_cloudflare(
+        config, pulumi.ResourceOptions(providers=[cloudflare_provider]), primary.network, secondary.network
+    )
+
     return {
         "environment": config.environment,
         "awsRegion": config.aws_region,
@@ -71,4 +81,5 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         **secondary.exports(config),
         "vpnGcpGatewayIps": vpn.gcp_gateway_ips,
         "vpnAwsTunnelAddresses": vpn.aws_tunnel_addresses,
+        **edge,
     }

@@ -7,6 +7,7 @@ tier's defaults supply it, because the program lays the stack file over those de
 
 from typing import Any
 
+from stacks.config import CLOUDFLARE_TOKEN_KEY, CONFIG_NAMESPACE, UNREAD_PROVIDER_NAMESPACES
 from stacks.models import PlatformConfig
 from stacks.tiers import TIER_DEFAULTS
 
@@ -20,13 +21,22 @@ def stack_file_schema() -> dict[str, Any]:
     config_schema.pop("$defs", None)
     tier_defaults = list(TIER_DEFAULTS.values())
     _relax_required(config_schema, tier_defaults)
-    # Other namespaces (cloudflare:*, pulumi:*) belong to providers and the engine. In
-    # `platform:` and in the namespaces of our explicit providers (aws:, gcp:), only the
-    # keys the program reads are allowed: anything else would be silently ignored.
+    # The Cloudflare token may sit in the stack file only encrypted (`config set --secret`).
+    config_schema["properties"][CLOUDFLARE_TOKEN_KEY] = {
+        "description": "Cloudflare API token; set it with `pulumi config set --secret`, never in plain text.",
+        "type": "object",
+        "properties": {"secure": {"type": "string"}},
+        "required": ["secure"],
+        "additionalProperties": False,
+    }
+    # Other namespaces (pulumi:*) belong to the engine. In `platform:` and in the
+    # namespaces of our explicit providers (aws:, gcp:, cloudflare:), only the keys the
+    # program reads are allowed: anything else would be silently ignored.
     known = sorted(config_schema["properties"])
     config_schema.pop("additionalProperties", None)
+    owned = "|".join((CONFIG_NAMESPACE, *UNREAD_PROVIDER_NAMESPACES))
     config_schema["propertyNames"] = {
-        "anyOf": [{"enum": known}, {"pattern": "^(?!(platform|aws|gcp):)[A-Za-z0-9_.-]+:.+$"}]
+        "anyOf": [{"enum": known}, {"pattern": f"^(?!({owned}):)[A-Za-z0-9_.-]+:.+$"}]
     }
     return {
         "$schema": SCHEMA_DIALECT,

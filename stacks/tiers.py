@@ -71,6 +71,8 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             # 1 vCPU / 3.75 GiB: enough to prove replication in dev.
             "cloudSql": {"tier": "db-custom-1-3840", "diskSizeGb": 20},
         },
+        # Each pool takes traffic while one of its ingress addresses is healthy.
+        "platform:cloudflare": {"minimumOrigins": {"aws-primary": 1, "gcp-secondary": 1}},
     },
     "staging": {
         "platform:protect": False,
@@ -109,6 +111,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             },
             "cloudSql": {"tier": "db-custom-2-7680", "diskSizeGb": 100},
         },
+        "platform:cloudflare": {"minimumOrigins": {"aws-primary": 1, "gcp-secondary": 1}},
     },
     "prod": {
         # Every stateful resource is `protect`ed in prod: a `pulumi destroy` or a rename
@@ -158,6 +161,9 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             # The seed's replica tier; disk as large as the primary's initial storage.
             "cloudSql": {"tier": "db-custom-4-16384", "diskSizeGb": 1000},
         },
+        # AWS serves while two of its three AZs answer; with one AZ left (a third of the
+        # capacity) its traffic moves to GCP instead of overloading the survivor.
+        "platform:cloudflare": {"minimumOrigins": {"aws-primary": 2, "gcp-secondary": 1}},
     },
 }
 

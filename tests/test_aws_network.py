@@ -36,18 +36,22 @@ def _subnets(result, tier):
 def test_every_cloud_resource_uses_the_explicit_provider(synthed, stack):
     result = synthed(stack)
     assert {r.type for r in result.resources if r.type.startswith("pulumi:providers:")} == {
-        "pulumi:providers:aws", "pulumi:providers:gcp", "pulumi:providers:random"}
+        "pulumi:providers:aws", "pulumi:providers:gcp", "pulumi:providers:random", "pulumi:providers:cloudflare"}
     aws_provider = result.one("pulumi:providers:aws")
     gcp_provider = result.one("pulumi:providers:gcp")
     random_provider = result.one("pulumi:providers:random")
     assert aws_provider.inputs["region"] == "ap-northeast-2"
     expected_project = {"dev": "heal7-dev", "staging": "heal7-staging", "prod": "heal7-production"}[stack]
     assert (gcp_provider.inputs["project"], gcp_provider.inputs["region"]) == (expected_project, "asia-northeast3")
+    cloudflare_provider = result.one("pulumi:providers:cloudflare")
+    # No token in the stack files: the real provider reads CLOUDFLARE_API_TOKEN instead.
+    assert "apiToken" not in cloudflare_provider.inputs
     custom = [r for r in result.resources if r.custom and not r.type.startswith("pulumi:providers:")]
-    assert custom and all(r.package in ("aws", "gcp", "random") for r in custom)
+    assert custom and all(r.package in ("aws", "gcp", "random", "cloudflare") for r in custom)
     assert all(r.provider == aws_provider.urn for r in custom if r.package == "aws")
     assert all(r.provider == gcp_provider.urn for r in custom if r.package == "gcp")
     assert all(r.provider == random_provider.urn for r in custom if r.package == "random")
+    assert all(r.provider == cloudflare_provider.urn for r in custom if r.package == "cloudflare")
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -93,6 +97,7 @@ def test_prod_has_a_nat_gateway_per_az_routed_within_its_az(synthed):
     assert sorted(nat_zone.values()) == AZS["prod"]  # one NAT in each AZ's public subnet
     eips = {eip.id: eip for eip in result.of_type(EIP)}
     assert all(eips[nat.inputs["allocationId"]].inputs["domain"] == "vpc" for nat in nats)
+    nat_eips = [eips[nat.inputs["allocationId"]] for nat in nats]
 
     table_zone = {a.inputs["routeTableId"]: private[a.inputs["subnetId"]]
                   for a in result.of_type(ASSOCIATION) if a.inputs["subnetId"] in private}
@@ -102,7 +107,7 @@ def test_prod_has_a_nat_gateway_per_az_routed_within_its_az(synthed):
         assert route.inputs["destinationCidrBlock"] == "0.0.0.0/0"
         # Each private subnet leaves through the NAT in its own AZ: a zone loss stays local.
         assert nat_zone[route.inputs["natGatewayId"]] == table_zone[route.inputs["routeTableId"]]
-    assert sorted(result.outputs["natPublicIps"]) == sorted(e.outputs["publicIp"] for e in eips.values())
+    assert sorted(result.outputs["natPublicIps"]) == sorted(e.outputs["publicIp"] for e in nat_eips)
 
 
 def test_dev_has_one_nat_shared_by_every_private_subnet(synthed):

@@ -9,7 +9,8 @@ import pytest
 from tests.conftest import STACKS
 from tools.synth import Secret
 
-# Types that hold data or keys: losing one loses data, so prod protects all of them.
+# Types that hold data, keys or a public identity (the ingress address Cloudflare points
+# at): losing one loses data or breaks the front door, so prod protects all of them.
 STATEFUL_TYPES = {
     "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup", "aws:eks/cluster:Cluster", "aws:rds/instance:Instance",
     "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
@@ -18,7 +19,14 @@ STATEFUL_TYPES = {
     "gcp:artifactregistry/repository:Repository", "gcp:container/cluster:Cluster", "gcp:kms/keyRing:KeyRing",
     "gcp:kms/cryptoKey:CryptoKey", "gcp:sql/databaseInstance:DatabaseInstance",
     "gcp:sql/sourceRepresentationInstance:SourceRepresentationInstance", "gcp:secretmanager/secret:Secret",
+    "gcp:compute/address:Address",
 }
+
+
+def _stateful(resource) -> bool:
+    # NAT gateways' Elastic IPs are replaceable; the ingress ones are the front door's origins.
+    ingress_eip = resource.type == "aws:ec2/eip:Eip" and resource.inputs["tags"].get("role") == "ingress"
+    return resource.type in STATEFUL_TYPES or ingress_eip
 # Input names that carry a secret value (not `httpTokens`, `secretId`, `manage...Password`).
 SECRET_KEY = re.compile(r"(password|passwd|secret|secretstring|secretbinary|authtoken|apitoken|privatekey|presharedkey)$",
                         re.IGNORECASE)
@@ -66,12 +74,12 @@ def test_data_stores_are_reachable_only_from_the_cluster_nodes(synthed, stack):
 @pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("staging", False), ("prod", True)])
 def test_stateful_resources_are_protected_and_deletion_protected_in_prod(synthed, stack, protected):
     result = synthed(stack)
-    stateful = [r for r in result.resources if r.type in STATEFUL_TYPES]
-    assert {r.type for r in stateful} >= STATEFUL_TYPES - (
+    stateful = [r for r in result.resources if _stateful(r)]
+    assert {r.type for r in stateful} >= {"aws:ec2/eip:Eip"} | STATEFUL_TYPES - (
         set() if protected else {"aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"})
     assert all(r.protect is protected for r in stateful), [r.name for r in stateful if r.protect is not protected]
     # Everything else stays unprotected, so a refactor never needs a manual unprotect.
-    assert not [r.name for r in result.resources if r.protect and r.type not in STATEFUL_TYPES]
+    assert not [r.name for r in result.resources if r.protect and not _stateful(r)]
     assert result.one("aws:rds/instance:Instance").inputs["deletionProtection"] is protected
     assert result.one("aws:eks/cluster:Cluster").inputs["deletionProtection"] is protected
     assert all(g.inputs["deletionProtectionEnabled"] is protected for g in result.of_type("aws:cloudwatch/logGroup:LogGroup"))

@@ -50,6 +50,12 @@ def _global_address(name: str, inputs: dict[str, Any], region: str, project: str
     return resource_id, {**outputs, "address": public_ip(name)}
 
 
+def _regional_address(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
+    """A reserved external address: one of Google's Seoul addresses (34.64.0.0/15)."""
+    resource_id, outputs = _compute("region", "addresses")(name, inputs, region, project)
+    return resource_id, {**outputs, "address": public_ip(name, first_octet=34), "region": inputs.get("region") or region}
+
+
 def _service_networking(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
     network = str(inputs.get("network"))
     return f"{network}:{inputs.get('service')}", {"peering": "servicenetworking-googleapis-com"}
@@ -169,6 +175,7 @@ GCP_RESOURCE_OUTPUTS: dict[str, Builder] = {
     "gcp:compute/routerInterface:RouterInterface": _router_part,
     "gcp:compute/routerPeer:RouterPeer": _router_part,
     "gcp:compute/globalAddress:GlobalAddress": _global_address,
+    "gcp:compute/address:Address": _regional_address,
     "gcp:compute/firewall:Firewall": _compute("global", "firewalls"),
     "gcp:servicenetworking/connection:Connection": _service_networking,
     "gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig": _peering_routes,

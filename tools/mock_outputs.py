@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from tools.mock_cloudflare_resources import CLOUDFLARE_RESOURCE_OUTPUTS
 from tools.mock_gcp_resources import GCP_RESOURCE_OUTPUTS, project_number
 from tools.mock_resources import RESOURCE_OUTPUTS
 from tools.mock_values import digest, hex_of, uuid_of
@@ -23,7 +24,7 @@ AWS_RESOURCE_OUTPUTS = {**RESOURCE_OUTPUTS, **VPN_RESOURCE_OUTPUTS}
 
 
 class PlatformMocks(pulumi.runtime.Mocks):
-    """Per-type ids and outputs for the AWS and GCP resources the platform registers."""
+    """Per-type ids and outputs for the AWS, GCP and Cloudflare resources the platform registers."""
 
     def __init__(self, stack: str):
         self.stack = stack
@@ -48,6 +49,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
         region = str(inputs.get("region") or self._region(args.provider))
         if args.typ.startswith("gcp:"):
             builder, owner = GCP_RESOURCE_OUTPUTS.get(args.typ), self._project(args.provider)
+        elif args.typ.startswith("cloudflare:"):
+            builder, owner = CLOUDFLARE_RESOURCE_OUTPUTS.get(args.typ), str(inputs.get("accountId", ""))
         else:
             builder, owner = AWS_RESOURCE_OUTPUTS.get(args.typ), self.account_id
         if builder is None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tools.inventory import InventoryDiff, build_inventory, diff_inventories
 from tools.synth import PROJECT_ROOT, SynthError, synth
@@ -69,7 +70,8 @@ def print_summary(context: PlanContext) -> None:
     exports.add_column("output")
     exports.add_column("value", overflow="fold")
     for output_name, value in context.inventory["outputs"].items():
-        exports.add_row(output_name, value if isinstance(value, str) else json.dumps(value))
+        # Text, not markup: an ARN's ":secret:" would otherwise print as an emoji.
+        exports.add_row(output_name, Text(value if isinstance(value, str) else json.dumps(value)))
     context.console.print(exports)
 
 

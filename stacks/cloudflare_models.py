@@ -1,0 +1,245 @@
+"""Config of the Cloudflare front door: `platform:cloudflare`.
+
+The zone and account, the health monitor, the steering between the two clouds, one load
+balancer per hostname and the zone's rate limits. Everything here is checked before a
+resource is registered; rules that also need the AWS or GCP sections (origin counts, the
+health-check regions) live in `stacks/config.py`.
+"""
+
+import math
+from typing import Annotated, Literal
+
+import pycountry
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints, field_validator, model_validator
+
+from stacks.types import DnsZone, Section, Slug
+
+# The two origin pools: one per cloud. Their names are the seed's (cloudflare-config.yaml).
+AWS_POOL = "aws-primary"
+GCP_POOL = "gcp-secondary"
+POOL_NAMES = (AWS_POOL, GCP_POOL)
+
+# Cloudflare account and zone ids are 32 lowercase hex characters.
+CloudflareId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+# A hostname the zone serves (the apex or a name under it); same label rules as a zone.
+Hostname = DnsZone
+
+
+def _known_pool(value: str) -> str:
+    if value not in POOL_NAMES:
+        raise ValueError(f"expected a pool the platform builds ({', '.join(POOL_NAMES)}), got {value!r}")
+    return value
+
+
+def _iso_country(value: str) -> str:
+    # Cloudflare's country_pools keys are ISO 3166-1 alpha-2 codes.
+    if pycountry.countries.get(alpha_2=value) is None:
+        raise ValueError(f"expected an ISO 3166-1 alpha-2 country code such as KR or JP, got {value!r}")
+    return value
+
+
+PoolName = Annotated[str, AfterValidator(_known_pool)]
+CountryCode = Annotated[str, AfterValidator(_iso_country)]
+
+# The periods (seconds) Cloudflare's rate-limiting rules accept; which ones a zone may use
+# depends on its plan (Free: 10 s only; Business: up to 10 min; Enterprise: 1 h).
+RATE_LIMIT_PERIODS = (10, 60, 120, 300, 600, 3600)
+# The mitigation timeouts (seconds) Cloudflare accepts; 0 means throttle instead of ban.
+MITIGATION_TIMEOUTS = (0, 10, 60, 120, 300, 600, 3600, 86400)
+SECONDS_PER = {"second": 1, "minute": 60, "hour": 3600}
+CHALLENGE_ACTIONS = ("challenge", "js_challenge", "managed_challenge")
+
+
+class MonitorConfig(Section):
+    """The HTTPS health check both clouds' ingress gateways answer."""
+
+    path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/-]*$")] = Field(
+        default="/health", description="The seed's health endpoint (Dockerfile HEALTHCHECK, probes)."
+    )
+    host: Hostname | None = Field(
+        default=None, description="Host header of the probe; default the zone apex, which both clouds serve."
+    )
+    expected_codes: Annotated[str, StringConstraints(pattern=r"^[1-5](\d\d|xx)$")] = "200"
+    # The seed's container health check: --interval=30s --timeout=3s --retries=3.
+    interval_seconds: int = Field(default=30, ge=5, le=3600)
+    timeout_seconds: int = Field(default=3, ge=1, le=10)
+    retries: int = Field(default=3, ge=0, le=5)
+
+    @model_validator(mode="after")
+    def _timeout_within_interval(self) -> "MonitorConfig":
+        if self.timeout_seconds >= self.interval_seconds:
+            raise ValueError(
+                f"expected timeoutSeconds < intervalSeconds, got {self.timeout_seconds} >= {self.interval_seconds}"
+            )
+        return self
+
+
+class SteeringConfig(Section):
+    """Who goes where when a hostname is served by both clouds."""
+
+    # The seed's geo_steering: Korea to AWS Seoul, Japan to GCP.
+    country_pools: dict[CountryCode, PoolName] = Field(
+        default_factory=lambda: {"KR": AWS_POOL, "JP": GCP_POOL},
+        description="Country (ISO 3166-1 alpha-2) to the pool it is served by first; the other pool is its failover.",
+    )
+    # The seed's 70/30 DNS weights for everyone else.
+    default_weights: dict[PoolName, float] = Field(
+        default_factory=lambda: {AWS_POOL: 0.7, GCP_POOL: 0.3},
+        description="Share of the remaining countries' traffic per pool; positive, summing to 1.",
+    )
+
+    @field_validator("default_weights")
+    @classmethod
+    def _normalised(cls, weights: dict[str, float]) -> dict[str, float]:
+        if set(weights) != set(POOL_NAMES):
+            raise ValueError(f"expected a weight for each pool ({', '.join(POOL_NAMES)}), got {sorted(weights)}")
+        for pool, weight in weights.items():
+            if weight <= 0:
+                raise ValueError(f"expected positive weights, got {pool}: {weight}")
+            # Cloudflare takes origin weights in steps of 0.01.
+            if not math.isclose(weight * 100, round(weight * 100)):
+                raise ValueError(f"expected weights in steps of 0.01 (Cloudflare's granularity), got {pool}: {weight}")
+        if not math.isclose(sum(weights.values()), 1.0):
+            raise ValueError(f"expected weights that sum to 1, got {sum(weights.values()):g}")
+        return weights
+
+
+class LoadBalancerConfig(Section):
+    """One proxied hostname."""
+
+    pools: list[PoolName] = Field(min_length=1, description="The pools serving it, in failover order.")
+    rate_limit: Slug | None = Field(default=None, description="The rateLimits class its clients are held to.")
+
+    @field_validator("pools")
+    @classmethod
+    def _distinct(cls, pools: list[str]) -> list[str]:
+        if len(set(pools)) != len(pools):
+            raise ValueError(f"expected each pool once, got {pools}")
+        return pools
+
+
+class RateLimitConfig(Section):
+    """A per-client-IP request rate, as the seed states it (e.g. 100 per second)."""
+
+    requests: int = Field(gt=0)
+    per: Literal["second", "minute", "hour"]
+
+    def as_cloudflare_period(self) -> tuple[int, int]:
+        """(period seconds, requests per period) in a period Cloudflare accepts.
+
+        The shortest allowed period that is a whole number of the seed's units, scaled
+        exactly: 100 r/s becomes 1000 per 10 s, 100 r/min stays 100 per 60 s. The
+        shortest period keeps the limit closest to nginx's per-second limit_req.
+        """
+        unit = SECONDS_PER[self.per]
+        period = next(p for p in RATE_LIMIT_PERIODS if p >= unit and p % unit == 0)
+        return period, self.requests * period // unit
+
+
+def _default_rate_limits() -> dict[str, RateLimitConfig]:
+    return {
+        # The seed's nginx limit_req zones: api 100r/s and web 1000r/s per client address.
+        "api": RateLimitConfig(requests=100, per="second"),
+        "web": RateLimitConfig(requests=1000, per="second"),
+        # The email platform's ingress (nginx rate-limit 100, window 1m).
+        "email": RateLimitConfig(requests=100, per="minute"),
+    }
+
+
+class CloudflareConfig(Section):
+    zone: DnsZone = Field(description="The Cloudflare zone (apex domain) of the front door.")
+    zone_id: CloudflareId = Field(description="The zone's id (dashboard: the zone's Overview page, API section).")
+    account_id: CloudflareId = Field(description="The account owning the zone; monitors and pools live there.")
+    notification_email: EmailStr = Field(description="Where pool health alerts go (the seed's ops address).")
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
+    steering: SteeringConfig = Field(default_factory=SteeringConfig)
+    load_balancers: dict[Hostname, LoadBalancerConfig] = Field(
+        min_length=1, description="One load balancer per hostname, keyed by the full hostname."
+    )
+    minimum_origins: dict[PoolName, int] = Field(
+        description="Healthy origins a pool needs to take traffic; below it, traffic fails over."
+    )
+    # Cookie affinity keeps a client on one cloud (its session lives in that cloud's Redis)
+    # until that origin fails. 1800 s is the shortest Cloudflare allows for cookies, so
+    # clients drift back soon after a failback.
+    session_affinity_ttl_seconds: int = Field(default=1800, ge=1800, le=604800)
+    rate_limits: dict[Slug, RateLimitConfig] = Field(default_factory=_default_rate_limits)
+    rate_limit_action: Literal["block", "managed_challenge", "js_challenge", "challenge", "log"] = "block"
+    # A minute's block: long enough to stop a flood, short enough that a client behind a
+    # shared address is not locked out for long.
+    mitigation_timeout_seconds: int = 60
+
+    @field_validator("mitigation_timeout_seconds")
+    @classmethod
+    def _allowed_timeout(cls, seconds: int) -> int:
+        if seconds not in MITIGATION_TIMEOUTS:
+            raise ValueError(f"expected one of Cloudflare's mitigation timeouts {list(MITIGATION_TIMEOUTS)}, got {seconds}")
+        return seconds
+
+    @field_validator("minimum_origins")
+    @classmethod
+    def _every_pool(cls, minimums: dict[str, int]) -> dict[str, int]:
+        if set(minimums) != set(POOL_NAMES) or any(m < 1 for m in minimums.values()):
+            raise ValueError(f"expected a count of at least 1 for each pool ({', '.join(POOL_NAMES)}), got {minimums}")
+        return minimums
+
+    @property
+    def monitor_host(self) -> str:
+        return self.monitor.host or self.zone
+
+
+def front_door_problems(cloudflare: CloudflareConfig, aws_origin_count: int) -> list[str]:
+    """Rules across the section's keys (and the AWS origin count), with full key paths."""
+    key = "platform:cloudflare"
+    problems = []
+    for hostname, balancer in cloudflare.load_balancers.items():
+        if hostname != cloudflare.zone and not hostname.endswith(f".{cloudflare.zone}"):
+            problems.append(f"{key}.loadBalancers.{hostname}: expected a hostname in zone {cloudflare.zone}, got {hostname!r}")
+        if balancer.rate_limit is not None and balancer.rate_limit not in cloudflare.rate_limits:
+            problems.append(
+                f"{key}.loadBalancers.{hostname}.rateLimit: expected one of the rateLimits "
+                f"({', '.join(sorted(cloudflare.rate_limits))}), got {balancer.rate_limit!r}"
+            )
+    probed = cloudflare.load_balancers.get(cloudflare.monitor_host)
+    if probed is None or set(probed.pools) != set(POOL_NAMES):
+        # The one monitor probes every origin of both pools with this Host header.
+        problems.append(
+            f"{key}.monitor.host: expected a load-balanced hostname that both pools serve (default: the zone "
+            f"apex), got {cloudflare.monitor_host!r}"
+        )
+    if cloudflare.rate_limit_action in CHALLENGE_ACTIONS and cloudflare.mitigation_timeout_seconds != 0:
+        # Below Enterprise, Cloudflare only throttles challenges: the API wants a timeout of 0.
+        problems.append(
+            f"{key}.mitigationTimeoutSeconds: expected 0 with the {cloudflare.rate_limit_action!r} action "
+            f"(Cloudflare throttles challenges), got {cloudflare.mitigation_timeout_seconds}"
+        )
+    origins = {AWS_POOL: aws_origin_count, GCP_POOL: 1}
+    for pool, minimum in cloudflare.minimum_origins.items():
+        if minimum > origins[pool]:
+            problems.append(
+                f"{key}.minimumOrigins.{pool}: expected at most the pool's {origins[pool]} origin(s) "
+                f"(one ingress address per AWS AZ, one for GCP), got {minimum}"
+            )
+    return problems
+
+
+# Cloudflare's health-check regions nearest each AWS/GCP region family, more specific
+# prefixes first. Seoul and Tokyo (both clouds' regions here) are Northeast Asia.
+CHECK_REGION_BY_PREFIX = (
+    ("ap-northeast-", "NEAS"), ("asia-northeast", "NEAS"), ("ap-east-", "NEAS"), ("asia-east", "NEAS"),
+    ("ap-southeast-2", "OC"), ("ap-southeast-4", "OC"), ("ap-southeast-6", "OC"),
+    ("ap-southeast-", "SEAS"), ("asia-southeast", "SEAS"),
+    ("ap-south-", "SAS"), ("asia-south", "SAS"),
+    ("australia-", "OC"),
+    ("us-west", "WNAM"), ("us-east", "ENAM"), ("us-central", "ENAM"), ("us-south", "ENAM"),
+    ("ca-", "ENAM"), ("northamerica-", "ENAM"),
+    ("sa-", "SSAM"), ("southamerica-", "SSAM"),
+    ("eu-", "WEU"), ("europe-west", "WEU"), ("europe-", "EEU"),
+    ("me-", "ME"), ("il-", "ME"),
+    ("af-", "SAF"), ("africa-", "SAF"),
+)
+
+
+def check_region_of(cloud_region: str) -> str | None:
+    """The Cloudflare region whose probes sit nearest `cloud_region`, if known."""
+    return next((region for prefix, region in CHECK_REGION_BY_PREFIX if cloud_region.startswith(prefix)), None)
