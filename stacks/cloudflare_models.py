@@ -32,8 +32,9 @@ def _known_pool(value: str) -> str:
 
 
 def _iso_country(value: str) -> str:
-    # Cloudflare's country_pools keys are ISO 3166-1 alpha-2 codes.
-    if pycountry.countries.get(alpha_2=value) is None:
+    # Cloudflare's country_pools keys are ISO 3166-1 alpha-2 codes, upper case (pycountry's
+    # lookup alone would also accept "kr").
+    if not (len(value) == 2 and value.isascii() and value.isupper()) or pycountry.countries.get(alpha_2=value) is None:
         raise ValueError(f"expected an ISO 3166-1 alpha-2 country code such as KR or JP, got {value!r}")
     return value
 

@@ -229,6 +229,8 @@ def _describe(error: Any) -> str:
 def _key_path(location: list[Any]) -> str:
     path = ""
     for part in location:
+        if part == "[key]":  # pydantic's marker for a bad mapping key; the key itself precedes it
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
         else:

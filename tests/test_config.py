@@ -12,13 +12,13 @@ import pytest
 import yaml
 
 from stacks.aws_models import SubnetPlanError, plan_subnets
-from stacks.config import ConfigError, parse_platform_config
+from stacks.config import CONFIG_NAMESPACE, UNREAD_PROVIDER_NAMESPACES, ConfigError, parse_platform_config
 from stacks.schema import stack_file_schema
 from stacks.units import kb_to_pages, parse_memory_kb
 from tools.synth import SynthError, read_stack_config, synth
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-READ_NAMESPACES = ("platform", "aws", "gcp")  # what stacks.config takes from the runtime
+READ_NAMESPACES = (CONFIG_NAMESPACE, *UNREAD_PROVIDER_NAMESPACES)  # what stacks.config takes from the runtime
 
 
 def parse(stack: str, config: dict[str, Any] | None = None):

@@ -1,0 +1,192 @@
+"""The Cloudflare front door under mocks: origins, monitor, steering, zone settings, limits."""
+
+import math
+
+import pytest
+
+from tests.conftest import STACKS
+from tools.synth import Secret, read_stack_config, synth
+
+POOL = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
+LB = "cloudflare:index/loadBalancer:LoadBalancer"
+MONITOR = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor"
+ZONES = {"dev": "heal7-dev.com", "staging": "heal7-staging.com", "prod": "heal7.com"}
+AZS = {"dev": ["ap-northeast-2a", "ap-northeast-2c"], "staging": ["ap-northeast-2a", "ap-northeast-2c"],
+       "prod": ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"]}
+
+
+def _zone_id(stack):
+    return read_stack_config(stack)["platform:cloudflare"]["zoneId"]
+
+
+def _pools(result, stack):
+    """Pool name (aws-primary, gcp-secondary, split) -> its registration."""
+    prefix = f"heal7-{stack}-edge-"
+    return {p.inputs["name"].removeprefix(prefix): p for p in result.of_type(POOL)}
+
+
+def _balancers(result):
+    return {lb.inputs["name"]: lb for lb in result.of_type(LB)}
+
+
+def _ingress_eips(result):
+    return [e for e in result.of_type("aws:ec2/eip:Eip") if e.inputs["tags"].get("role") == "ingress"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_pool_origins_are_exactly_the_reserved_ingress_addresses(synthed, stack):
+    result = synthed(stack)
+    eips = _ingress_eips(result)
+    # One Elastic IP per AZ for the ingress NLB, exported for the Kubernetes layer.
+    assert sorted(e.name.removeprefix(f"heal7-{stack}-network-ingress-") for e in eips) == AZS[stack]
+    assert all(e.inputs["domain"] == "vpc" for e in eips)
+    by_zone = {e.name.removeprefix(f"heal7-{stack}-network-ingress-"): e.outputs["publicIp"] for e in eips}
+    assert result.outputs["ingressAddresses"] == by_zone
+    address = result.one("gcp:compute/address:Address")
+    assert (address.inputs["addressType"], address.inputs["networkTier"], address.inputs["region"]) == (
+        "EXTERNAL", "PREMIUM", "asia-northeast3")
+    assert result.outputs["gcpIngressAddress"] == address.outputs["address"]
+
+    pools = _pools(result, stack)
+    assert set(pools) == {"aws-primary", "gcp-secondary", "split"}
+    aws_origins = pools["aws-primary"].inputs["origins"]
+    assert {o["name"]: o["address"] for o in aws_origins} == by_zone
+    assert [(o["name"], o["address"]) for o in pools["gcp-secondary"].inputs["origins"]] == [
+        ("asia-northeast3", address.outputs["address"])]
+    split_addresses = sorted(o["address"] for o in pools["split"].inputs["origins"])
+    assert split_addresses == sorted([*by_zone.values(), address.outputs["address"]])
+    assert all(o["enabled"] is True for pool in pools.values() for o in pool.inputs["origins"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_one_https_monitor_with_the_seed_health_check_guards_every_pool(synthed, stack):
+    result = synthed(stack)
+    monitor = result.one(MONITOR)
+    assert {k: monitor.inputs[k] for k in ("type", "method", "path", "port", "expectedCodes")} == {
+        "type": "https", "method": "GET", "path": "/health", "port": 443, "expectedCodes": "200"}
+    # The seed's HEALTHCHECK --interval=30s --timeout=3s --retries=3.
+    assert (monitor.inputs["interval"], monitor.inputs["timeout"], monitor.inputs["retries"]) == (30, 3, 3)
+    assert monitor.inputs["header"] == {"Host": [ZONES[stack]]}
+    assert monitor.inputs["allowInsecure"] is False and monitor.inputs["followRedirects"] is False
+    pools = _pools(result, stack)
+    assert all(p.inputs["monitor"] == monitor.id for p in pools.values())
+    assert all(p.inputs["checkRegions"] == ["NEAS"] for p in pools.values())  # Seoul is Northeast Asia
+    minimum = {name: p.inputs["minimumOrigins"] for name, p in pools.items()}
+    assert minimum == {"aws-primary": 2 if stack == "prod" else 1, "gcp-secondary": 1, "split": 1}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_korea_goes_to_aws_japan_to_gcp_the_rest_70_30_with_failover(synthed, stack):
+    result = synthed(stack)
+    pools = {name: pool.id for name, pool in _pools(result, stack).items()}
+    aws, gcp, split = pools["aws-primary"], pools["gcp-secondary"], pools["split"]
+    zone = ZONES[stack]
+    balancers = _balancers(result)
+    assert set(balancers) == {zone, f"www.{zone}", f"api.{zone}", f"ai.{zone}"}
+    for hostname in (zone, f"www.{zone}", f"api.{zone}"):
+        lb = balancers[hostname].inputs
+        assert lb["steeringPolicy"] == "geo"
+        # Each country's first pool, then the other cloud as its failover.
+        assert lb["countryPools"] == {"KR": [aws, gcp], "JP": [gcp, aws]}
+        # Everyone else: the weighted split pool, then each cloud in failover order.
+        assert lb["defaultPools"] == [split, aws, gcp]
+        assert lb["fallbackPool"] == aws
+        assert lb["proxied"] is True
+        assert lb["sessionAffinity"] == "cookie" and lb["sessionAffinityTtl"] == 1800
+        assert lb["sessionAffinityAttributes"]["zeroDowntimeFailover"] == "sticky"
+        assert lb["adaptiveRouting"] == {"failoverAcrossPools": True}
+        assert lb["zoneId"] == _zone_id(stack)
+
+    # The split pool's origin weights give AWS 70 % and GCP 30 % of the other countries.
+    cloud_of = {address: "aws" for address in result.outputs["ingressAddresses"].values()}
+    cloud_of[result.outputs["gcpIngressAddress"]] = "gcp"
+    share = {"aws": 0.0, "gcp": 0.0}
+    origins = _pools(result, stack)["split"].inputs["origins"]
+    for origin in origins:
+        assert 0 < origin["weight"] <= 1 and math.isclose(origin["weight"] * 100, round(origin["weight"] * 100))
+        share[cloud_of[origin["address"]]] += origin["weight"]
+    total = sum(share.values())
+    assert abs(share["aws"] / total - 0.7) < 0.005 and abs(share["gcp"] / total - 0.3) < 0.005
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_ai_is_served_by_gcp_only(synthed, stack):
+    result = synthed(stack)
+    pools = _pools(result, stack)
+    ai = _balancers(result)[f"ai.{ZONES[stack]}"].inputs
+    gcp = pools["gcp-secondary"].id
+    assert (ai["steeringPolicy"], ai["defaultPools"], ai["fallbackPool"]) == ("off", [gcp], gcp)
+    assert "countryPools" not in ai and ai["proxied"] is True
+    # No AWS pool anywhere in its routing: AWS runs no GPU models to fall back to.
+    assert pools["aws-primary"].id not in str(ai) and pools["split"].id not in str(ai)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_pool_health_alerts_reach_the_ops_address(synthed, stack):
+    result = synthed(stack)
+    policy = result.one("cloudflare:index/notificationPolicy:NotificationPolicy")
+    assert policy.inputs["alertType"] == "load_balancing_health_alert"
+    assert sorted(policy.inputs["filters"]["poolIds"]) == sorted(p.id for p in _pools(result, stack).values())
+    assert policy.inputs["filters"]["newHealths"] == ["Healthy", "Unhealthy"]
+    assert policy.inputs["mechanisms"] == {"emails": [{"id": "ops@heal7.com"}]}
+    account = {r.inputs["accountId"] for r in [policy, result.one(MONITOR), *result.of_type(POOL)]}
+    assert account == {"9ed4e8358180f11cc7b9b0805aad4a69"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_zone_settings_enforce_strict_tls_https_and_hsts(synthed, stack):
+    result = synthed(stack)
+    settings = {s.inputs["settingId"]: s for s in result.of_type("cloudflare:index/zoneSetting:ZoneSetting")}
+    assert {setting_id: s.inputs["value"] for setting_id, s in settings.items() if setting_id != "security_header"} == {
+        "ssl": "strict", "min_tls_version": "1.2", "tls_1_3": "on",
+        "always_use_https": "on", "automatic_https_rewrites": "on",
+    }
+    # The seed's nginx header: max-age=31536000; includeSubDomains; preload. The value is
+    # free-form JSON sent as is, so its keys are the Cloudflare API's own snake_case.
+    assert settings["security_header"].inputs["value"] == {"strict_transport_security": {
+        "enabled": True, "max_age": 31536000, "include_subdomains": True, "preload": True, "nosniff": True}}
+    zone_ids = {r.inputs["zoneId"] for r in [*settings.values(), *result.of_type(LB)]}
+    assert zone_ids == {_zone_id(stack)}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_rate_limits_are_the_seed_limits_per_client_ip(synthed, stack):
+    result = synthed(stack)
+    ruleset = result.one("cloudflare:index/ruleset:Ruleset")
+    assert (ruleset.inputs["kind"], ruleset.inputs["phase"]) == ("zone", "http_ratelimit")
+    assert ruleset.inputs["zoneId"] == _zone_id(stack)
+    zone = ZONES[stack]
+    rules = {rule["ref"]: rule for rule in ruleset.inputs["rules"]}
+    # 100 r/s and 1000 r/s in Cloudflare's shortest period (10 s); the email class has no
+    # hostname in these stacks, so it deploys no rule.
+    assert {ref: (r["expression"], r["ratelimit"]["period"], r["ratelimit"]["requestsPerPeriod"])
+            for ref, r in rules.items()} == {
+        "rate-limit-api": (f'http.host in {{"ai.{zone}" "api.{zone}"}}', 10, 1000),
+        "rate-limit-web": (f'http.host in {{"{zone}" "www.{zone}"}}', 10, 10000),
+    }
+    for rule in rules.values():
+        assert rule["action"] == "block" and rule["enabled"] is True
+        assert rule["ratelimit"]["characteristics"] == ["ip.src", "cf.colo.id"]
+        assert rule["ratelimit"]["mitigationTimeout"] == 60
+    assert result.outputs["cloudflareRateLimitRulesetId"] == ruleset.id
+
+
+def test_a_hostname_in_the_email_class_gets_100_requests_per_minute(stack_config):
+    config = stack_config("prod")
+    config["platform:cloudflare"]["loadBalancers"]["mail.heal7.com"] = {
+        "pools": ["aws-primary", "gcp-secondary"], "rateLimit": "email"}
+    config["platform:cloudflare"]["rateLimitAction"] = "managed_challenge"
+    config["platform:cloudflare"]["mitigationTimeoutSeconds"] = 0
+    rules = {r["ref"]: r for r in synth("prod", config).one("cloudflare:index/ruleset:Ruleset").inputs["rules"]}
+    email = rules["rate-limit-email"]
+    assert email["expression"] == 'http.host in {"mail.heal7.com"}'
+    assert (email["ratelimit"]["period"], email["ratelimit"]["requestsPerPeriod"]) == (60, 100)
+    assert {r["action"] for r in rules.values()} == {"managed_challenge"}
+    assert {r["ratelimit"]["mitigationTimeout"] for r in rules.values()} == {0}
+
+
+def test_the_api_token_reaches_the_provider_only_as_a_secret(stack_config):
+    config = stack_config("dev")
+    config["cloudflare:apiToken"] = {"secure": "v1:AAABAHh0b2tlbg=="}
+    provider = synth("dev", config).one("pulumi:providers:cloudflare")
+    assert isinstance(provider.inputs["apiToken"], Secret)
