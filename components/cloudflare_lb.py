@@ -22,8 +22,10 @@ why (Cloudflare Load Balancing docs, checked against pulumi_cloudflare 6.23's sc
 - So the split lives one level down: the first default pool is a "split" pool holding
   both clouds' ingress addresses with origin weights in the 70/30 ratio, and random
   origin steering (traffic per origin = weight / sum of healthy weights). An unhealthy
-  origin leaves the rotation, so if one cloud fails the split pool sends everything to the
-  other; if the whole pool fails, the single-cloud pools follow in failover order.
+  origin leaves the rotation. The split pool needs as many healthy origins as the
+  single-cloud pools' minimums together, so when one cloud degrades below its own minimum
+  the split pool turns unhealthy and the single-cloud pools take over in failover order
+  (a degraded AWS hands its share to GCP instead of piling it on its last AZ).
 - The fallback pool (used only when every pool is unhealthy) is the hostname's first pool.
 
 Cookie session affinity keeps a client on one origin, so the 70/30 split is per client,
@@ -60,6 +62,8 @@ class CloudflareLBArgs:
 
     account_id: str
     zone_id: str
+    zone: str
+    """The zone's name; probes carry its settings (authenticated origin pulls' certificate)."""
     pools: dict[str, OriginPoolArgs]
     """Pool name (e.g. aws-primary) -> its origins."""
     load_balancers: dict[str, list[str]]
@@ -79,6 +83,9 @@ class CloudflareLBArgs:
     timeout_seconds: int = 3
     retries: int = 3
     session_affinity_ttl_seconds: int = 1800
+    enabled: bool = True
+    """Serve traffic. An enabled load balancer takes over its hostname's DNS, so keep it off
+    until the origins answer the monitor."""
 
 
 def split_origin_weights(pool_weights: dict[str, float], origin_counts: dict[str, int]) -> dict[str, float]:
@@ -124,6 +131,10 @@ class CloudflareLB(pulumi.ComponentResource):
             retries=args.retries,
             allow_insecure=False,
             follow_redirects=False,
+            # Probe as the zone does: with authenticated origin pulls on, the probe presents
+            # Cloudflare's client certificate like real traffic, so an origin that demands
+            # it still reads healthy.
+            probe_zone=args.zone,
             description=f"{name}: GET https://{args.monitor_host}{args.monitor_path} expects {args.expected_codes}",
             opts=child,
         )
@@ -168,7 +179,7 @@ class CloudflareLB(pulumi.ComponentResource):
                  for pool_name in args.default_weights
                  for origin, address in args.pools[pool_name].origins.items()],
                 sorted({region for pool in args.pools.values() for region in pool.check_regions}),
-                1,
+                sum(args.pools[p].minimum_origins for p in args.default_weights),
                 "Both clouds, weighted " + " / ".join(f"{p} {w:.0%}" for p, w in args.default_weights.items()),
             )
             pool_ids["split"] = split.id
@@ -227,7 +238,7 @@ class CloudflareLB(pulumi.ComponentResource):
             description=f"{hostname}: " + " then ".join(served),
             # Orange-clouded: clients see Cloudflare's addresses, never the origins'.
             proxied=True,
-            enabled=True,
+            enabled=args.enabled,
             steering_policy=steering,
             country_pools=country_pools,
             default_pools=default_pools,

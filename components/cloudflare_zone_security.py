@@ -68,6 +68,10 @@ class CloudflareZoneSecurity(pulumi.ComponentResource):
             # request or sub-resource travels unencrypted.
             "always_use_https": "on",
             "automatic_https_rewrites": "on",
+            # Authenticated origin pulls: Cloudflare presents its client certificate to the
+            # origins, so the ingress gateways can refuse any connection that bypasses the
+            # edge (and with it these settings and the rate limits).
+            "tls_client_auth": "on",
             "security_header": {
                 "strict_transport_security": {
                     "enabled": True,

@@ -7,12 +7,12 @@ health-check regions) live in `stacks/config.py`.
 """
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 import pycountry
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints, field_validator, model_validator
 
-from stacks.types import DnsZone, Section, Slug
+from stacks.types import DnsZone, Section, Slug, Switch
 
 # The two origin pools: one per cloud. Their names are the seed's (cloudflare-config.yaml).
 AWS_POOL = "aws-primary"
@@ -42,13 +42,32 @@ def _iso_country(value: str) -> str:
 PoolName = Annotated[str, AfterValidator(_known_pool)]
 CountryCode = Annotated[str, AfterValidator(_iso_country)]
 
-# The periods (seconds) Cloudflare's rate-limiting rules accept; which ones a zone may use
-# depends on its plan (Free: 10 s only; Business: up to 10 min; Enterprise: 1 h).
-RATE_LIMIT_PERIODS = (10, 60, 120, 300, 600, 3600)
-# The mitigation timeouts (seconds) Cloudflare accepts; 0 means throttle instead of ban.
-MITIGATION_TIMEOUTS = (0, 10, 60, 120, 300, 600, 3600, 86400)
+# The periods (seconds) Cloudflare's rate-limiting rules take, for counting and for
+# mitigation (WAF docs, "Availability"); 0 as a mitigation timeout means throttle.
+RATE_LIMIT_PERIODS = (10, 15, 20, 30, 40, 45, 60, 90, 120, 180, 240, 300, 480, 600, 900, 1200, 1800, 2400,
+                      3600, 65535, 86400)
+MITIGATION_TIMEOUTS = (0, *RATE_LIMIT_PERIODS)
 SECONDS_PER = {"second": 1, "minute": 60, "hour": 3600}
 CHALLENGE_ACTIONS = ("challenge", "js_challenge", "managed_challenge")
+
+CloudflarePlan = Literal["pro", "business", "enterprise"]
+
+
+class PlanLimits(NamedTuple):
+    """What a zone plan allows the front door (Cloudflare's plan tables, as of 2026)."""
+
+    monitor_interval_min: int  # Load Balancing monitor settings: 60 / 15 / 10 s
+    rate_limit_rules: int  # rate-limiting rules per zone: 2 / 5 / 100
+    counting_period_max: int  # up to 1 min / 10 min / 65535 s
+    mitigation_timeout_max: int  # up to 1 h / 1 day / 1 day
+
+
+# Free is absent: its rate-limiting rules cannot match on the host, which these rules need.
+PLAN_LIMITS: dict[str, PlanLimits] = {
+    "pro": PlanLimits(60, 2, 60, 3600),
+    "business": PlanLimits(15, 5, 600, 86400),
+    "enterprise": PlanLimits(10, 100, 65535, 86400),
+}
 
 
 class MonitorConfig(Section):
@@ -61,8 +80,9 @@ class MonitorConfig(Section):
         default=None, description="Host header of the probe; default the zone apex, which both clouds serve."
     )
     expected_codes: Annotated[str, StringConstraints(pattern=r"^[1-5](\d\d|xx)$")] = "200"
-    # The seed's container health check: --interval=30s --timeout=3s --retries=3.
-    interval_seconds: int = Field(default=30, ge=5, le=3600)
+    # The seed's container health check: --interval=30s --timeout=3s --retries=3. The
+    # interval's floor depends on the plan (checked in front_door_problems).
+    interval_seconds: int = Field(default=30, ge=10, le=3600)
     timeout_seconds: int = Field(default=3, ge=1, le=10)
     retries: int = Field(default=3, ge=0, le=5)
 
@@ -149,6 +169,11 @@ def _default_rate_limits() -> dict[str, RateLimitConfig]:
 
 class CloudflareConfig(Section):
     zone: DnsZone = Field(description="The Cloudflare zone (apex domain) of the front door.")
+    plan: CloudflarePlan = Field(description="The zone's plan; it bounds the monitor interval and the rate limits.")
+    serve_traffic: Switch = Field(
+        description="Enable the load balancers. Until the ingress gateways answer the monitor, keep false: an "
+        "enabled load balancer takes over its hostname's DNS."
+    )
     zone_id: CloudflareId = Field(description="The zone's id (dashboard: the zone's Overview page, API section).")
     account_id: CloudflareId = Field(description="The account owning the zone; monitors and pools live there.")
     notification_email: EmailStr = Field(description="Where pool health alerts go (the seed's ops address).")
@@ -189,6 +214,39 @@ class CloudflareConfig(Section):
         return self.monitor.host or self.zone
 
 
+def _plan_problems(cloudflare: CloudflareConfig) -> list[str]:
+    """What the zone's plan would refuse at `pulumi up`, reported before anything is built."""
+    key, plan = "platform:cloudflare", cloudflare.plan
+    limits, enterprise = PLAN_LIMITS[plan], plan == "enterprise"
+    problems = []
+    if cloudflare.monitor.interval_seconds < limits.monitor_interval_min:
+        problems.append(f"{key}.monitor.intervalSeconds: expected at least {limits.monitor_interval_min} on the "
+                        f"{plan} plan, got {cloudflare.monitor.interval_seconds}")
+    in_use = sorted({lb.rate_limit for lb in cloudflare.load_balancers.values() if lb.rate_limit})
+    if len(in_use) > limits.rate_limit_rules:
+        problems.append(f"{key}.rateLimits: the {plan} plan allows {limits.rate_limit_rules} rate-limiting rules, "
+                        f"got {len(in_use)} in use ({', '.join(in_use)})")
+    for name in in_use:
+        limit = cloudflare.rate_limits.get(name)
+        if limit is not None and limit.as_cloudflare_period()[0] > limits.counting_period_max:
+            problems.append(f"{key}.rateLimits.{name}.per: the {plan} plan counts over at most "
+                            f"{limits.counting_period_max} s, got {limit.per}")
+    action, timeout = cloudflare.rate_limit_action, cloudflare.mitigation_timeout_seconds
+    if timeout > limits.mitigation_timeout_max:
+        problems.append(f"{key}.mitigationTimeoutSeconds: expected at most {limits.mitigation_timeout_max} on the "
+                        f"{plan} plan, got {timeout}")
+    if not enterprise and action in CHALLENGE_ACTIONS and timeout != 0:
+        # Below Enterprise, Cloudflare only throttles challenges: the API wants a timeout of 0.
+        problems.append(f"{key}.mitigationTimeoutSeconds: expected 0 with the {action!r} action on the {plan} "
+                        f"plan (Cloudflare throttles challenges), got {timeout}")
+    if not enterprise and action == "block" and timeout == 0:
+        problems.append(f"{key}.mitigationTimeoutSeconds: throttling a block (timeout 0) needs Enterprise, got 0 "
+                        f"on the {plan} plan")
+    if not enterprise and action == "log":
+        problems.append(f"{key}.rateLimitAction: 'log' needs Enterprise, got it on the {plan} plan")
+    return problems
+
+
 def front_door_problems(cloudflare: CloudflareConfig, aws_origin_count: int) -> list[str]:
     """Rules across the section's keys (and the AWS origin count), with full key paths."""
     key = "platform:cloudflare"
@@ -208,12 +266,7 @@ def front_door_problems(cloudflare: CloudflareConfig, aws_origin_count: int) -> 
             f"{key}.monitor.host: expected a load-balanced hostname that both pools serve (default: the zone "
             f"apex), got {cloudflare.monitor_host!r}"
         )
-    if cloudflare.rate_limit_action in CHALLENGE_ACTIONS and cloudflare.mitigation_timeout_seconds != 0:
-        # Below Enterprise, Cloudflare only throttles challenges: the API wants a timeout of 0.
-        problems.append(
-            f"{key}.mitigationTimeoutSeconds: expected 0 with the {cloudflare.rate_limit_action!r} action "
-            f"(Cloudflare throttles challenges), got {cloudflare.mitigation_timeout_seconds}"
-        )
+    problems.extend(_plan_problems(cloudflare))
     origins = {AWS_POOL: aws_origin_count, GCP_POOL: 1}
     for pool, minimum in cloudflare.minimum_origins.items():
         if minimum > origins[pool]:
@@ -233,9 +286,9 @@ CHECK_REGION_BY_PREFIX = (
     ("ap-south-", "SAS"), ("asia-south", "SAS"),
     ("australia-", "OC"),
     ("us-west", "WNAM"), ("us-east", "ENAM"), ("us-central", "ENAM"), ("us-south", "ENAM"),
-    ("ca-", "ENAM"), ("northamerica-", "ENAM"),
+    ("ca-west-", "WNAM"), ("ca-", "ENAM"), ("northamerica-", "ENAM"),
     ("sa-", "SSAM"), ("southamerica-", "SSAM"),
-    ("eu-", "WEU"), ("europe-west", "WEU"), ("europe-", "EEU"),
+    ("eu-north-", "EEU"), ("eu-", "WEU"), ("europe-central", "EEU"), ("europe-north", "EEU"), ("europe-", "WEU"),
     ("me-", "ME"), ("il-", "ME"),
     ("af-", "SAF"), ("africa-", "SAF"),
 )
@@ -244,3 +297,11 @@ CHECK_REGION_BY_PREFIX = (
 def check_region_of(cloud_region: str) -> str | None:
     """The Cloudflare region whose probes sit nearest `cloud_region`, if known."""
     return next((region for prefix, region in CHECK_REGION_BY_PREFIX if cloud_region.startswith(prefix)), None)
+
+
+def check_region(cloud_region: str) -> str:
+    """check_region_of for a region the config layer has already accepted."""
+    region = check_region_of(cloud_region)
+    if region is None:
+        raise ValueError(f"no Cloudflare health-check region is known near {cloud_region!r}")
+    return region

@@ -13,7 +13,7 @@ from components.cloudflare_zone_security import (
     RateLimitRuleArgs,
 )
 from components.gcp_network import GcpNetwork
-from stacks.cloudflare_models import AWS_POOL, GCP_POOL, check_region_of
+from stacks.cloudflare_models import AWS_POOL, GCP_POOL, check_region
 from stacks.models import PlatformConfig
 
 
@@ -25,10 +25,9 @@ def build_cloudflare(
     cloudflare = config.cloudflare
 
     def pool(origins: dict[str, pulumi.Input[str]], cloud_region: str, pool_name: str) -> OriginPoolArgs:
-        # The config layer has checked that every cloud region maps to a check region.
         return OriginPoolArgs(
             origins=origins,
-            check_regions=[check_region_of(cloud_region) or "ALL_REGIONS"],
+            check_regions=[check_region(cloud_region)],
             minimum_origins=cloudflare.minimum_origins[pool_name],
         )
 
@@ -43,6 +42,8 @@ def build_cloudflare(
                 GCP_POOL: pool({config.gcp_region: gcp_network.ingress_address}, config.gcp_region, GCP_POOL),
             },
             load_balancers={host: list(lb.pools) for host, lb in cloudflare.load_balancers.items()},
+            zone=cloudflare.zone,
+            enabled=cloudflare.serve_traffic,
             notification_email=str(cloudflare.notification_email),
             monitor_host=cloudflare.monitor_host,
             country_pools=dict(cloudflare.steering.country_pools),

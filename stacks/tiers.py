@@ -71,8 +71,12 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             # 1 vCPU / 3.75 GiB: enough to prove replication in dev.
             "cloudSql": {"tier": "db-custom-1-3840", "diskSizeGb": 20},
         },
-        # Each pool takes traffic while one of its ingress addresses is healthy.
-        "platform:cloudflare": {"minimumOrigins": {"aws-primary": 1, "gcp-secondary": 1}},
+        "platform:cloudflare": {
+            # Each pool takes traffic while one of its ingress addresses is healthy.
+            "minimumOrigins": {"aws-primary": 1, "gcp-secondary": 1},
+            # A minute between probes: the Pro plan's floor (prod keeps the seed's 30 s).
+            "monitor": {"intervalSeconds": 60},
+        },
     },
     "staging": {
         "platform:protect": False,
@@ -111,7 +115,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             },
             "cloudSql": {"tier": "db-custom-2-7680", "diskSizeGb": 100},
         },
-        "platform:cloudflare": {"minimumOrigins": {"aws-primary": 1, "gcp-secondary": 1}},
+        "platform:cloudflare": {"minimumOrigins": {"aws-primary": 1, "gcp-secondary": 1}, "monitor": {"intervalSeconds": 60}},
     },
     "prod": {
         # Every stateful resource is `protect`ed in prod: a `pulumi destroy` or a rename

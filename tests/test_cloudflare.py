@@ -64,15 +64,21 @@ def test_one_https_monitor_with_the_seed_health_check_guards_every_pool(synthed,
     monitor = result.one(MONITOR)
     assert {k: monitor.inputs[k] for k in ("type", "method", "path", "port", "expectedCodes")} == {
         "type": "https", "method": "GET", "path": "/health", "port": 443, "expectedCodes": "200"}
-    # The seed's HEALTHCHECK --interval=30s --timeout=3s --retries=3.
-    assert (monitor.inputs["interval"], monitor.inputs["timeout"], monitor.inputs["retries"]) == (30, 3, 3)
+    # The seed's HEALTHCHECK --interval=30s --timeout=3s --retries=3 in prod (Business
+    # plan); dev and staging probe every 60 s, the Pro plan's floor.
+    interval = 30 if stack == "prod" else 60
+    assert (monitor.inputs["interval"], monitor.inputs["timeout"], monitor.inputs["retries"]) == (interval, 3, 3)
     assert monitor.inputs["header"] == {"Host": [ZONES[stack]]}
+    assert monitor.inputs["probeZone"] == ZONES[stack]
     assert monitor.inputs["allowInsecure"] is False and monitor.inputs["followRedirects"] is False
     pools = _pools(result, stack)
     assert all(p.inputs["monitor"] == monitor.id for p in pools.values())
     assert all(p.inputs["checkRegions"] == ["NEAS"] for p in pools.values())  # Seoul is Northeast Asia
     minimum = {name: p.inputs["minimumOrigins"] for name, p in pools.items()}
-    assert minimum == {"aws-primary": 2 if stack == "prod" else 1, "gcp-secondary": 1, "split": 1}
+    # The split pool needs both clouds' minimums: a cloud below its own minimum turns it
+    # unhealthy, and the single-cloud pools take over.
+    aws_minimum = 2 if stack == "prod" else 1
+    assert minimum == {"aws-primary": aws_minimum, "gcp-secondary": 1, "split": aws_minimum + 1}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -92,6 +98,8 @@ def test_korea_goes_to_aws_japan_to_gcp_the_rest_70_30_with_failover(synthed, st
         assert lb["defaultPools"] == [split, aws, gcp]
         assert lb["fallbackPool"] == aws
         assert lb["proxied"] is True
+        # Off in the committed stacks until the ingress gateways answer the monitor.
+        assert lb["enabled"] is False
         assert lb["sessionAffinity"] == "cookie" and lb["sessionAffinityTtl"] == 1800
         assert lb["sessionAffinityAttributes"]["zeroDowntimeFailover"] == "sticky"
         assert lb["adaptiveRouting"] == {"failoverAcrossPools": True}
@@ -139,7 +147,7 @@ def test_zone_settings_enforce_strict_tls_https_and_hsts(synthed, stack):
     settings = {s.inputs["settingId"]: s for s in result.of_type("cloudflare:index/zoneSetting:ZoneSetting")}
     assert {setting_id: s.inputs["value"] for setting_id, s in settings.items() if setting_id != "security_header"} == {
         "ssl": "strict", "min_tls_version": "1.2", "tls_1_3": "on",
-        "always_use_https": "on", "automatic_https_rewrites": "on",
+        "always_use_https": "on", "automatic_https_rewrites": "on", "tls_client_auth": "on",
     }
     # The seed's nginx header: max-age=31536000; includeSubDomains; preload. The value is
     # free-form JSON sent as is, so its keys are the Cloudflare API's own snake_case.
@@ -171,10 +179,17 @@ def test_rate_limits_are_the_seed_limits_per_client_ip(synthed, stack):
     assert result.outputs["cloudflareRateLimitRulesetId"] == ruleset.id
 
 
+def test_serving_traffic_enables_every_load_balancer(stack_config):
+    config = stack_config("staging")
+    config["platform:cloudflare"]["serveTraffic"] = True
+    assert {lb.inputs["enabled"] for lb in synth("staging", config).of_type(LB)} == {True}
+
+
 def test_a_hostname_in_the_email_class_gets_100_requests_per_minute(stack_config):
     config = stack_config("prod")
     config["platform:cloudflare"]["loadBalancers"]["mail.heal7.com"] = {
         "pools": ["aws-primary", "gcp-secondary"], "rateLimit": "email"}
+    # Business allows a third rule; below Enterprise a challenge only throttles (timeout 0).
     config["platform:cloudflare"]["rateLimitAction"] = "managed_challenge"
     config["platform:cloudflare"]["mitigationTimeoutSeconds"] = 0
     rules = {r["ref"]: r for r in synth("prod", config).one("cloudflare:index/ruleset:Ruleset").inputs["rules"]}

@@ -56,10 +56,23 @@ BAD_CLOUDFLARE_CONFIGS: list[tuple[str, Mutation, str]] = [
      "platform:cloudflare.monitor: expected timeoutSeconds < intervalSeconds, got 10 >= 10"),
     ("more minimum origins than AZs", _cloudflare(minimumOrigins={"aws-primary": 4, "gcp-secondary": 1}),
      "platform:cloudflare.minimumOrigins.aws-primary: expected at most the pool's 3 origin(s)"),
-    ("mitigation timeout Cloudflare does not offer", _cloudflare(mitigationTimeoutSeconds=45),
+    ("mitigation timeout Cloudflare does not offer", _cloudflare(mitigationTimeoutSeconds=50),
      "platform:cloudflare.mitigationTimeoutSeconds: expected one of Cloudflare's mitigation timeouts"),
-    ("challenge with a ban duration", _cloudflare(rateLimitAction="managed_challenge"),
-     "platform:cloudflare.mitigationTimeoutSeconds: expected 0 with the 'managed_challenge' action"),
+    ("challenge with a ban duration below Enterprise", _cloudflare(rateLimitAction="managed_challenge"),
+     "platform:cloudflare.mitigationTimeoutSeconds: expected 0 with the 'managed_challenge' action on the business plan"),
+    ("seed's 30 s probe interval on Pro", _cloudflare(plan="pro"),
+     "platform:cloudflare.monitor.intervalSeconds: expected at least 60 on the pro plan, got 30"),
+    ("third rate-limit rule on Pro", lambda config: (
+        config["platform:cloudflare"].update(plan="pro", monitor={"intervalSeconds": 60}),
+        config["platform:cloudflare"]["loadBalancers"]["www.heal7.com"].update(rateLimit="email")),
+     "platform:cloudflare.rateLimits: the pro plan allows 2 rate-limiting rules, got 3 in use (api, email, web)"),
+    ("hourly counting below Enterprise", lambda config: config["platform:cloudflare"].update(
+        rateLimits={"api": {"requests": 100, "per": "hour"}}),
+     "platform:cloudflare.rateLimits.api.per: the business plan counts over at most 600 s, got hour"),
+    ("log action below Enterprise", _cloudflare(rateLimitAction="log"),
+     "platform:cloudflare.rateLimitAction: 'log' needs Enterprise, got it on the business plan"),
+    ("unknown plan", _cloudflare(plan="free"),
+     "platform:cloudflare.plan: Input should be 'pro', 'business' or 'enterprise'"),
     ("zone id that is not an id", _cloudflare(zoneId="heal7.com"),
      "platform:cloudflare.zoneId: String should match pattern '^[0-9a-f]{32}$'"),
     ("ops address without a domain", _cloudflare(notificationEmail="ops"),
@@ -104,6 +117,8 @@ def test_split_pool_weights_keep_the_70_30_share_within_half_a_percent(aws_origi
 
 
 def test_health_checks_run_from_the_region_nearest_each_cloud():
-    assert [check_region_of(r) for r in ("ap-northeast-2", "asia-northeast3", "ap-southeast-2", "europe-west1",
-                                         "us-east-1", "me-central1")] == ["NEAS", "NEAS", "OC", "WEU", "ENAM", "ME"]
+    regions = ("ap-northeast-2", "asia-northeast3", "ap-southeast-2", "europe-west1", "europe-southwest1",
+               "europe-central2", "eu-central-1", "us-east-1", "ca-west-1", "me-central1")
+    assert [check_region_of(r) for r in regions] == [
+        "NEAS", "NEAS", "OC", "WEU", "WEU", "EEU", "WEU", "ENAM", "WNAM", "ME"]
     assert check_region_of("mars-north1") is None
