@@ -111,7 +111,7 @@ def load_platform_config() -> PlatformConfig:
 def _unread_provider_keys(raw: dict[str, Any]) -> list[str]:
     """Provider keys the program would silently ignore.
 
-    Explicit providers do not read the `aws:`/`gcp:` stack config that default providers
+    Explicit providers do not read the `aws:`/`gcp:`/`cloudflare:` stack config that default providers
     would, so `aws:profile` or `gcp:credentials` there would have no effect. Reject them
     rather than let a stack deploy with credentials nobody chose.
     """

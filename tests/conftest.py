@@ -11,7 +11,8 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from tools.synth import SynthResult, read_stack_config, synth  # noqa: E402
+from stacks.config import ConfigError  # noqa: E402
+from tools.synth import SynthError, SynthResult, read_stack_config, synth  # noqa: E402
 
 STACKS = ("dev", "staging", "prod")
 _CACHE: dict[str, SynthResult] = {}
@@ -33,3 +34,15 @@ def synthed() -> Callable[[str], SynthResult]:
 def stack_config() -> Callable[[str], dict[str, Any]]:
     """A deep copy of a stack file's config, safe to mutate in a test."""
     return lambda stack: copy.deepcopy(read_stack_config(stack))
+
+
+def assert_rejected_before_any_resource(stack: str, config: dict[str, Any], expected: str) -> None:
+    """Synth `config` as `stack`: it must fail with a ConfigError line starting with
+    `expected`, say which stack file, and register nothing, not even a provider."""
+    with pytest.raises(SynthError) as caught:
+        synth(stack, config)
+    error = caught.value.cause
+    assert isinstance(error, ConfigError)
+    assert any(line.startswith(expected) for line in error.problems), error.problems
+    assert f"Pulumi.{stack}.yaml: {expected}" in str(error)
+    assert caught.value.result.resources == []

@@ -7,8 +7,7 @@ import pytest
 
 from components.cloudflare_lb import split_origin_weights
 from stacks.cloudflare_models import RateLimitConfig, check_region_of
-from stacks.config import ConfigError
-from tools.synth import SynthError, synth
+from tests.conftest import assert_rejected_before_any_resource
 
 Mutation = Callable[[dict[str, Any]], None]
 
@@ -89,13 +88,7 @@ BAD_CLOUDFLARE_CONFIGS: list[tuple[str, Mutation, str]] = [
 def test_bad_front_door_config_is_rejected_before_any_resource(stack_config, mutation: Mutation, expected: str):
     config = stack_config("prod")
     mutation(config)
-    with pytest.raises(SynthError) as caught:
-        synth("prod", config)
-    error = caught.value.cause
-    assert isinstance(error, ConfigError)
-    assert any(line.startswith(expected) for line in error.problems), error.problems
-    assert f"Pulumi.prod.yaml: {expected}" in str(error)
-    assert caught.value.result.resources == []
+    assert_rejected_before_any_resource("prod", config, expected)
 
 
 @pytest.mark.parametrize(("requests", "per", "period", "per_period"), [

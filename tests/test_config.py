@@ -15,7 +15,8 @@ from stacks.aws_models import SubnetPlanError, plan_subnets
 from stacks.config import CONFIG_NAMESPACE, UNREAD_PROVIDER_NAMESPACES, ConfigError, parse_platform_config
 from stacks.schema import stack_file_schema
 from stacks.units import kb_to_pages, parse_memory_kb
-from tools.synth import SynthError, read_stack_config, synth
+from tests.conftest import assert_rejected_before_any_resource
+from tools.synth import read_stack_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 READ_NAMESPACES = (CONFIG_NAMESPACE, *UNREAD_PROVIDER_NAMESPACES)  # what stacks.config takes from the runtime
@@ -315,13 +316,7 @@ BAD_CONFIGS: list[tuple[str, Mutation, str]] = [
 def test_bad_config_is_rejected_before_any_resource(stack_config, mutation: Mutation, expected: str):
     config = stack_config("prod")
     mutation(config)
-    with pytest.raises(SynthError) as caught:
-        synth("prod", config)
-    error = caught.value.cause
-    assert isinstance(error, ConfigError)
-    assert any(line == f"{expected}" or line.startswith(expected) for line in error.problems), error.problems
-    assert f"Pulumi.prod.yaml: {expected}" in str(error)
-    assert caught.value.result.resources == []  # nothing registered, not even the provider
+    assert_rejected_before_any_resource("prod", config, expected)
 
 
 def test_every_cross_field_problem_is_reported_at_once(stack_config):
