@@ -52,15 +52,13 @@ class CloudflareZoneSecurityArgs:
 class CloudflareZoneSecurity(pulumi.ComponentResource):
     """Zone settings (SSL strict, TLS floor, HTTPS only, HSTS) and the rate-limit ruleset."""
 
-    settings: dict[str, Any]
-    """Setting id -> the value this component enforces (what the zone must read back)."""
     ruleset_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: CloudflareZoneSecurityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:cloudflare:CloudflareZoneSecurity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        self.settings = {
+        settings: dict[str, Any] = {
             "ssl": args.ssl_mode,
             "min_tls_version": args.min_tls_version,
             "tls_1_3": args.tls_1_3,
@@ -83,7 +81,7 @@ class CloudflareZoneSecurity(pulumi.ComponentResource):
                 },
             },
         }
-        for setting_id, value in self.settings.items():
+        for setting_id, value in settings.items():
             cloudflare.ZoneSetting(
                 f"{name}-{setting_id.replace('_', '-')}",
                 zone_id=args.zone_id,

@@ -29,14 +29,10 @@ def _balancers(result):
     return {lb.inputs["name"]: lb for lb in result.of_type(LB)}
 
 
-def _ingress_eips(result):
-    return [e for e in result.of_type("aws:ec2/eip:Eip") if e.inputs["tags"].get("role") == "ingress"]
-
-
 @pytest.mark.parametrize("stack", STACKS)
 def test_pool_origins_are_exactly_the_reserved_ingress_addresses(synthed, stack):
     result = synthed(stack)
-    eips = _ingress_eips(result)
+    eips = [e for e in result.of_type("aws:ec2/eip:Eip") if e.inputs["tags"].get("role") == "ingress"]
     # One Elastic IP per AZ for the ingress NLB, exported for the Kubernetes layer.
     assert sorted(e.name.removeprefix(f"heal7-{stack}-network-ingress-") for e in eips) == AZS[stack]
     assert all(e.inputs["domain"] == "vpc" for e in eips)
