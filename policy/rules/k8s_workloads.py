@@ -1,0 +1,237 @@
+"""Pod-level controls for Kubernetes workloads (the checkov CKV_K8S checks that apply to
+Deployments, StatefulSets, DaemonSets, Jobs, CronJobs and Pods, and the seeds' rules:
+non-root uid 1001, requests and limits, probes, rolling updates with maxUnavailable 0)."""
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from pulumi_policy import ResourceValidationArgs, Severity
+
+from .framework import Config, ResourceControl, as_list, checkov, cis_eks, get, seed
+
+FAMILY = "kubernetes"
+# Where each workload kind keeps its pod spec.
+POD_SPEC_PATHS = {
+    "kubernetes:apps/v1:Deployment": "spec.template.spec",
+    "kubernetes:apps/v1:StatefulSet": "spec.template.spec",
+    "kubernetes:apps/v1:DaemonSet": "spec.template.spec",
+    "kubernetes:batch/v1:Job": "spec.template.spec",
+    "kubernetes:batch/v1:CronJob": "spec.jobTemplate.spec.template.spec",
+    "kubernetes:core/v1:Pod": "spec",
+}
+WORKLOADS = list(POD_SPEC_PATHS)
+# Long-running workloads: run-to-completion Jobs have no probes and no rollout strategy.
+SERVING = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet"]
+
+Container = Mapping[str, Any]
+
+
+def pod_spec(args: ResourceValidationArgs) -> Mapping[str, Any]:
+    return get(args.props, POD_SPEC_PATHS[args.resource_type]) or {}
+
+
+def containers(args: ResourceValidationArgs, include_init: bool = True) -> list[Container]:
+    spec = pod_spec(args)
+    found = as_list(get(spec, "containers"))
+    return found + as_list(get(spec, "initContainers")) if include_init else found
+
+
+def security_setting(args: ResourceValidationArgs, container: Container, key: str) -> Any:
+    """A container's securityContext value, falling back to the pod's (Kubernetes' own precedence)."""
+    value = get(container, f"securityContext.{key}")
+    return get(pod_spec(args), f"securityContext.{key}") if value is None else value
+
+
+def _per_container(problem: Callable[[ResourceValidationArgs, Container, Config], str | None],
+                   include_init: bool = True):
+    def check(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
+        for container in containers(args, include_init):
+            message = problem(args, container, config)
+            if message:
+                yield f"container {get(container, 'name')!r}: {message}"
+    return check
+
+
+def _probe(kind: str):
+    return _per_container(lambda _a, c, _c: None if get(c, kind) else f"no {kind}", include_init=False)
+
+
+def _resource(section: str, resource: str):
+    return _per_container(lambda _a, c, _c: None if get(c, f"resources.{section}.{resource}")
+                          else f"no {resource} {section[:-1]} (resources.{section}.{resource})")
+
+
+def image_tag(image: str) -> str | None:
+    """The tag of an image reference, or None when it has none (a digest is not a tag)."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None
+
+
+def _no_latest(_: ResourceValidationArgs, container: Container, __: Config) -> str | None:
+    image = get(container, "image") or ""
+    if "@sha256:" in image:
+        return None
+    tag = image_tag(image)
+    return None if tag and tag != "latest" else f"image {image!r} floats on {tag or 'the implicit latest'} tag"
+
+
+def _digest(_: ResourceValidationArgs, container: Container, __: Config) -> str | None:
+    image = get(container, "image") or ""
+    return None if "@sha256:" in image else f"image {image!r} is not pinned by digest"
+
+
+def _pod_flag(flag: str, problem: str):
+    def check(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
+        if get(pod_spec(args), flag) is True:
+            yield f"{problem} ({flag})"
+    return check
+
+
+def _privileged(_: ResourceValidationArgs, container: Container, __: Config) -> str | None:
+    return "runs privileged (securityContext.privileged)" if get(container, "securityContext.privileged") else None
+
+
+def _no_escalation(_: ResourceValidationArgs, container: Container, __: Config) -> str | None:
+    # Kubernetes allows escalation unless the field is false.
+    if get(container, "securityContext.allowPrivilegeEscalation") is not False:
+        return "may gain privileges (securityContext.allowPrivilegeEscalation is not false)"
+    return None
+
+
+def _read_only_root(_: ResourceValidationArgs, container: Container, __: Config) -> str | None:
+    if get(container, "securityContext.readOnlyRootFilesystem") is not True:
+        return "writes to its root filesystem (securityContext.readOnlyRootFilesystem)"
+    return None
+
+
+def _non_root(args: ResourceValidationArgs, container: Container, _: Config) -> str | None:
+    user = security_setting(args, container, "runAsUser")
+    if user == 0 or (security_setting(args, container, "runAsNonRoot") is not True and not user):
+        return "may run as root (runAsNonRoot true and a non-zero runAsUser)"
+    return None
+
+
+def _seed_uid(args: ResourceValidationArgs, container: Container, config: Config) -> str | None:
+    user = security_setting(args, container, "runAsUser")
+    if user != config["runAsUser"]:
+        return f"runs as uid {user if user is not None else 'of the image'}, not {config['runAsUser']}"
+    return None
+
+
+def _drop_all(_: ResourceValidationArgs, container: Container, config: Config) -> str | None:
+    dropped = as_list(get(container, "securityContext.capabilities.drop"))
+    added = [c for c in as_list(get(container, "securityContext.capabilities.add"))
+             if c not in config["allowedAdded"]]
+    if "ALL" not in dropped:
+        return "keeps the runtime's default capabilities (capabilities.drop ['ALL'])"
+    return f"adds capabilities {added}" if added else None
+
+
+def _seccomp(args: ResourceValidationArgs, container: Container, _: Config) -> str | None:
+    profile = security_setting(args, container, "seccompProfile.type")
+    return None if profile in ("RuntimeDefault", "Localhost") else f"runs without a seccomp profile ({profile or 'unset'})"
+
+
+def _token_automount(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
+    spec = pod_spec(args)
+    account = get(spec, "serviceAccountName") or "default"
+    if account not in config["apiClients"] and get(spec, "automountServiceAccountToken") is not False:
+        yield f"service account {account!r} gets an API token it does not need (automountServiceAccountToken)"
+
+
+def _named_service_account(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
+    if (get(pod_spec(args), "serviceAccountName") or "default") == "default":
+        yield "pods run as the namespace's default service account (serviceAccountName)"
+
+
+def _rolling_update(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
+    strategy = get(args.props, "spec.strategy") or {}
+    # Absent: RollingUpdate with maxUnavailable 25%, which drops capacity during a rollout.
+    if get(strategy, "type") == "Recreate":
+        yield "the Recreate strategy stops every pod before starting new ones (spec.strategy.type)"
+    elif get(strategy, "rollingUpdate.maxUnavailable") not in (0, 0.0, "0", "0%"):
+        yield "a rollout may take serving pods down (spec.strategy.rollingUpdate.maxUnavailable is not 0)"
+
+
+def _control(name: str, description: str, severity: Severity, framework, types: list[str], when_absent: str,
+             remediation: str, check, settings=None) -> ResourceControl:
+    return ResourceControl(name=name, description=description, severity=severity, framework=framework,
+                           family=FAMILY, resource_types=types, when_absent=when_absent, remediation=remediation,
+                           check=check, settings=settings)
+
+
+POLICIES = [
+    _control("k8s-liveness-probe", "Serving containers declare a liveness probe.", Severity.MEDIUM,
+             checkov("CKV_K8S_8"), SERVING, "insecure: without a probe a hung container is never restarted",
+             "add livenessProbe (the app's /health)", _probe("livenessProbe")),
+    _control("k8s-readiness-probe", "Serving containers declare a readiness probe.", Severity.MEDIUM,
+             checkov("CKV_K8S_9"), SERVING, "insecure: without a probe traffic reaches pods before they are ready",
+             "add readinessProbe (the app's /ready)", _probe("readinessProbe")),
+    _control("k8s-cpu-requests", "Containers request CPU.", Severity.MEDIUM, checkov("CKV_K8S_10"), WORKLOADS,
+             "insecure: an unset request schedules the pod as best-effort", "set resources.requests.cpu",
+             _resource("requests", "cpu")),
+    _control("k8s-cpu-limits", "Containers limit CPU.", Severity.MEDIUM, checkov("CKV_K8S_11"), WORKLOADS,
+             "insecure: an unset limit lets one pod starve its node", "set resources.limits.cpu",
+             _resource("limits", "cpu")),
+    _control("k8s-memory-requests", "Containers request memory.", Severity.MEDIUM, checkov("CKV_K8S_12"),
+             WORKLOADS, "insecure: an unset request hides the pod's size from the scheduler",
+             "set resources.requests.memory", _resource("requests", "memory")),
+    _control("k8s-memory-limits", "Containers limit memory.", Severity.MEDIUM, checkov("CKV_K8S_13"), WORKLOADS,
+             "insecure: an unset limit lets one pod exhaust its node", "set resources.limits.memory",
+             _resource("limits", "memory")),
+    _control("k8s-image-no-latest", "Images name a version, never latest.", Severity.HIGH, checkov("CKV_K8S_14"),
+             WORKLOADS, "insecure: an image without a tag means latest", "pin a version tag or a digest",
+             _per_container(_no_latest)),
+    _control("k8s-image-digest", "Images are pinned by digest.", Severity.HIGH, checkov("CKV_K8S_43"), WORKLOADS,
+             "insecure: a tag can be re-pointed; only a digest is immutable",
+             "reference images as <repo>@sha256:<digest>", _per_container(_digest)),
+    _control("k8s-no-privileged", "No container runs privileged.", Severity.CRITICAL, checkov("CKV_K8S_16"),
+             WORKLOADS, "secure: privileged defaults to false", "remove securityContext.privileged",
+             _per_container(_privileged)),
+    _control("k8s-no-host-pid", "Pods do not share the host's PID namespace.", Severity.HIGH,
+             checkov("CKV_K8S_17"), WORKLOADS, "secure: hostPID defaults to false", "remove hostPID",
+             _pod_flag("hostPID", "the pod sees every process on the node")),
+    _control("k8s-no-host-ipc", "Pods do not share the host's IPC namespace.", Severity.HIGH,
+             checkov("CKV_K8S_18"), WORKLOADS, "secure: hostIPC defaults to false", "remove hostIPC",
+             _pod_flag("hostIPC", "the pod shares the node's IPC")),
+    _control("k8s-no-host-network", "Pods do not use the host's network.", Severity.HIGH, checkov("CKV_K8S_19"),
+             WORKLOADS, "secure: hostNetwork defaults to false", "remove hostNetwork",
+             _pod_flag("hostNetwork", "the pod bypasses network policies on the node's network")),
+    _control("k8s-no-privilege-escalation", "Containers cannot gain more privileges than their parent.",
+             Severity.HIGH, checkov("CKV_K8S_20"), WORKLOADS,
+             "insecure: allowPrivilegeEscalation defaults to true",
+             "set securityContext.allowPrivilegeEscalation false", _per_container(_no_escalation)),
+    _control("k8s-read-only-root-filesystem", "Containers run with a read-only root filesystem.",
+             Severity.MEDIUM, checkov("CKV_K8S_22"), WORKLOADS, "insecure: the root filesystem is writable by default",
+             "set securityContext.readOnlyRootFilesystem true and mount an emptyDir for scratch space",
+             _per_container(_read_only_root)),
+    _control("k8s-run-as-non-root", "Containers run as a non-root user.", Severity.HIGH, checkov("CKV_K8S_23"),
+             WORKLOADS, "insecure: without runAsNonRoot the image's user (often root) runs",
+             "set securityContext.runAsNonRoot true and runAsUser 1001", _per_container(_non_root)),
+    _control("k8s-seed-uid", "Containers run as the seeds' application uid (1001).", Severity.MEDIUM,
+             seed("Dockerfile USER 1001"), WORKLOADS, "insecure: without runAsUser the image decides",
+             "set securityContext.runAsUser 1001 (pod or container)", _per_container(_seed_uid),
+             settings={"runAsUser": {"type": "integer", "minimum": 1, "default": 1001}}),
+    _control("k8s-drop-all-capabilities", "Containers drop every Linux capability.", Severity.MEDIUM,
+             checkov("CKV_K8S_37"), WORKLOADS, "insecure: the runtime's default set includes NET_RAW",
+             "set securityContext.capabilities.drop ['ALL'] (add back only NET_BIND_SERVICE if needed)",
+             _per_container(_drop_all),
+             settings={"allowedAdded": {"type": "array", "items": {"type": "string"},
+                                        "default": ["NET_BIND_SERVICE"]}}),
+    _control("k8s-seccomp-runtime-default", "Containers run under the RuntimeDefault seccomp profile.",
+             Severity.MEDIUM, checkov("CKV_K8S_31"), WORKLOADS, "insecure: Kubernetes defaults to Unconfined",
+             "set securityContext.seccompProfile.type 'RuntimeDefault' on the pod", _per_container(_seccomp)),
+    _control("k8s-no-token-automount", "Pods mount a service-account token only when they call the API.",
+             Severity.MEDIUM, checkov("CKV_K8S_38"), WORKLOADS, "insecure: tokens are mounted by default",
+             "set automountServiceAccountToken false, or list the account in apiClients", _token_automount,
+             settings={"apiClients": {"type": "array", "items": {"type": "string"}, "default": [],
+                                      "description": "service accounts whose pods call the Kubernetes API"}}),
+    _control("k8s-no-default-service-account", "Pods run as their own service account.", Severity.MEDIUM,
+             cis_eks("4.1.5"), WORKLOADS, "insecure: serviceAccountName defaults to 'default'",
+             "create a ServiceAccount per workload and set serviceAccountName", _named_service_account),
+    _control("k8s-rolling-update-zero-unavailable", "Deployments roll out without taking serving pods down.",
+             Severity.MEDIUM, seed("rollingUpdate maxUnavailable 0"), ["kubernetes:apps/v1:Deployment"],
+             "insecure: the default rollout allows 25% unavailable",
+             "set spec.strategy.rollingUpdate {maxSurge: 1, maxUnavailable: 0}", _rolling_update),
+]

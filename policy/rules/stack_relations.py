@@ -1,0 +1,136 @@
+"""Controls on relationships between resources, which only the whole stack shows: each
+bucket has its guardrails, each VPC its flow log and closed default group, each
+Cloudflare zone its TLS baseline, each workload namespace a NetworkPolicy, and each
+autoscaler enough headroom for the declared throughput."""
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity, StackValidationArgs
+
+from .framework import (Config, ResourceControl, StackControl, StackFinding, as_list, cis_aws, cis_eks,
+                        cloudflare_guide, get, known, seed)
+from .k8s_workloads import POD_SPEC_PATHS
+
+FAMILY = "stack"
+BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+BUCKET_GUARDRAILS = {
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "a public access block",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "default encryption",
+    "aws:s3/bucketVersioning:BucketVersioning": "versioning",
+    "aws:s3/bucketPolicy:BucketPolicy": "a TLS-only bucket policy",
+}
+VPC_COMPANIONS = {
+    "aws:ec2/flowLog:FlowLog": "a flow log",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "an adopted, closed default security group",
+}
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+THROUGHPUT_ANNOTATION = "platform.heal7.io/target-rps"
+
+
+def _attached(resources: list[PolicyResource], owner: PolicyResource, prop: str) -> set[str]:
+    """Types of the resources whose `prop` references `owner`, by dependency or by id."""
+    owner_ids = {owner.urn, get(owner.props, "id"), get(owner.props, "bucket"), get(owner.props, "arn")} - {None}
+    return {r.resource_type for r in resources
+            if owner.urn in [d.urn for d in r.property_dependencies.get(prop, [])]
+            or get(r.props, prop) in owner_ids}
+
+
+def _missing_companions(owner_types: tuple[str, ...], companions: dict[str, str], prop: str):
+    def check(args: StackValidationArgs, _: Config) -> Iterator[StackFinding]:
+        def problems(owner: PolicyResource) -> list[str]:
+            attached = _attached(args.resources, owner, prop)
+            return [f"has no {what}" for type_, what in companions.items() if type_ not in attached]
+        yield from known([r for r in args.resources if r.resource_type in owner_types], problems)
+    return check
+
+
+def _zone_baseline(args: StackValidationArgs, config: Config) -> Iterator[StackFinding]:
+    settings_by_zone: dict[str, set[str]] = defaultdict(set)
+    for resource in args.resources:
+        if resource.resource_type == "cloudflare:index/zoneSetting:ZoneSetting":
+            settings_by_zone[get(resource.props, "zoneId")].add(get(resource.props, "settingId"))
+
+    def problems(balancer: PolicyResource) -> list[str]:
+        missing = [s for s in config["requiredSettings"] if s not in settings_by_zone[get(balancer.props, "zoneId")]]
+        return [f"its zone has no {missing} setting, so Cloudflare's permissive defaults apply"] if missing else []
+    yield from known([r for r in args.resources if r.resource_type == "cloudflare:index/loadBalancer:LoadBalancer"],
+                     problems)
+
+
+def _namespaces_isolated(args: StackValidationArgs, _: Config) -> Iterator[StackFinding]:
+    isolated = {get(r.props, "metadata.namespace") for r in args.resources if r.resource_type == NETWORK_POLICY}
+
+    def problems(workload: PolicyResource) -> list[str]:
+        namespace = get(workload.props, "metadata.namespace") or "default"
+        return [] if namespace in isolated else [f"namespace {namespace!r} has no NetworkPolicy"]
+    yield from known([r for r in args.resources if r.resource_type in POD_SPEC_PATHS], problems)
+
+
+def _per_pod_rps(hpa: ResourceValidationArgs, metric_name: str) -> float | None:
+    for metric in as_list(get(hpa.props, "spec.metrics")):
+        source = get(metric, "pods") or get(metric, "object") or {}
+        if get(source, "metric.name") == metric_name:
+            value = get(source, "target.averageValue") or get(source, "target.value")
+            return float(str(value)) if value is not None else None
+    return None
+
+
+def _throughput_reachable(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
+    declared = (get(args.props, "metadata.annotations") or {}).get(THROUGHPUT_ANNOTATION)
+    if declared is None:
+        return  # no throughput is declared for this workload
+    per_pod = _per_pod_rps(args, config["metricName"])
+    max_replicas = get(args.props, "spec.maxReplicas") or 0
+    if per_pod is None:
+        yield f"declares {declared} rps but does not scale on {config['metricName']}"
+    elif max_replicas * per_pod < float(declared):
+        yield f"{max_replicas:g} replicas x {per_pod:g} rps = {max_replicas * per_pod:g} rps at most, " \
+              f"below the declared {declared} rps"
+
+
+POLICIES = [
+    StackControl(
+        name="s3-bucket-guardrails",
+        description="Every S3 bucket has a public access block, KMS default encryption, versioning and a "
+                    "TLS-only policy.",
+        severity=Severity.HIGH, framework=cis_aws("2.1.1, 2.1.4"), family=FAMILY,
+        when_absent="insecure: a bucket without these companion resources keeps S3's defaults",
+        remediation="create BucketPublicAccessBlock, BucketServerSideEncryptionConfiguration, BucketVersioning "
+                    "and BucketPolicy for the bucket (components/backup_bucket.py does)",
+        check=_missing_companions(BUCKET_TYPES, BUCKET_GUARDRAILS, "bucket")),
+    StackControl(
+        name="vpc-flow-logs-and-default-group",
+        description="Every VPC logs its flows and adopts its default security group with no rules.",
+        severity=Severity.MEDIUM, framework=cis_aws("3.7, 5.4"), family=FAMILY,
+        when_absent="insecure: a new VPC logs nothing and its default group admits itself",
+        remediation="create an aws.ec2.FlowLog and an aws.ec2.DefaultSecurityGroup (no rules) for the VPC",
+        check=_missing_companions(("aws:ec2/vpc:Vpc",), VPC_COMPANIONS, "vpcId")),
+    StackControl(
+        name="cloudflare-zone-baseline",
+        description="Each load-balanced Cloudflare zone sets SSL mode, minimum TLS and HSTS explicitly.",
+        severity=Severity.HIGH, framework=cloudflare_guide("zone SSL/TLS baseline"), family=FAMILY,
+        when_absent="insecure: Cloudflare's zone defaults are flexible-or-full SSL, TLS 1.0 and no HSTS",
+        remediation="declare ZoneSetting resources for ssl, min_tls_version and security_header "
+                    "(components/cloudflare_zone_security.py)",
+        settings={"requiredSettings": {"type": "array", "items": {"type": "string"},
+                                       "default": ["ssl", "min_tls_version", "security_header", "always_use_https"]}},
+        check=_zone_baseline),
+    StackControl(
+        name="k8s-namespace-network-policy",
+        description="Every namespace that runs workloads has a NetworkPolicy.",
+        severity=Severity.HIGH, framework=cis_eks("4.3.2"), family=FAMILY,
+        when_absent="insecure: without a NetworkPolicy every pod accepts traffic from everywhere",
+        remediation="add a default-deny NetworkPolicy plus the seeds' allow rules to the namespace",
+        check=_namespaces_isolated),
+    ResourceControl(
+        name="hpa-throughput-reachable",
+        description="An autoscaler's maximum replicas times its per-pod target reach the declared throughput.",
+        severity=Severity.HIGH, framework=seed("10,000 RPS at HPA max"), family=FAMILY, resource_types=[HPA],
+        when_absent=f"not applicable without the {THROUGHPUT_ANNOTATION} annotation; insecure (unreachable) when "
+                    "it is declared but no per-pod rps metric scales the workload",
+        remediation="raise spec.maxReplicas or the per-pod averageValue so maxReplicas x averageValue >= target",
+        settings={"metricName": {"type": "string", "default": "requests_per_second"}},
+        check=_throughput_reachable),
+]
