@@ -86,7 +86,11 @@ class PolicyReport:
     def to_json(self) -> dict[str, Any]:
         return {"stack": self.stack, "configFile": self.config_file, "policies": self.policies,
                 "mandatory": len(self.mandatory), "advisory": len(self.advisory),
-                "violations": [asdict(v) for v in self.violations], "notEvaluated": self.not_evaluated}
+                "violations": [_camel_keys(asdict(v)) for v in self.violations], "notEvaluated": self.not_evaluated}
+
+
+def _camel_keys(record: dict[str, Any]) -> dict[str, Any]:
+    return {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), key): value for key, value in record.items()}
 
 
 # -- policy config -------------------------------------------------------------------

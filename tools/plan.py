@@ -5,8 +5,13 @@ write `build/<stack>/inventory.json` (secrets masked) and print a summary of res
 per provider and type, the protected resources and the stack's exports. With `--diff`,
 it also lists what was added, removed or changed against an earlier inventory.
 
-Later steps (rendered Kubernetes manifests, the policy report) plug in by appending a
-function that takes a `PlanContext` to `PLAN_STEPS`.
+It then runs the policy pack in-process (policy/runner.py) with the stack's policy config
+(`policy/config/<stack>.json`, the file `pulumi preview --policy-pack-config` takes),
+prints the violations, writes `build/<stack>/policy-report.json`, and exits 1 when any
+mandatory violation exists, as `pulumi preview --policy-pack policy` would fail.
+
+Later steps (rendered Kubernetes manifests) plug in by appending a function that takes a
+`PlanContext` to `PLAN_STEPS`.
 """
 
 import argparse
@@ -22,8 +27,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from policy.runner import config_file_for, evaluate, load_policy_config
 from tools.inventory import InventoryDiff, build_inventory, diff_inventories
-from tools.synth import PROJECT_ROOT, SynthError, synth
+from tools.synth import PROJECT_ROOT, SynthError, SynthResult, synth
 
 
 @dataclass
@@ -33,8 +39,11 @@ class PlanContext:
     stack: str
     out_dir: Path
     console: Console
+    result: SynthResult
     inventory: dict[str, Any]
     written: list[Path] = field(default_factory=list)
+    failed: bool = False
+    """Set by a step that must fail the plan (a mandatory policy violation)."""
 
 
 def write_inventory(context: PlanContext) -> None:
@@ -75,7 +84,31 @@ def print_summary(context: PlanContext) -> None:
     context.console.print(exports)
 
 
-PLAN_STEPS: list[Callable[[PlanContext], None]] = [write_inventory, print_summary]
+def check_policies(context: PlanContext) -> None:
+    config_path = config_file_for(context.stack)
+    config = load_policy_config(config_path) if config_path.exists() else {}
+    report = evaluate(context.result, config, config_file=config_path.name if config_path.exists() else None)
+    path = context.out_dir / "policy-report.json"
+    path.write_text(json.dumps(report.to_json(), indent=2) + "\n")
+    context.written.append(path)
+
+    if report.violations:
+        table = Table(title=f"policy violations ({config_path.name if config else 'no policy config'})")
+        table.add_column("level")
+        table.add_column("policy")
+        table.add_column("message", overflow="fold")
+        for violation in sorted(report.violations, key=lambda v: (v.enforcement, v.policy)):
+            colour = "red" if violation.enforcement == "mandatory" else "yellow"
+            table.add_row(Text(violation.enforcement, style=colour), violation.policy, Text(violation.message))
+        context.console.print(table)
+    for note in report.not_evaluated:
+        context.console.print(Text(f"not evaluated: {note['policy']} on {note['urn']}: {note['reason']}"))
+    context.console.print(f"policy pack: {report.policies} policies, {len(report.mandatory)} mandatory and "
+                          f"{len(report.advisory)} advisory violation(s)")
+    context.failed = context.failed or bool(report.mandatory)
+
+
+PLAN_STEPS: list[Callable[[PlanContext], None]] = [write_inventory, print_summary, check_policies]
 
 
 def print_diff(diff: InventoryDiff, console: Console) -> None:
@@ -105,7 +138,8 @@ def run_plan(stack: str, out_root: Path, diff_against: Path | None = None, conso
     # Read the old inventory first: it may be the very file this run overwrites.
     previous = json.loads(diff_against.read_text()) if diff_against else None
     result = synth(stack)
-    context = PlanContext(stack=stack, out_dir=out_root / stack, console=console, inventory=build_inventory(result))
+    context = PlanContext(stack=stack, out_dir=out_root / stack, console=console, result=result,
+                          inventory=build_inventory(result))
     context.out_dir.mkdir(parents=True, exist_ok=True)
     for step in PLAN_STEPS:
         step(context)
@@ -127,13 +161,16 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]--diff: no such file {args.diff}[/]")
         return 2
     try:
-        run_plan(args.stack, args.out, args.diff, console)
-    except (FileNotFoundError, ValueError) as error:  # no stack file, or an inventory of another stack
+        context = run_plan(args.stack, args.out, args.diff, console)
+    except (FileNotFoundError, ValueError) as error:  # no stack file, an inventory of another stack, bad policy config
         console.print(f"[red]{error}[/]")
         return 2
     except SynthError as error:
         console.print(f"[red]plan failed for stack {args.stack}:[/]")
         console.print(str(error), markup=False, highlight=False)
+        return 1
+    if context.failed:
+        console.print(f"[red]plan failed for stack {args.stack}: mandatory policy violations[/]")
         return 1
     return 0
 

@@ -70,10 +70,10 @@ def image_tag(image: str) -> str | None:
 
 def _no_latest(_: ResourceValidationArgs, container: Container, __: Config) -> str | None:
     image = get(container, "image") or ""
-    if "@sha256:" in image:
-        return None
     tag = image_tag(image)
-    return None if tag and tag != "latest" else f"image {image!r} floats on {tag or 'the implicit latest'} tag"
+    if tag == "latest" or (tag is None and "@sha256:" not in image):
+        return f"image {image!r} names the {'latest' if tag else 'implicit latest'} tag"
+    return None
 
 
 def _digest(_: ResourceValidationArgs, container: Container, __: Config) -> str | None:
@@ -106,9 +106,9 @@ def _read_only_root(_: ResourceValidationArgs, container: Container, __: Config)
 
 
 def _non_root(args: ResourceValidationArgs, container: Container, _: Config) -> str | None:
-    user = security_setting(args, container, "runAsUser")
-    if user == 0 or (security_setting(args, container, "runAsNonRoot") is not True and not user):
-        return "may run as root (runAsNonRoot true and a non-zero runAsUser)"
+    # Pod Security "restricted": runAsNonRoot true makes the kubelet refuse a root user.
+    if security_setting(args, container, "runAsNonRoot") is not True or security_setting(args, container, "runAsUser") == 0:
+        return "may run as root (securityContext.runAsNonRoot is not true, or runAsUser is 0)"
     return None
 
 
@@ -207,8 +207,8 @@ POLICIES = [
              "set securityContext.readOnlyRootFilesystem true and mount an emptyDir for scratch space",
              _per_container(_read_only_root)),
     _control("k8s-run-as-non-root", "Containers run as a non-root user.", Severity.HIGH, checkov("CKV_K8S_23"),
-             WORKLOADS, "insecure: without runAsNonRoot the image's user (often root) runs",
-             "set securityContext.runAsNonRoot true and runAsUser 1001", _per_container(_non_root)),
+             WORKLOADS, "insecure: without runAsNonRoot the kubelet runs whatever user the image names, root included",
+             "set securityContext.runAsNonRoot true on the pod", _per_container(_non_root)),
     _control("k8s-seed-uid", "Containers run as the seeds' application uid (1001).", Severity.MEDIUM,
              seed("Dockerfile USER 1001"), WORKLOADS, "insecure: without runAsUser the image decides",
              "set securityContext.runAsUser 1001 (pod or container)", _per_container(_seed_uid),

@@ -1,0 +1,235 @@
+"""Every control, both ways: its compliant fixture passes, and one property changed
+produces exactly that control's violation, naming the resource and the fix.
+
+Cloud fixtures are the prod stack's own resources (the synth record); Kubernetes fixtures
+are hardened objects from tests/policy_fixtures.py."""
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
+
+from policy.rules import ALL_POLICIES
+from policy.runner import evaluate
+from tests import policy_fixtures as k8s
+from tests.policy_fixtures import DELETE, mutated, record
+from tools.synth import Registration, SynthResult
+
+RESOURCE_POLICIES = [p for p in ALL_POLICIES if isinstance(p, ResourceValidationPolicy)]
+BY_NAME = {p.name: p for p in ALL_POLICIES}
+
+# Prod resources used as compliant fixtures, by synth name.
+PROD = {
+    "eks": "heal7-prod-eks-cluster", "launch-template": "heal7-prod-eks-general-lt",
+    "node-group": "heal7-prod-eks-general-nodes", "rds": "heal7-prod-postgres-db", "redis": "heal7-prod-redis-group",
+    "public-access": "heal7-prod-backups-public-access", "encryption": "heal7-prod-backups-encryption",
+    "versioning": "heal7-prod-backups-versioning", "bucket-policy": "heal7-prod-backups-policy",
+    "kms": "heal7-prod-postgres-key", "ecr": "heal7-prod-ecr-api-gateway",
+    "log-group": "heal7-prod-network-flow-logs-group", "secret": "heal7-prod-redis-auth-token",
+    "cidr-rule": "heal7-prod-postgres-from-cidr-1", "default-sg": "heal7-prod-network-default-sg",
+    "gke": "heal7-prod-gke-cluster", "node-pool": "heal7-prod-gke-general-nodes",
+    "cloudsql": "heal7-prod-postgres-replica-db", "crypto-key": "heal7-prod-gke-secrets-key",
+    "firewall": "heal7-prod-gcp-allow-internal", "registry": "heal7-prod-registry-docker",
+    "zone-ssl": "heal7-prod-zone-ssl", "zone-min-tls": "heal7-prod-zone-min-tls-version",
+    "zone-hsts": "heal7-prod-zone-security-header", "lb": "heal7-prod-edge-lb-ai-heal7-com",
+    "pool": "heal7-prod-edge-aws-primary",
+}
+KUBERNETES: dict[str, Callable[[], Registration]] = {
+    "deployment": k8s.deployment, "cron-job": k8s.cron_job, "network-policy": k8s.network_policy,
+    "role": k8s.role, "role-binding": k8s.role_binding, "service": k8s.service,
+    "peer-authentication": k8s.peer_authentication, "secret-object": k8s.external_secret_target,
+    "hpa": k8s.autoscaler,
+}
+POD = "spec.template.spec"
+CONTAINER = f"{POD}.containers.0"
+KMS_POLICY_OPEN = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Sid": "Anyone", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"}]})
+BUCKET_POLICY_WITHOUT_TLS = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Sid": "DenyTlsBelow12", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+     "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}}]})
+
+# (policy, fixture, the single change that must violate exactly that policy)
+RESOURCE_CASES = [
+    ("eks-control-plane-logging", "eks", {"enabledClusterLogTypes": ["api", "authenticator"]}),
+    ("eks-secrets-encryption", "eks", {"encryptionConfig": DELETE}),
+    ("eks-private-endpoint", "eks", {"vpcConfig.endpointPublicAccess": True}),
+    ("eks-node-imdsv2", "launch-template", {"metadataOptions.httpTokens": "optional"}),
+    ("eks-node-no-ssh", "node-group", {"remoteAccess": {"ec2SshKey": "ops"}}),
+    ("eks-node-volumes-encrypted", "launch-template", {"blockDeviceMappings.0.ebs.encrypted": "false"}),
+    ("rds-storage-encrypted", "rds", {"storageEncrypted": False}),
+    ("rds-not-public", "rds", {"publiclyAccessible": True}),
+    ("rds-backup-retention", "rds", {"backupRetentionPeriod": 3.0}),
+    ("rds-multi-az", "rds", {"multiAz": False}),
+    ("rds-deletion-protection", "rds", {"deletionProtection": DELETE}),
+    ("rds-iam-authentication", "rds", {"iamDatabaseAuthenticationEnabled": DELETE}),
+    ("rds-performance-insights-encrypted", "rds", {"performanceInsightsKmsKeyId": DELETE}),
+    ("rds-log-exports", "rds", {"enabledCloudwatchLogsExports": ["postgresql"]}),
+    ("elasticache-at-rest-encryption", "redis", {"atRestEncryptionEnabled": DELETE}),
+    ("elasticache-in-transit-encryption", "redis", {"transitEncryptionEnabled": False}),
+    ("elasticache-auth", "redis", {"authToken": DELETE}),
+    ("elasticache-automatic-failover", "redis", {"automaticFailoverEnabled": False}),
+    ("s3-public-access-block", "public-access", {"restrictPublicBuckets": False}),
+    ("s3-kms-encryption", "encryption", {"rules.0.applyServerSideEncryptionByDefault.sseAlgorithm": "AES256"}),
+    ("s3-versioning", "versioning", {"versioningConfiguration.status": "Suspended"}),
+    ("s3-tls-only", "bucket-policy", {"policy": BUCKET_POLICY_WITHOUT_TLS}),
+    ("kms-key-rotation", "kms", {"enableKeyRotation": DELETE}),
+    ("kms-no-wildcard-principal", "kms", {"policy": KMS_POLICY_OPEN}),
+    ("ecr-immutable-tags", "ecr", {"imageTagMutability": DELETE}),
+    ("ecr-scan-on-push", "ecr", {"imageScanningConfiguration.scanOnPush": False}),
+    ("ecr-kms-encryption", "ecr", {"encryptionConfigurations": DELETE}),
+    ("log-group-kms-encryption", "log-group", {"kmsKeyId": DELETE}),
+    ("secretsmanager-kms-encryption", "secret", {"kmsKeyId": DELETE}),
+    ("security-group-no-public-ingress", "cidr-rule", {"cidrIpv4": "0.0.0.0/0"}),
+    ("security-group-rule-descriptions", "cidr-rule", {"description": DELETE}),
+    ("default-security-group-closed", "default-sg", {"ingress": [{"protocol": "-1", "fromPort": 0, "toPort": 0,
+                                                                  "self": True}]}),
+    ("gke-private-nodes", "gke", {"privateClusterConfig.enablePrivateNodes": False}),
+    ("gke-private-endpoint", "gke", {"privateClusterConfig.enablePrivateEndpoint": False}),
+    ("gke-master-authorized-networks", "gke", {"masterAuthorizedNetworksConfig": DELETE}),
+    ("gke-workload-identity", "gke", {"workloadIdentityConfig": DELETE}),
+    ("gke-metadata-server", "node-pool", {"nodeConfig.workloadMetadataConfig.mode": "GCE_METADATA"}),
+    ("gke-shielded-nodes", "gke", {"enableShieldedNodes": False}),
+    ("gke-secure-boot", "node-pool", {"nodeConfig.shieldedInstanceConfig.enableSecureBoot": DELETE}),
+    ("gke-integrity-monitoring", "node-pool", {"nodeConfig.shieldedInstanceConfig.enableIntegrityMonitoring": False}),
+    ("gke-network-policy", "gke", {"datapathProvider": "LEGACY_DATAPATH"}),
+    ("gke-no-legacy-abac", "gke", {"enableLegacyAbac": True}),
+    ("gke-no-client-certificate", "gke", {"masterAuth.clientCertificateConfig.issueClientCertificate": True}),
+    ("gke-release-channel", "gke", {"releaseChannel": DELETE}),
+    ("gke-secrets-encryption", "gke", {"databaseEncryption.state": "DECRYPTED"}),
+    ("gke-node-service-account", "node-pool",
+     {"nodeConfig.serviceAccount": "123456789012-compute@developer.gserviceaccount.com"}),
+    ("gke-node-auto-repair", "node-pool", {"management.autoRepair": False}),
+    ("gke-node-auto-upgrade", "node-pool", {"management.autoUpgrade": False}),
+    ("cloudsql-no-public-ip", "cloudsql", {"settings.ipConfiguration.ipv4Enabled": DELETE}),
+    ("cloudsql-ssl-enforced", "cloudsql", {"settings.ipConfiguration.sslMode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED"}),
+    ("cloudsql-deletion-protection", "cloudsql", {"settings.deletionProtectionEnabled": False}),
+    ("gcp-kms-key-rotation", "crypto-key", {"rotationPeriod": "31536000s"}),
+    ("gcp-firewall-no-public-ingress", "firewall", {"sourceRanges": ["0.0.0.0/0"]}),
+    ("artifact-registry-immutable-tags", "registry", {"dockerConfig.immutableTags": False}),
+    ("cloudflare-ssl-strict", "zone-ssl", {"value": "full"}),
+    ("cloudflare-min-tls-1-2", "zone-min-tls", {"value": "1.0"}),
+    ("cloudflare-hsts", "zone-hsts", {"value.strict_transport_security.max_age": 86400}),
+    ("cloudflare-lb-proxied", "lb", {"proxied": DELETE}),
+    ("cloudflare-pool-monitored", "pool", {"monitor": DELETE}),
+    ("k8s-liveness-probe", "deployment", {f"{CONTAINER}.livenessProbe": DELETE}),
+    ("k8s-readiness-probe", "deployment", {f"{CONTAINER}.readinessProbe": DELETE}),
+    ("k8s-cpu-requests", "deployment", {f"{CONTAINER}.resources.requests.cpu": DELETE}),
+    ("k8s-cpu-limits", "deployment", {f"{CONTAINER}.resources.limits.cpu": DELETE}),
+    ("k8s-memory-requests", "cron-job", {"spec.jobTemplate.spec.template.spec.containers.0.resources.requests.memory":
+                                         DELETE}),
+    ("k8s-memory-limits", "deployment", {f"{CONTAINER}.resources.limits.memory": DELETE}),
+    ("k8s-image-no-latest", "deployment", {f"{CONTAINER}.image": k8s.IMAGE.replace(":1.4.2@", ":latest@")}),
+    ("k8s-image-digest", "deployment", {f"{CONTAINER}.image": k8s.IMAGE.split("@")[0]}),
+    ("k8s-no-privileged", "deployment", {f"{CONTAINER}.securityContext.privileged": True}),
+    ("k8s-no-host-pid", "deployment", {f"{POD}.hostPID": True}),
+    ("k8s-no-host-ipc", "deployment", {f"{POD}.hostIPC": True}),
+    ("k8s-no-host-network", "deployment", {f"{POD}.hostNetwork": True}),
+    ("k8s-no-privilege-escalation", "deployment", {f"{CONTAINER}.securityContext.allowPrivilegeEscalation": DELETE}),
+    ("k8s-read-only-root-filesystem", "deployment", {f"{CONTAINER}.securityContext.readOnlyRootFilesystem": False}),
+    ("k8s-run-as-non-root", "deployment", {f"{POD}.securityContext.runAsNonRoot": DELETE}),
+    ("k8s-seed-uid", "deployment", {f"{POD}.securityContext.runAsUser": 2000}),
+    ("k8s-drop-all-capabilities", "deployment", {f"{CONTAINER}.securityContext.capabilities.drop": ["NET_RAW"]}),
+    ("k8s-seccomp-runtime-default", "deployment", {f"{POD}.securityContext.seccompProfile.type": "Unconfined"}),
+    ("k8s-no-token-automount", "deployment", {f"{POD}.automountServiceAccountToken": DELETE}),
+    ("k8s-no-default-service-account", "deployment", {f"{POD}.serviceAccountName": "default"}),
+    ("k8s-rolling-update-zero-unavailable", "deployment", {"spec.strategy.rollingUpdate.maxUnavailable": "25%"}),
+    ("k8s-no-default-namespace", "service", {"metadata.namespace": DELETE}),
+    ("k8s-rbac-no-wildcards", "role", {"rules.0.resources": ["*"]}),
+    ("k8s-rbac-no-escalation-verbs", "role", {"rules.0.verbs": ["get", "bind"]}),
+    ("k8s-rbac-no-cluster-admin", "role-binding", {"roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                                                               "kind": "ClusterRole", "name": "cluster-admin"}}),
+    ("k8s-load-balancer-only-ingress", "service", {"spec.type": "LoadBalancer"}),
+    ("k8s-network-policy-sources", "network-policy",
+     {"spec.ingress.0.from.1.namespaceSelector.matchLabels.name": "default"}),
+    ("istio-strict-mtls", "peer-authentication", {"spec.mtls.mode": "PERMISSIVE"}),
+    ("k8s-secret-no-literal-data", "secret-object", {"stringData": {"DATABASE_URL": "postgres://app@db/heal7"}}),
+    ("hpa-throughput-reachable", "hpa", {"spec.maxReplicas": 15}),
+    ("required-tags", "node-pool", {"nodeConfig.resourceLabels.owner": DELETE}),
+]
+
+
+def _stack_case(name: str) -> Callable[[SynthResult], SynthResult]:
+    """Stack policies' single changes, applied to a whole compliant record."""
+    def without(result: SynthResult, resource_name: str) -> SynthResult:
+        return SynthResult(result.stack, [r for r in result.resources if r.name != resource_name], {}, [])
+
+    def changed(result: SynthResult, resource_name: str, change: Callable[[Registration], Registration]):
+        return SynthResult(result.stack, [change(r) if r.name == resource_name else r for r in result.resources],
+                           {}, [])
+
+    def literal_auth_token(redis: Registration) -> Registration:
+        # Written into the program: the value no longer flows from the RandomPassword.
+        return replace(mutated(redis, {"authToken": "Zq3xV9pL2mK8rT4wY7bN1cF6hJ0sD5gA"}),
+                       property_dependencies={k: v for k, v in redis.property_dependencies.items() if k != "authToken"})
+
+    return {
+        "prod-stateful-protected": lambda r: changed(r, PROD["rds"], lambda rds: replace(rds, protect=False)),
+        "no-literal-secrets": lambda r: changed(r, PROD["redis"], literal_auth_token),
+        "s3-bucket-guardrails": lambda r: without(r, PROD["versioning"]),
+        "vpc-flow-logs-and-default-group": lambda r: without(r, "heal7-prod-network-flow-logs-vpc"),
+        "cloudflare-zone-baseline": lambda r: without(r, PROD["zone-min-tls"]),
+        "k8s-namespace-network-policy": lambda r: without(r, "heal7-allow-ingress"),
+    }[name]
+
+
+STACK_CASES = ["prod-stateful-protected", "no-literal-secrets", "s3-bucket-guardrails",
+               "vpc-flow-logs-and-default-group", "cloudflare-zone-baseline", "k8s-namespace-network-policy"]
+
+
+@pytest.fixture(scope="module")
+def prod_record(synthed) -> SynthResult:
+    """The prod stack plus one compliant namespace of Kubernetes objects."""
+    result = synthed("prod")
+    return SynthResult(result.stack, [*result.resources, *k8s.kubernetes_layer()], {}, [])
+
+
+def _fixture(prod_record: SynthResult, key: str) -> Registration:
+    if key in KUBERNETES:
+        return KUBERNETES[key]()
+    # Cloud resources only: a RandomPassword may share its secret's name.
+    return next(r for r in prod_record.resources if r.name == PROD[key] and r.package in ("aws", "gcp", "cloudflare"))
+
+
+def _evaluate_one(prod_record: SynthResult, resource: Registration):
+    providers = [r for r in prod_record.resources if r.type.startswith("pulumi:providers:")]
+    return evaluate(record(*providers, resource, stack="prod"), policies=RESOURCE_POLICIES)
+
+
+def test_every_control_has_a_case():
+    assert {name for name, _, _ in RESOURCE_CASES} == {p.name for p in RESOURCE_POLICIES}
+    assert set(STACK_CASES) == {p.name for p in ALL_POLICIES if isinstance(p, StackValidationPolicy)}
+
+
+@pytest.mark.parametrize("fixture", sorted({fixture for _, fixture, _ in RESOURCE_CASES}))
+def test_compliant_fixture_passes_every_control(prod_record, fixture):
+    report = _evaluate_one(prod_record, _fixture(prod_record, fixture))
+    assert report.violations == [] and report.not_evaluated == []
+
+
+@pytest.mark.parametrize(("policy_name", "fixture", "change"), RESOURCE_CASES, ids=[c[0] for c in RESOURCE_CASES])
+def test_one_change_violates_exactly_its_control(prod_record, policy_name, fixture, change):
+    resource = mutated(_fixture(prod_record, fixture), change)
+    report = _evaluate_one(prod_record, resource)
+    assert {v.policy for v in report.violations} == {policy_name}
+    policy = BY_NAME[policy_name]
+    for violation in report.violations:
+        assert violation.resource_name == resource.name and violation.urn == resource.urn
+        assert violation.message.startswith(f"{resource.name} ({resource.type}): ")
+        assert violation.message.endswith(f"Fix: {policy.remediation_steps}")
+        assert violation.severity == policy.severity.value
+
+
+def test_the_whole_compliant_record_passes_every_control(prod_record):
+    report = evaluate(prod_record)
+    assert report.violations == [] and report.not_evaluated == []
+
+
+@pytest.mark.parametrize("policy_name", STACK_CASES)
+def test_one_stack_change_violates_exactly_its_control(prod_record, policy_name):
+    report = evaluate(_stack_case(policy_name)(prod_record))
+    assert {v.policy for v in report.violations} == {policy_name}
+    for violation in report.violations:
+        assert violation.resource_name and violation.message.startswith(f"{violation.resource_name} (")
+        assert violation.message.endswith(f"Fix: {BY_NAME[policy_name].remediation_steps}")
