@@ -120,7 +120,8 @@ def resolve_settings(document: Mapping[str, Any], policies: Sequence[Policy] = A
             raise PolicyConfigError(f"{source}: {key}: no such policy in the pack")
         level = value if isinstance(value, str) else (value or {}).get("enforcementLevel")
         if level is not None and level not in levels:
-            raise PolicyConfigError(f"{source}: {key}.enforcementLevel: expected one of {sorted(levels)}, got {level!r}")
+            raise PolicyConfigError(
+                f"{source}: {key}.enforcementLevel: expected one of {sorted(levels)}, got {level!r}")
     default_level = document.get("all")
     resolved = {}
     for policy in policies:

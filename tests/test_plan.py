@@ -35,7 +35,7 @@ def test_plan_writes_a_complete_inventory(tmp_path, synthed):
     role_policy = next(r for r in inventory["resources"] if r["name"] == "heal7-prod-network-flow-logs-write")
     assert role_policy["urn"] in flow_log["dependencies"]
     assert inventory["outputs"]["vpcCidr"] == "10.30.0.0/16"
-    assert context.written == [tmp_path / "prod" / "inventory.json"]
+    assert context.written == [tmp_path / "prod" / "inventory.json", tmp_path / "prod" / "policy-report.json"]
 
 
 def test_plan_summary_shows_counts_protection_and_exports(tmp_path):

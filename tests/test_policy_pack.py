@@ -125,7 +125,8 @@ def test_engine_path_reports_violations_config_and_unknowns(analyzer, synthed):
 
     diagnostics = _analyze(analyzer, mutated(rds, {"storageEncrypted": False, "deletionProtection": False}), provider)
     levels = {d.policyName: d.enforcementLevel for d in diagnostics}
-    assert levels == {"rds-storage-encrypted": analyzer_pb2.MANDATORY, "rds-deletion-protection": analyzer_pb2.MANDATORY}
+    assert levels == {"rds-storage-encrypted": analyzer_pb2.MANDATORY,
+                      "rds-deletion-protection": analyzer_pb2.MANDATORY}
 
     # dev's config file relaxes deletion protection, exactly as --policy-pack-config would.
     dev = load_policy_config(config_file_for("dev"))

@@ -58,7 +58,8 @@ def _no_public_ingress(args: ResourceValidationArgs, config: Config) -> Iterator
             continue
         if is_ingress_lb and _opens_only(rule, config["allowedPublicPorts"]):
             continue
-        ports = "all ports" if str(rule["protocol"]) in ALL_PROTOCOLS else f"ports {rule['fromPort']:g}-{rule['toPort']:g}"
+        all_ports = str(rule["protocol"]) in ALL_PROTOCOLS
+        ports = "all ports" if all_ports else f"ports {rule['fromPort']:g}-{rule['toPort']:g}"
         yield f"ingress from the internet on {ports}"
 
 

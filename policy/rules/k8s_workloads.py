@@ -107,7 +107,8 @@ def _read_only_root(_: ResourceValidationArgs, container: Container, __: Config)
 
 def _non_root(args: ResourceValidationArgs, container: Container, _: Config) -> str | None:
     # Pod Security "restricted": runAsNonRoot true makes the kubelet refuse a root user.
-    if security_setting(args, container, "runAsNonRoot") is not True or security_setting(args, container, "runAsUser") == 0:
+    non_root = security_setting(args, container, "runAsNonRoot") is True
+    if not non_root or security_setting(args, container, "runAsUser") == 0:
         return "may run as root (securityContext.runAsNonRoot is not true, or runAsUser is 0)"
     return None
 
@@ -130,7 +131,9 @@ def _drop_all(_: ResourceValidationArgs, container: Container, config: Config) -
 
 def _seccomp(args: ResourceValidationArgs, container: Container, _: Config) -> str | None:
     profile = security_setting(args, container, "seccompProfile.type")
-    return None if profile in ("RuntimeDefault", "Localhost") else f"runs without a seccomp profile ({profile or 'unset'})"
+    if profile in ("RuntimeDefault", "Localhost"):
+        return None
+    return f"runs without a seccomp profile ({profile or 'unset'})"
 
 
 def _token_automount(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
