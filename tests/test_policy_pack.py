@@ -266,3 +266,18 @@ def test_plan_writes_the_report_and_passes(tmp_path, monkeypatch, synthed):
     report = json.loads((tmp_path / "dev" / "policy-report.json").read_text())
     assert (report["configFile"], report["policies"], report["mandatory"], report["advisory"]) == \
         ("dev.json", len(ALL_POLICIES), 0, 4)
+
+
+def test_relations_with_unknown_references_are_not_violations():
+    guardrails = BY_NAME["s3-bucket-guardrails"]
+    bucket = registration("aws:s3/bucket:Bucket", "logs", {"bucket": "logs-1a2b"})
+    bare = evaluate(record(bucket), policies=[guardrails])
+    assert [v.message.split(": ", 1)[1].split(". Fix")[0] for v in bare.violations] == [
+        "lacks a public access block", "lacks default encryption", "lacks versioning", "lacks a TLS-only bucket policy"]
+    # In preview a new companion's `bucket` is unknown and has no dependency recorded: not provably missing.
+    companions = [registration(t, f"logs-{i}", {"bucket": UNKNOWN_STRING_VALUE})
+                  for i, t in enumerate(["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                                         "aws:s3/bucketServerSideEncryptionConfiguration:"
+                                         "BucketServerSideEncryptionConfiguration",
+                                         "aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketPolicy:BucketPolicy"])]
+    assert evaluate(record(bucket, *companions), policies=[guardrails]).violations == []

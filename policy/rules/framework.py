@@ -182,6 +182,18 @@ def as_json(value: Any) -> Any:
     return value
 
 
+UNKNOWN: Any = object()
+"""What `get_or_unknown` returns for a value that is unknown during preview."""
+
+
+def get_or_unknown(props: Mapping[str, Any], path: str) -> Any:
+    """`get(props, path)`, or UNKNOWN when the value is not known yet (preview)."""
+    try:
+        return get(props, path)
+    except UnknownValueError:
+        return UNKNOWN
+
+
 def known(resources: Iterable[PolicyResource],
           check: Callable[[PolicyResource], Iterable[str]]) -> Iterator[StackFinding]:
     """Run `check` on each resource; one whose checked value is unknown in preview is skipped."""

@@ -5,11 +5,12 @@ autoscaler enough headroom for the declared throughput."""
 
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import Any
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity, StackValidationArgs
 
-from .framework import (Config, ResourceControl, StackControl, StackFinding, as_list, cis_aws, cis_eks,
-                        cloudflare_guide, get, known, seed)
+from .framework import (UNKNOWN, Config, ResourceControl, StackControl, StackFinding, as_list, cis_aws, cis_eks,
+                        cloudflare_guide, get, get_or_unknown, known, seed)
 from .k8s_workloads import POD_SPEC_PATHS
 
 FAMILY = "stack"
@@ -29,42 +30,59 @@ NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 THROUGHPUT_ANNOTATION = "platform.heal7.io/target-rps"
 
 
-def _attached(resources: list[PolicyResource], owner: PolicyResource, prop: str) -> set[str]:
-    """Types of the resources whose `prop` references `owner`, by dependency or by id."""
-    owner_ids = {owner.urn, get(owner.props, "id"), get(owner.props, "bucket"), get(owner.props, "arn")} - {None}
-    return {r.resource_type for r in resources
-            if owner.urn in [d.urn for d in r.property_dependencies.get(prop, [])]
-            or get(r.props, prop) in owner_ids}
+def _attached(resources: list[PolicyResource], owner: PolicyResource, prop: str) -> tuple[set[str], set[str]]:
+    """Types of the resources whose `prop` references `owner` (by dependency or by id), and
+    the types whose reference is unknown in preview, which can be neither counted nor missed."""
+    owner_ids = {owner.urn, *(get_or_unknown(owner.props, key) for key in ("id", "bucket", "arn"))}
+    attached, unresolved = set(), set()
+    for resource in resources:
+        if owner.urn in [d.urn for d in resource.property_dependencies.get(prop, [])]:
+            attached.add(resource.resource_type)
+            continue
+        reference = get_or_unknown(resource.props, prop)
+        if reference is UNKNOWN:
+            unresolved.add(resource.resource_type)
+        elif reference is not None and reference in owner_ids:
+            attached.add(resource.resource_type)
+    return attached, unresolved
 
 
 def _missing_companions(owner_types: tuple[str, ...], companions: dict[str, str], prop: str):
     def check(args: StackValidationArgs, _: Config) -> Iterator[StackFinding]:
         def problems(owner: PolicyResource) -> list[str]:
-            attached = _attached(args.resources, owner, prop)
-            return [f"has no {what}" for type_, what in companions.items() if type_ not in attached]
+            attached, unresolved = _attached(args.resources, owner, prop)
+            return [f"lacks {what}" for type_, what in companions.items()
+                    if type_ not in attached and type_ not in unresolved]
         yield from known([r for r in args.resources if r.resource_type in owner_types], problems)
     return check
 
 
 def _zone_baseline(args: StackValidationArgs, config: Config) -> Iterator[StackFinding]:
-    settings_by_zone: dict[str, set[str]] = defaultdict(set)
+    settings_by_zone: dict[Any, set[str]] = defaultdict(set)
     for resource in args.resources:
         if resource.resource_type == "cloudflare:index/zoneSetting:ZoneSetting":
-            settings_by_zone[get(resource.props, "zoneId")].add(get(resource.props, "settingId"))
+            zone = get_or_unknown(resource.props, "zoneId")
+            settings_by_zone[zone].add(get_or_unknown(resource.props, "settingId"))
 
     def problems(balancer: PolicyResource) -> list[str]:
-        missing = [s for s in config["requiredSettings"] if s not in settings_by_zone[get(balancer.props, "zoneId")]]
+        if UNKNOWN in settings_by_zone or any(UNKNOWN in ids for ids in settings_by_zone.values()):
+            return []  # a setting's zone or id is unknown in preview: nothing can be proven missing
+        present = settings_by_zone[get(balancer.props, "zoneId")]
+        missing = [s for s in config["requiredSettings"] if s not in present]
         return [f"its zone has no {missing} setting, so Cloudflare's permissive defaults apply"] if missing else []
     yield from known([r for r in args.resources if r.resource_type == "cloudflare:index/loadBalancer:LoadBalancer"],
                      problems)
 
 
 def _namespaces_isolated(args: StackValidationArgs, _: Config) -> Iterator[StackFinding]:
-    isolated = {get(r.props, "metadata.namespace") for r in args.resources if r.resource_type == NETWORK_POLICY}
+    isolated = {get_or_unknown(r.props, "metadata.namespace")
+                for r in args.resources if r.resource_type == NETWORK_POLICY}
 
     def problems(workload: PolicyResource) -> list[str]:
         namespace = get(workload.props, "metadata.namespace") or "default"
-        return [] if namespace in isolated else [f"namespace {namespace!r} has no NetworkPolicy"]
+        if namespace in isolated or UNKNOWN in isolated:
+            return []
+        return [f"namespace {namespace!r} has no NetworkPolicy"]
     yield from known([r for r in args.resources if r.resource_type in POD_SPEC_PATHS], problems)
 
 
