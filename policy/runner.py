@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jsonschema
 from pulumi_policy import (
@@ -37,9 +37,7 @@ from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from policy.rules import ALL_POLICIES
-
-if TYPE_CHECKING:
-    from tools.synth import Registration, SynthResult
+from tools.synth import Registration, Secret, SynthResult
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 
@@ -122,14 +120,19 @@ def resolve_settings(document: Mapping[str, Any], policies: Sequence[Policy] = A
         if level is not None and level not in levels:
             raise PolicyConfigError(
                 f"{source}: {key}.enforcementLevel: expected one of {sorted(levels)}, got {level!r}")
-    default_level = document.get("all")
+    if not isinstance(document.get("all", ""), str):
+        raise PolicyConfigError(f"{source}: all: expected an enforcement level for every policy")
     resolved = {}
     for policy in policies:
         entry = document.get(policy.name)
-        settings = {k: v for k, v in entry.items() if k != "enforcementLevel"} if isinstance(entry, dict) else {}
+        if isinstance(entry, dict):
+            level = entry.get("enforcementLevel")
+            settings = {k: v for k, v in entry.items() if k != "enforcementLevel"}
+        else:
+            level, settings = entry, {}
         _validate_settings(policy, settings, source)
-        level = entry if isinstance(entry, str) else (entry or {}).get("enforcementLevel") if entry else None
-        level = level or default_level or (policy.enforcement_level or EnforcementLevel.ADVISORY).value
+        # The policy's own entry wins over "all", which wins over the policy's default.
+        level = level or document.get("all") or (policy.enforcement_level or EnforcementLevel.ADVISORY).value
         resolved[policy.name] = PolicySettings(EnforcementLevel(level), settings)
     return resolved
 
@@ -150,7 +153,7 @@ def _validate_settings(policy: Policy, settings: dict[str, Any], source: str) ->
 
 def _plain(value: Any) -> Any:
     """Secret-wrapped values unwrapped, as the SDK deserializes them for policies."""
-    if hasattr(value, "value") and type(value).__name__ == "Secret":
+    if isinstance(value, Secret):
         return _plain(value.value)
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
@@ -165,7 +168,7 @@ def _seconds(duration: str | None) -> float:
     return float(sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([hms])", duration or "")))
 
 
-def resource_options(registration: "Registration") -> PolicyResourceOptions:
+def resource_options(registration: Registration) -> PolicyResourceOptions:
     timeouts = registration.custom_timeouts
     return PolicyResourceOptions(
         protect=registration.protect, ignore_changes=list(registration.ignore_changes),
@@ -175,12 +178,12 @@ def resource_options(registration: "Registration") -> PolicyResourceOptions:
         additional_secret_outputs=list(registration.additional_secret_outputs), parent=registration.parent)
 
 
-def _providers(result: "SynthResult") -> dict[str, PolicyProviderResource]:
+def _providers(result: SynthResult) -> dict[str, PolicyProviderResource]:
     return {r.urn: PolicyProviderResource(r.type, unknown_checking_proxy(_plain(r.inputs)), r.urn, r.name)
             for r in result.resources if r.type.startswith("pulumi:providers:")}
 
 
-def stack_resources(result: "SynthResult") -> list[PolicyResource]:
+def stack_resources(result: SynthResult) -> list[PolicyResource]:
     providers = _providers(result)
     resources = {r.urn: PolicyResource(r.type, unknown_checking_proxy(_plain(r.outputs)), r.urn, r.name,
                                        resource_options(r), providers.get(r.provider or ""), None, [], {})
@@ -196,7 +199,7 @@ def stack_resources(result: "SynthResult") -> list[PolicyResource]:
 
 # -- evaluation ----------------------------------------------------------------------
 
-def evaluate(result: "SynthResult", config: Mapping[str, Any] | None = None,
+def evaluate(result: SynthResult, config: Mapping[str, Any] | None = None,
              policies: Sequence[Policy] = ALL_POLICIES, config_file: str | None = None) -> PolicyReport:
     settings = resolve_settings(config or {}, policies, source=config_file or "policy config")
     report = PolicyReport(stack=result.stack, config_file=config_file, policies=len(policies))
