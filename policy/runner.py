@@ -8,7 +8,10 @@ dependencies and property dependencies resolved to `PolicyResource`s).
 
 Policy config follows `--policy-pack-config`: a JSON object whose keys are policy names
 (or "all") and whose values are an enforcement level or an object with
-`enforcementLevel` and the policy's settings, validated against its `PolicyConfigSchema`.
+`enforcementLevel` and the policy's settings, validated against its `PolicyConfigSchema`
+and handed over as the engine does (through a protobuf Struct, so numbers are floats).
+The runner is stricter than the engine: it refuses unknown policy names, unknown settings
+and an "all" that is not a plain level, so a typo fails the plan instead of doing nothing.
 As in the engine, an unknown value during preview makes a policy report a "not evaluated"
 note, never a violation; a disabled policy does not run; remediate counts as mandatory.
 """
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from google.protobuf import json_format, struct_pb2
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -133,8 +137,15 @@ def resolve_settings(document: Mapping[str, Any], policies: Sequence[Policy] = A
         _validate_settings(policy, settings, source)
         # The policy's own entry wins over "all", which wins over the policy's default.
         level = level or document.get("all") or (policy.enforcement_level or EnforcementLevel.ADVISORY).value
-        resolved[policy.name] = PolicySettings(EnforcementLevel(level), settings)
+        resolved[policy.name] = PolicySettings(EnforcementLevel(level), _as_engine_sends(settings))
     return resolved
+
+
+def _as_engine_sends(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings after the engine's protobuf Struct: every number becomes a float."""
+    struct = struct_pb2.Struct()
+    struct.update(settings)
+    return json_format.MessageToDict(struct)
 
 
 def _validate_settings(policy: Policy, settings: dict[str, Any], source: str) -> None:

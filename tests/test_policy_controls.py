@@ -33,7 +33,8 @@ PROD = {
     "cloudsql": "heal7-prod-postgres-replica-db", "crypto-key": "heal7-prod-gke-secrets-key",
     "firewall": "heal7-prod-gcp-allow-internal", "registry": "heal7-prod-registry-docker",
     "zone-ssl": "heal7-prod-zone-ssl", "zone-min-tls": "heal7-prod-zone-min-tls-version",
-    "zone-hsts": "heal7-prod-zone-security-header", "lb": "heal7-prod-edge-lb-ai-heal7-com",
+    "zone-hsts": "heal7-prod-zone-security-header",
+    "zone-https": "heal7-prod-zone-always-use-https", "lb": "heal7-prod-edge-lb-ai-heal7-com",
     "pool": "heal7-prod-edge-aws-primary",
 }
 KUBERNETES: dict[str, Callable[[], Registration]] = {
@@ -110,6 +111,7 @@ RESOURCE_CASES = [
     ("artifact-registry-immutable-tags", "registry", {"dockerConfig.immutableTags": False}),
     ("cloudflare-ssl-strict", "zone-ssl", {"value": "full"}),
     ("cloudflare-min-tls-1-2", "zone-min-tls", {"value": "1.0"}),
+    ("cloudflare-always-use-https", "zone-https", {"value": "off"}),
     ("cloudflare-hsts", "zone-hsts", {"value.strict_transport_security.max_age": 86400}),
     ("cloudflare-lb-proxied", "lb", {"proxied": DELETE}),
     ("cloudflare-pool-monitored", "pool", {"monitor": DELETE}),

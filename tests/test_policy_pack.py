@@ -49,7 +49,7 @@ def test_each_control_carries_its_metadata(policy):
     # Each control says what an absent property means.
     assert re.match(r"(secure|insecure|mixed|not applicable)", policy.when_absent)
     for setting in policy.settings.values():
-        assert "default" in setting and "type" in setting or "enum" in setting
+        assert "default" in setting and ("type" in setting or "enum" in setting)
     if isinstance(policy, ResourceValidationPolicy):
         assert policy.resource_types
 
@@ -59,7 +59,7 @@ def test_families_and_counts():
     for policy in ALL_POLICIES:
         families[policy.family] = families.get(policy.family, 0) + 1
     assert families == {"aws-eks": 6, "aws-data": 12, "aws-storage": 11, "aws-network": 3, "gcp-gke": 16,
-                        "gcp-data": 6, "cloudflare": 5, "kubernetes": 29, "stack": 8}
+                        "gcp-data": 6, "cloudflare": 6, "kubernetes": 29, "stack": 8}
 
 
 def test_pack_entry_point_only_builds_the_pack():
@@ -139,6 +139,16 @@ def test_engine_path_reports_violations_config_and_unknowns(analyzer, synthed):
                                     provider)}
         assert levels == {"rds-storage-encrypted": analyzer_pb2.MANDATORY,
                           "rds-deletion-protection": analyzer_pb2.ADVISORY}
+    finally:
+        analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={}))
+
+    # Settings travel as a protobuf Struct, numbers as floats.
+    analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={
+        "rds-backup-retention": analyzer_pb2.PolicyConfig(enforcementLevel=analyzer_pb2.MANDATORY,
+                                                          properties=_struct({"minimumDays": 14}))}))
+    try:
+        [diagnostic] = _analyze(analyzer, rds, provider)
+        assert diagnostic.policyName == "rds-backup-retention" and "kept 7 days, below 14 days" in diagnostic.message
     finally:
         analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={}))
 
@@ -279,5 +289,85 @@ def test_relations_with_unknown_references_are_not_violations():
                   for i, t in enumerate(["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
                                          "aws:s3/bucketServerSideEncryptionConfiguration:"
                                          "BucketServerSideEncryptionConfiguration",
-                                         "aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketPolicy:BucketPolicy"])]
+                                         "aws:s3/bucketVersioning:BucketVersioning",
+                                         "aws:s3/bucketPolicy:BucketPolicy"])]
     assert evaluate(record(bucket, *companions), policies=[guardrails]).violations == []
+
+
+def test_engine_stack_analysis_finds_a_literal_beside_unknown_outputs(analyzer):
+    """AnalyzeStack in preview: a new resource's computed outputs are unknown; its literal still shows."""
+    database = analyzer_pb2.AnalyzerResource(
+        type="aws:rds/instance:Instance", name="orders", urn="urn:pulumi:prod::p::aws:rds/instance:Instance::orders",
+        properties=_struct({"password": "hunter2-but-longer", "arn": UNKNOWN_STRING_VALUE, "port": 5432}),
+        options=analyzer_pb2.AnalyzerResourceOptions(protect=True))
+    diagnostics = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[database])).diagnostics
+    assert [(d.policyName, d.urn) for d in diagnostics] == [("no-literal-secrets", database.urn)]
+    assert "password is a secret-named input set to a literal" in diagnostics[0].message
+
+
+def test_the_ingress_firewall_exception_holds_with_engine_settings(synthed):
+    firewall = registration("gcp:compute/firewall:Firewall", "heal7-prod-ingress-lb-https", {
+        "direction": "INGRESS", "sourceRanges": ["0.0.0.0/0"], "allows": [{"protocol": "tcp", "ports": ["443"]}]})
+    control = [BY_NAME["gcp-firewall-no-public-ingress"]]
+    assert evaluate(record(firewall), {"gcp-firewall-no-public-ingress": {"allowedPublicPorts": [80, 443]}},
+                    policies=control).violations == []
+    wide = mutated(firewall, {"allows": [{"protocol": "TCP", "ports": ["80-8080"]}]})
+    assert len(evaluate(record(wide), policies=control).violations) == 1
+
+
+@pytest.mark.parametrize(("rule", "shown"), [
+    ({"ipProtocol": "icmp"}, "icmp, all ports"),
+    ({"ipProtocol": "-1"}, "-1, all ports"),
+    ({"ipProtocol": "tcp", "fromPort": 22.0, "toPort": 22.0}, "tcp ports 22-22"),
+])
+def test_public_ingress_messages_for_portless_and_port_rules(rule, shown):
+    resource = registration("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "admin",
+                            {"cidrIpv4": "0.0.0.0/0", "description": "admin", **rule})
+    [violation] = evaluate(record(resource), policies=[BY_NAME["security-group-no-public-ingress"]]).violations
+    assert f"ingress from the internet ({shown})" in violation.message
+
+
+def test_an_unknown_companion_hides_nothing_about_other_buckets():
+    guardrails = [BY_NAME["s3-bucket-guardrails"]]
+    first = registration("aws:s3/bucket:Bucket", "first", {"bucket": "first-1a"})
+    second = registration("aws:s3/bucket:Bucket", "second", {"bucket": "second-2b"})
+    companions = {t: registration(t, f"first-{i}", {"bucket": "first-1a"}) for i, t in enumerate([
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+        "aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketPolicy:BucketPolicy"])}
+    # `second` has everything but versioning; first's versioning is new, its reference still unknown
+    # but recorded as a dependency on `first`.
+    first_versioning = companions["aws:s3/bucketVersioning:BucketVersioning"]
+    first_versioning.inputs["bucket"] = first_versioning.outputs["bucket"] = UNKNOWN_STRING_VALUE
+    first_versioning.property_dependencies = {"bucket": [first.urn]}
+    second_companions = [mutated(r, {"bucket": "second-2b"}) for t, r in companions.items()
+                         if t != "aws:s3/bucketVersioning:BucketVersioning"]
+    for index, companion in enumerate(second_companions):
+        companion.name, companion.urn = f"second-{index}", f"{companion.urn}-second"
+    report = evaluate(record(first, second, *companions.values(), *second_companions), policies=guardrails)
+    assert [(v.resource_name, v.message.split(": ", 1)[1].split(". Fix")[0]) for v in report.violations] == [
+        ("second", "lacks versioning")]
+
+
+@pytest.mark.parametrize(("average", "max_replicas", "message"), [
+    ("500", 20, None),
+    ("500000m", 20, None),
+    ("0.5k", 19, "19 replicas x 500 rps = 9500 rps at most, below the declared 10000 rps"),
+])
+def test_throughput_headroom_reads_kubernetes_quantities(average, max_replicas, message):
+    from tests.policy_fixtures import autoscaler
+    hpa = mutated(autoscaler(), {"spec.maxReplicas": max_replicas,
+                                 "spec.metrics.0.pods.target.averageValue": average})
+    violations = evaluate(record(hpa), policies=[BY_NAME["hpa-throughput-reachable"]]).violations
+    assert [v.message.split(": ", 1)[1].split(". Fix")[0] for v in violations] == ([message] if message else [])
+
+
+def test_literal_secrets_are_found_inside_lists_and_enum_settings_are_not():
+    container_env = mutated(deployment(), {"spec.template.spec.containers.0.env": [
+        {"name": "GITHUB_TOKEN", "value": "ghp_" + "a1B2c3D4e5" * 4}]})
+    redis_like = registration("aws:elasticache/replicationGroup:ReplicationGroup", "cache", {
+        "authTokenUpdateStrategy": "ROTATE", "masterUserSecrets": [{"secretStatus": "active"}],
+        "description": "cache"})
+    report = evaluate(record(container_env, redis_like), policies=[BY_NAME["no-literal-secrets"]])
+    assert [(v.resource_name, v.message.split(": ", 1)[1].split(". Fix")[0]) for v in report.violations] == [
+        ("web-main", "spec.template.spec.containers[0].env[0].value holds a credential-shaped literal")]

@@ -86,14 +86,15 @@ def print_summary(context: PlanContext) -> None:
 
 def check_policies(context: PlanContext) -> None:
     config_path = config_file_for(context.stack)
-    config = load_policy_config(config_path) if config_path.exists() else {}
-    report = evaluate(context.result, config, config_file=config_path.name if config_path.exists() else None)
+    config_name = config_path.name if config_path.exists() else None
+    config = load_policy_config(config_path) if config_name else {}
+    report = evaluate(context.result, config, config_file=config_name)
     path = context.out_dir / "policy-report.json"
     path.write_text(json.dumps(report.to_json(), indent=2) + "\n")
     context.written.append(path)
 
     if report.violations:
-        table = Table(title=f"policy violations ({config_path.name if config else 'no policy config'})")
+        table = Table(title=f"policy violations ({config_name or 'no policy config file'})")
         table.add_column("level")
         table.add_column("policy")
         table.add_column("message", overflow="fold")

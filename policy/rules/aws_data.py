@@ -30,7 +30,7 @@ def _rds_backups(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
     days = get(args.props, "backupRetentionPeriod")
     if days is None or days < config["minimumDays"]:
         shown = "unset (the provider's default keeps 1 day)" if days is None else f"{days:g} days"
-        yield f"automated backups are kept {shown}, below {config['minimumDays']} days (backupRetentionPeriod)"
+        yield f"automated backups are kept {shown}, below {config['minimumDays']:g} days (backupRetentionPeriod)"
 
 
 def _rds_performance_insights_encrypted(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
@@ -43,6 +43,13 @@ def _rds_log_exports(args: ResourceValidationArgs, config: Config) -> Iterator[s
     missing = [log for log in config["requiredLogs"] if log not in exported]
     if missing:
         yield f"logs {missing} are not exported to CloudWatch (enabledCloudwatchLogsExports)"
+
+
+def _redis_at_rest(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
+    encrypted = get(args.props, "atRestEncryptionEnabled")
+    # pulumi_aws 7: the default is true for the valkey engine and false for redis.
+    if encrypted is False or (encrypted is None and get(args.props, "engine") != "valkey"):
+        yield "data at rest is not encrypted (atRestEncryptionEnabled)"
 
 
 def _redis_auth_token(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
@@ -123,8 +130,9 @@ POLICIES = [
         name="elasticache-at-rest-encryption",
         description="ElastiCache Redis encrypts data and snapshots at rest.",
         severity=Severity.CRITICAL, framework=aws_fsbp("ElastiCache.4"), family=FAMILY, resource_types=[REDIS],
-        when_absent=REDIS_NOTE, remediation="set atRestEncryptionEnabled true and kmsKeyId",
-        check=_require_true("atRestEncryptionEnabled", "data at rest is not encrypted")),
+        when_absent="mixed: atRestEncryptionEnabled defaults to false for redis (a violation) and true for valkey",
+        remediation="set atRestEncryptionEnabled true and kmsKeyId",
+        check=_redis_at_rest),
     ResourceControl(
         name="elasticache-in-transit-encryption",
         description="ElastiCache Redis requires TLS between clients and nodes.",

@@ -45,10 +45,23 @@ def _ingress_rules(resource_type: str, props: Mapping[str, Any]) -> list[Mapping
              "protocol": get(props, "ipProtocol")}]
 
 
-def _opens_only(rule: Mapping[str, Any], ports: list[int]) -> bool:
-    if str(rule["protocol"]) in ALL_PROTOCOLS or rule["fromPort"] is None:
-        return False
-    return all(port in ports for port in range(int(rule["fromPort"]), int(rule["toPort"]) + 1))
+def _protocol(rule: Mapping[str, Any]) -> str:
+    """"tcp", "icmp", or "-1" for all; the engine may hand a numeric -1 over as -1.0."""
+    protocol = rule["protocol"]
+    return str(int(protocol)) if isinstance(protocol, float) else str(protocol).lower()
+
+
+def _port_range(rule: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The rule's ports, or None when it covers every port (all protocols, or -1/absent ports)."""
+    if _protocol(rule) in ALL_PROTOCOLS or rule["fromPort"] is None or int(rule["fromPort"]) < 0:
+        return None
+    return int(rule["fromPort"]), int(rule["toPort"] if rule["toPort"] is not None else rule["fromPort"])
+
+
+def _opens_only(rule: Mapping[str, Any], allowed: list[int]) -> bool:
+    ports = _port_range(rule)
+    allowed_ports = {int(port) for port in allowed}  # the engine hands settings over as floats
+    return ports is not None and all(port in allowed_ports for port in range(ports[0], ports[1] + 1))
 
 
 def _no_public_ingress(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
@@ -58,9 +71,9 @@ def _no_public_ingress(args: ResourceValidationArgs, config: Config) -> Iterator
             continue
         if is_ingress_lb and _opens_only(rule, config["allowedPublicPorts"]):
             continue
-        all_ports = str(rule["protocol"]) in ALL_PROTOCOLS
-        ports = "all ports" if all_ports else f"ports {rule['fromPort']:g}-{rule['toPort']:g}"
-        yield f"ingress from the internet on {ports}"
+        ports = _port_range(rule)
+        shown = f"{_protocol(rule)} ports {ports[0]}-{ports[1]}" if ports else f"{_protocol(rule)}, all ports"
+        yield f"ingress from the internet ({shown})"
 
 
 def _rules_described(args: ResourceValidationArgs, _: Config) -> Iterator[str]:

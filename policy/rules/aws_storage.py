@@ -11,8 +11,9 @@ from .framework import (Config, ResourceControl, as_json, as_list, aws_fsbp, che
 
 FAMILY = "aws-storage"
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-BUCKET_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+BUCKET_ENCRYPTION = ["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"]
+BUCKET_VERSIONING = ["aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"]
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 KMS_KEY = "aws:kms/key:Key"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
@@ -119,14 +120,14 @@ POLICIES = [
     ResourceControl(
         name="s3-kms-encryption",
         description="S3 buckets encrypt objects by default with a KMS key.",
-        severity=Severity.HIGH, framework=security_hub("S3.17"), family=FAMILY, resource_types=[BUCKET_ENCRYPTION],
+        severity=Severity.HIGH, framework=security_hub("S3.17"), family=FAMILY, resource_types=BUCKET_ENCRYPTION,
         when_absent="insecure for this control: S3's own default is SSE-S3, not a customer KMS key",
         remediation="set rules[].applyServerSideEncryptionByDefault.sseAlgorithm 'aws:kms' with kmsMasterKeyId",
         check=_bucket_kms_encryption),
     ResourceControl(
         name="s3-versioning",
         description="S3 buckets keep object versions.",
-        severity=Severity.MEDIUM, framework=security_hub("S3.14"), family=FAMILY, resource_types=[BUCKET_VERSIONING],
+        severity=Severity.MEDIUM, framework=security_hub("S3.14"), family=FAMILY, resource_types=BUCKET_VERSIONING,
         when_absent="insecure: buckets start unversioned",
         remediation="set versioningConfiguration.status 'Enabled'",
         check=_bucket_versioning),

@@ -1,5 +1,5 @@
 """Cloudflare front-door controls: full strict TLS to the origins, TLS 1.2 or newer at the
-edge, HSTS, proxied load-balancer hostnames, and a health monitor on every pool."""
+edge, HTTPS only, HSTS, proxied load-balancer hostnames, and a health monitor on every pool."""
 
 from collections.abc import Iterator
 
@@ -57,6 +57,15 @@ def _pool_monitored(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
 
 
 POLICIES = [
+    ResourceControl(
+        name="cloudflare-always-use-https",
+        description="The zone redirects every plain-HTTP request to HTTPS.",
+        severity=Severity.MEDIUM, framework=cloudflare_guide("Always Use HTTPS"), family=FAMILY,
+        resource_types=[ZONE_SETTING],
+        when_absent="insecure: the zone serves plain HTTP by default; cloudflare-zone-baseline catches a missing "
+                    "setting",
+        remediation="set the zone's always_use_https setting to 'on'",
+        check=_setting_is("always_use_https", ("on",), "plain HTTP is served")),
     ResourceControl(
         name="cloudflare-ssl-strict",
         description="Cloudflare verifies the origin's certificate (SSL mode Full strict).",

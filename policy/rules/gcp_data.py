@@ -62,11 +62,19 @@ def _firewall_public_ingress(args: ResourceValidationArgs, config: Config) -> It
     if not any(source in ANYWHERE for source in as_list(get(args.props, "sourceRanges"))):
         return
     is_ingress_lb = re.search(config["ingressLoadBalancerPattern"], args.name) is not None
+    allowed = {int(port) for port in config["allowedPublicPorts"]}  # settings arrive as floats
     for allow in as_list(get(args.props, "allows")):
-        ports = as_list(get(allow, "ports"))
-        opens_only_web = ports and all(str(p) in map(str, config["allowedPublicPorts"]) for p in ports)
-        if not (is_ingress_lb and get(allow, "protocol") == "tcp" and opens_only_web):
-            yield f"allows {get(allow, 'protocol')} {ports or 'all ports'} from the internet"
+        ports = [_ports(str(entry)) for entry in as_list(get(allow, "ports"))]
+        opens_only_web = bool(ports) and all(set(range(low, high + 1)) <= allowed for low, high in ports)
+        protocol = str(get(allow, "protocol")).lower()
+        if not (is_ingress_lb and protocol == "tcp" and opens_only_web):
+            yield f"allows {protocol} {as_list(get(allow, 'ports')) or 'on all ports'} from the internet"
+
+
+def _ports(entry: str) -> tuple[int, int]:
+    """A firewall port entry, "443" or "8000-8080", as a range."""
+    low, _, high = entry.partition("-")
+    return int(low), int(high or low)
 
 
 def _registry_immutable(args: ResourceValidationArgs, _: Config) -> Iterator[str]:

@@ -17,7 +17,11 @@ NODES = [CLUSTER, NODE_POOL]
 
 
 def _node_config(args: ResourceValidationArgs) -> Any:
-    """A node pool's nodeConfig, or the cluster's (its default pool and defaults)."""
+    """A node pool's nodeConfig, or the cluster's default pool's; None when the cluster
+    removes its default pool (or is Autopilot), so node settings live on the node pools."""
+    if args.resource_type == CLUSTER and (is_true(get(args.props, "removeDefaultNodePool"))
+                                          or is_true(get(args.props, "enableAutopilot"))):
+        return None
     return get(args.props, "nodeConfig") or {}
 
 
@@ -49,7 +53,9 @@ def _workload_identity(args: ResourceValidationArgs, _: Config) -> Iterator[str]
 
 
 def _metadata_server(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
-    mode = get(_node_config(args), "workloadMetadataConfig.mode")
+    if (node_config := _node_config(args)) is None:
+        return
+    mode = get(node_config, "workloadMetadataConfig.mode")
     if mode != "GKE_METADATA":
         yield f"pods can read the node's metadata and credentials (workloadMetadataConfig.mode {mode or 'unset'})"
 
@@ -60,12 +66,13 @@ def _shielded_nodes(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
 
 
 def _secure_boot(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
-    if not is_true(get(_node_config(args), "shieldedInstanceConfig.enableSecureBoot")):
+    if (node_config := _node_config(args)) is not None and \
+            not is_true(get(node_config, "shieldedInstanceConfig.enableSecureBoot")):
         yield "nodes boot without Secure Boot (nodeConfig.shieldedInstanceConfig.enableSecureBoot)"
 
 
 def _integrity_monitoring(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
-    if get(_node_config(args), "shieldedInstanceConfig.enableIntegrityMonitoring") is False:
+    if get(_node_config(args) or {}, "shieldedInstanceConfig.enableIntegrityMonitoring") is False:
         yield "integrity monitoring is off (nodeConfig.shieldedInstanceConfig.enableIntegrityMonitoring)"
 
 
@@ -97,7 +104,9 @@ def _database_encryption(args: ResourceValidationArgs, _: Config) -> Iterator[st
 
 
 def _node_service_account(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
-    account = get(_node_config(args), "serviceAccount")
+    if (node_config := _node_config(args)) is None:
+        return
+    account = get(node_config, "serviceAccount")
     if not account or account == "default" or account.endswith("-compute@developer.gserviceaccount.com"):
         yield "nodes run as the Compute Engine default service account (nodeConfig.serviceAccount)"
 
@@ -131,7 +140,8 @@ POLICIES = [
              Severity.HIGH, "5.2.2", [CLUSTER], "insecure: without a workload pool pods use the node's identity",
              "set workloadIdentityConfig.workloadPool '<project>.svc.id.goog'", _workload_identity),
     _control("gke-metadata-server", "GKE nodes run the GKE metadata server, hiding node credentials from pods.",
-             Severity.HIGH, "5.4.1", NODES, "insecure: without workloadMetadataConfig pods see the node metadata",
+             Severity.HIGH, "5.4.1", NODES,
+             "insecure for this control: an unset mode follows the cluster, which a node pool cannot show; declare it",
              "set nodeConfig.workloadMetadataConfig.mode 'GKE_METADATA'", _metadata_server),
     _control("gke-shielded-nodes", "GKE clusters use Shielded nodes.", Severity.HIGH, "5.5.5", [CLUSTER],
              "secure: enableShieldedNodes defaults to true; only an explicit false fails",
@@ -152,7 +162,7 @@ POLICIES = [
              [CLUSTER], "secure: issueClientCertificate defaults to false; only an explicit true fails",
              "set masterAuth.clientCertificateConfig.issueClientCertificate false", _no_client_certificate),
     _control("gke-release-channel", "GKE clusters follow a release channel.", Severity.MEDIUM, "5.5.4", [CLUSTER],
-             "insecure: without releaseChannel upgrades are manual",
+             "insecure for this control: the channel GKE picks when none is set is not reviewable in code",
              "set releaseChannel.channel 'STABLE' or 'REGULAR'", _release_channel,
              settings={"allowedChannels": {"type": "array", "items": {"enum": ["RAPID", "REGULAR", "STABLE",
                                                                                  "EXTENDED"]},

@@ -116,7 +116,8 @@ def _non_root(args: ResourceValidationArgs, container: Container, _: Config) -> 
 def _seed_uid(args: ResourceValidationArgs, container: Container, config: Config) -> str | None:
     user = security_setting(args, container, "runAsUser")
     if user != config["runAsUser"]:
-        return f"runs as uid {user if user is not None else 'of the image'}, not {config['runAsUser']}"
+        shown = f"uid {user:g}" if isinstance(user, (int, float)) else "the image's user"
+        return f"runs as {shown}, not uid {config['runAsUser']:g} (securityContext.runAsUser)"
     return None
 
 

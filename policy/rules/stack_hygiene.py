@@ -3,10 +3,12 @@ taggable resource, and no literal secret anywhere in the resource graph."""
 
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity, StackValidationArgs
+
+from pulumi_policy.proxy import UnknownValueError
 
 from .framework import (Config, ResourceControl, StackControl, StackFinding, as_json, get, known,
                         platform_baseline, seed)
@@ -82,11 +84,14 @@ def _required_tags(args: ResourceValidationArgs, config: Config) -> Iterator[str
 
 # -- literal secrets -----------------------------------------------------------------
 
-SECRET_KEY = re.compile(r"password|passwd|passphrase|secret|token|api_?key|private_?key|access_?key|credential",
-                        re.IGNORECASE)
-# Names that mention a secret but hold a reference, a setting or a flag.
+SECRET_KEY = re.compile(r"password|passwd|passphrase|secret|token|api_?key|private_?key|access_?key|credential|"
+                        r"preshared_?key|psk|auth_?key|hmac", re.IGNORECASE)
+# Names that mention a secret but hold a reference, a setting, a flag or a digest.
 REFERENCE_KEY = re.compile(r"(id|ids|arn|arns|name|names|ref|length|version|enabled|type|mode|days|ttl|count|"
-                           r"kmskeyid|window|config|configuration|location|path|url|endpoint|tokens)$", re.IGNORECASE)
+                           r"kmskeyid|window|config|configuration|location|path|url|endpoint|tokens|hash|status|"
+                           r"strategy|policy|rotation)$", re.IGNORECASE)
+# Enum-like values ("ROTATE", "active") are settings, not secrets.
+ENUM_VALUE = re.compile(r"[A-Z0-9_]+|[a-z]+")
 # Well-known credential shapes, whatever the key.
 TOKEN_PATTERNS = [
     re.compile(r"AKIA[0-9A-Z]{16}"),                    # AWS access key id
@@ -96,9 +101,9 @@ TOKEN_PATTERNS = [
     re.compile(r"AIza[0-9A-Za-z_-]{35}"),                # Google API key
     re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+"),  # JWT
 ]
-# Certificates, digests and hashes are long and random-looking but public.
-PUBLIC_RANDOM_KEY = re.compile(r"certificate|cert|fingerprint|digest|hash|checksum|etag|sha|publickey",
-                               re.IGNORECASE)
+# Certificates, digests, hashes and encoded payloads are long and random-looking but not secret.
+PUBLIC_RANDOM_KEY = re.compile(r"certificate|cert|fingerprint|digest|hash|checksum|etag|sha|publickey|userdata|"
+                               r"base64", re.IGNORECASE)
 # Resources whose job is to generate secrets (their outputs are the generated values).
 GENERATOR_PREFIXES = ("random:", "tls:", "aws:iam/accessKey:", "gcp:serviceaccount/key:")
 
@@ -115,34 +120,44 @@ def looks_random(text: str, config: Config) -> bool:
             and re.search(r"[0-9]", text) is not None and entropy(text) >= config["entropyThreshold"])
 
 
+def _children(value: Any) -> Iterator[tuple[str, Any]]:
+    """(path suffix, item) of a mapping or list behind the engine's proxy; unknown items are skipped."""
+    keys = [(f".{key}", key) for key in value] if isinstance(value, Mapping) else \
+        [(f"[{index}]", index) for index in range(len(value))]
+    for suffix, key in keys:
+        try:
+            yield suffix, value[key]
+        except UnknownValueError:
+            continue  # not known until the update; it cannot hold a literal written in code
+
+
 def _literal_secrets_in(value: Any, path: str, config: Config) -> Iterator[str]:
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _literal_secrets_in(item, f"{path}.{key}", config)
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            yield from _literal_secrets_in(item, f"{path}[{index}]", config)
+    if isinstance(value, Mapping) or (isinstance(value, Sequence) and not isinstance(value, str)):
+        for suffix, item in _children(value):
+            yield from _literal_secrets_in(item, path + suffix, config)
     elif isinstance(value, str) and value:
         key = path.rsplit(".", 1)[-1].split("[", 1)[0]
         if any(pattern.search(value) for pattern in TOKEN_PATTERNS):
             yield f"{path} holds a credential-shaped literal"
-        elif SECRET_KEY.search(key) and not REFERENCE_KEY.search(key):
+        elif SECRET_KEY.search(key) and not REFERENCE_KEY.search(key) and len(value) >= 8 \
+                and not ENUM_VALUE.fullmatch(value):
             yield f"{path} is a secret-named input set to a literal"
         elif not PUBLIC_RANDOM_KEY.search(path) and looks_random(value, config):
             yield f"{path} holds a high-entropy literal"
 
 
 def _no_literal_secrets(args: StackValidationArgs, config: Config) -> Iterator[StackFinding]:
-    def check(resource: PolicyResource) -> Iterator[str]:
+    # Provider resources are left out: their credentials come from secret config or the
+    # environment (stacks/config.py refuses a plain-text token).
+    for resource in args.resources:
         if resource.resource_type.startswith(GENERATOR_PREFIXES + ("pulumi:providers:",)):
-            return
-        for key in resource.props:
+            continue
+        for path, value in _children(resource.props):
             # A value that flows from another resource (a generated password, a secret's id)
             # is not a literal; only values written into the program or stack file are.
-            if resource.property_dependencies.get(key):
-                continue
-            yield from _literal_secrets_in(resource.props[key], key, config)
-    yield from known(args.resources, check)
+            if not resource.property_dependencies.get(path[1:]):
+                for problem in _literal_secrets_in(value, path[1:], config):
+                    yield resource, problem
 
 
 POLICIES = [

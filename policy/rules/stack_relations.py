@@ -3,6 +3,7 @@ bucket has its guardrails, each VPC its flow log and closed default group, each
 Cloudflare zone its TLS baseline, each workload namespace a NetworkPolicy, and each
 autoscaler enough headroom for the declared throughput."""
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -15,15 +16,18 @@ from .k8s_workloads import POD_SPEC_PATHS
 
 FAMILY = "stack"
 BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+# What each owner needs, as (what, the resource types that provide it).
 BUCKET_GUARDRAILS = {
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "a public access block",
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "default encryption",
-    "aws:s3/bucketVersioning:BucketVersioning": "versioning",
-    "aws:s3/bucketPolicy:BucketPolicy": "a TLS-only bucket policy",
+    "a public access block": ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",),
+    "default encryption": (
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"),
+    "versioning": ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"),
+    "a TLS-only bucket policy": ("aws:s3/bucketPolicy:BucketPolicy",),
 }
 VPC_COMPANIONS = {
-    "aws:ec2/flowLog:FlowLog": "a flow log",
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "an adopted, closed default security group",
+    "a flow log": ("aws:ec2/flowLog:FlowLog",),
+    "an adopted, closed default security group": ("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",),
 }
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -36,9 +40,12 @@ def _attached(resources: list[PolicyResource], owner: PolicyResource, prop: str)
     owner_ids = {owner.urn, *(get_or_unknown(owner.props, key) for key in ("id", "bucket", "arn"))}
     attached, unresolved = set(), set()
     for resource in resources:
-        if owner.urn in [d.urn for d in resource.property_dependencies.get(prop, [])]:
+        dependencies = [d.urn for d in resource.property_dependencies.get(prop, [])]
+        if owner.urn in dependencies:
             attached.add(resource.resource_type)
             continue
+        if dependencies:
+            continue  # it references another resource
         reference = get_or_unknown(resource.props, prop)
         if reference is UNKNOWN:
             unresolved.add(resource.resource_type)
@@ -47,12 +54,12 @@ def _attached(resources: list[PolicyResource], owner: PolicyResource, prop: str)
     return attached, unresolved
 
 
-def _missing_companions(owner_types: tuple[str, ...], companions: dict[str, str], prop: str):
+def _missing_companions(owner_types: tuple[str, ...], companions: dict[str, tuple[str, ...]], prop: str):
     def check(args: StackValidationArgs, _: Config) -> Iterator[StackFinding]:
         def problems(owner: PolicyResource) -> list[str]:
             attached, unresolved = _attached(args.resources, owner, prop)
-            return [f"lacks {what}" for type_, what in companions.items()
-                    if type_ not in attached and type_ not in unresolved]
+            return [f"lacks {what}" for what, types in companions.items()
+                    if not set(types) & (attached | unresolved)]
         yield from known([r for r in args.resources if r.resource_type in owner_types], problems)
     return check
 
@@ -86,12 +93,27 @@ def _namespaces_isolated(args: StackValidationArgs, _: Config) -> Iterator[Stack
     yield from known([r for r in args.resources if r.resource_type in POD_SPEC_PATHS], problems)
 
 
+QUANTITY_SUFFIXES = {"m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+
+
+def quantity(value: object) -> float | None:
+    """A Kubernetes quantity ("500", "500m", "1k", 2.5) as a number, or None if it is not one."""
+    match = re.fullmatch(r"([0-9.]+)(m|k|M|G|Ki|Mi|Gi)?", str(value).strip())
+    if match is None:
+        return None
+    try:
+        return float(match.group(1)) * QUANTITY_SUFFIXES[match.group(2) or ""]
+    except ValueError:
+        return None
+
+
 def _per_pod_rps(hpa: ResourceValidationArgs, metric_name: str) -> float | None:
+    """The per-pod target of the rps metric: a Pods metric, or an Object metric's averageValue
+    (its `value` is a total across pods, not per pod)."""
     for metric in as_list(get(hpa.props, "spec.metrics")):
         source = get(metric, "pods") or get(metric, "object") or {}
-        if get(source, "metric.name") == metric_name:
-            value = get(source, "target.averageValue") or get(source, "target.value")
-            return float(str(value)) if value is not None else None
+        if get(source, "metric.name") == metric_name and get(source, "target.averageValue") is not None:
+            return quantity(get(source, "target.averageValue"))
     return None
 
 
@@ -99,13 +121,15 @@ def _throughput_reachable(args: ResourceValidationArgs, config: Config) -> Itera
     declared = (get(args.props, "metadata.annotations") or {}).get(THROUGHPUT_ANNOTATION)
     if declared is None:
         return  # no throughput is declared for this workload
-    per_pod = _per_pod_rps(args, config["metricName"])
+    target, per_pod = quantity(declared), _per_pod_rps(args, config["metricName"])
     max_replicas = get(args.props, "spec.maxReplicas") or 0
-    if per_pod is None:
-        yield f"declares {declared} rps but does not scale on {config['metricName']}"
-    elif max_replicas * per_pod < float(declared):
+    if target is None:
+        yield f"annotation {THROUGHPUT_ANNOTATION} is {declared!r}, not a number of requests per second"
+    elif per_pod is None:
+        yield f"declares {declared} rps but no per-pod {config['metricName']} target scales it"
+    elif max_replicas * per_pod < target:
         yield f"{max_replicas:g} replicas x {per_pod:g} rps = {max_replicas * per_pod:g} rps at most, " \
-              f"below the declared {declared} rps"
+              f"below the declared {target:g} rps"
 
 
 POLICIES = [
