@@ -5,7 +5,11 @@ import copy
 from dataclasses import replace
 from typing import Any
 
+from policy.rules import ALL_POLICIES
 from tools.synth import Registration, SynthResult
+
+BY_NAME = {policy.name: policy for policy in ALL_POLICIES}
+PROD_RDS = "heal7-prod-postgres-db"
 
 DELETE = object()
 """A mutation value that removes the property."""

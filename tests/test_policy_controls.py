@@ -14,11 +14,10 @@ from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 from policy.rules import ALL_POLICIES
 from policy.runner import evaluate
 from tests import policy_fixtures as k8s
-from tests.policy_fixtures import DELETE, mutated, record
+from tests.policy_fixtures import BY_NAME, DELETE, mutated, record
 from tools.synth import Registration, SynthResult
 
 RESOURCE_POLICIES = [p for p in ALL_POLICIES if isinstance(p, ResourceValidationPolicy)]
-BY_NAME = {p.name: p for p in ALL_POLICIES}
 
 # Prod resources used as compliant fixtures, by synth name.
 PROD = {

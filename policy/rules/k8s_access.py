@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from .framework import Config, ResourceControl, as_list, checkov, cis_eks, get, seed
+from .framework import Config, as_list, checkov, cis_eks, get, seed
+from .k8s_workloads import kubernetes_control as _control
 
-FAMILY = "kubernetes"
 ROLES = ["kubernetes:rbac.authorization.k8s.io/v1:Role", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"]
 BINDINGS = ["kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
             "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"]
@@ -99,13 +99,6 @@ def _not_default_namespace(args: ResourceValidationArgs, _: Config) -> Iterator[
     if namespace in (None, "", "default"):
         yield f"the object lands in the {'provider default' if not namespace else 'default'} namespace " \
               "(metadata.namespace)"
-
-
-def _control(name: str, description: str, severity: Severity, framework, types: list[str], when_absent: str,
-             remediation: str, check, settings=None) -> ResourceControl:
-    return ResourceControl(name=name, description=description, severity=severity, framework=framework,
-                           family=FAMILY, resource_types=types, when_absent=when_absent, remediation=remediation,
-                           check=check, settings=settings)
 
 
 POLICIES = [

@@ -158,12 +158,15 @@ def _rolling_update(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
         yield "a rollout may take serving pods down (spec.strategy.rollingUpdate.maxUnavailable is not 0)"
 
 
-def _control(name: str, description: str, severity: Severity, framework, types: list[str], when_absent: str,
-             remediation: str, check, settings=None) -> ResourceControl:
+def kubernetes_control(name: str, description: str, severity: Severity, framework, types: list[str],
+                       when_absent: str, remediation: str, check, settings=None) -> ResourceControl:
+    """A control of the kubernetes family, arguments in the order the tables below read."""
     return ResourceControl(name=name, description=description, severity=severity, framework=framework,
                            family=FAMILY, resource_types=types, when_absent=when_absent, remediation=remediation,
                            check=check, settings=settings)
 
+
+_control = kubernetes_control
 
 POLICIES = [
     _control("k8s-liveness-probe", "Serving containers declare a liveness probe.", Severity.MEDIUM,
