@@ -15,8 +15,9 @@ change a level or a control's settings; controls never branch on the stack's nam
 Unknown values: the engine wraps props in a proxy that raises `UnknownValueError` when a
 check reads a value that is not known during preview. Resource controls let it propagate:
 the SDK's analyzer turns it into an advisory "can't run during preview" note, never a
-violation. Stack controls read many resources, so they skip the unknown resource with
-`known()` and go on with the rest.
+violation (what a check reported before it reached the unknown value stays reported, as in
+the engine). Stack controls read many resources, so they skip only what is unknown
+(`known()` per resource, `get_or_unknown()` per value) and go on with the rest.
 """
 
 import json

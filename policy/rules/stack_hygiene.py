@@ -181,7 +181,7 @@ POLICIES = [
         check=_required_tags),
     StackControl(
         name="no-literal-secrets",
-        description="No resource input holds a literal secret (by key name, credential shape or entropy).",
+        description="No resource property holds a literal secret (by key name, credential shape or entropy).",
         severity=Severity.CRITICAL, framework=seed("no plaintext secrets"), family=FAMILY,
         when_absent="secure: an absent value holds no secret",
         remediation="generate it with pulumi_random or the cloud (manage_master_user_password), keep it in "
