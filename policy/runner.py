@@ -194,8 +194,8 @@ def _providers(result: SynthResult) -> dict[str, PolicyProviderResource]:
             for r in result.resources if r.type.startswith("pulumi:providers:")}
 
 
-def stack_resources(result: SynthResult) -> list[PolicyResource]:
-    providers = _providers(result)
+def stack_resources(result: SynthResult,
+                    providers: Mapping[str, PolicyProviderResource]) -> list[PolicyResource]:
     resources = {r.urn: PolicyResource(r.type, unknown_checking_proxy(_plain(r.outputs)), r.urn, r.name,
                                        resource_options(r), providers.get(r.provider or ""), None, [], {})
                  for r in result.resources}
@@ -215,7 +215,7 @@ def evaluate(result: SynthResult, config: Mapping[str, Any] | None = None,
     settings = resolve_settings(config or {}, policies, source=config_file or "policy config")
     report = PolicyReport(stack=result.stack, config_file=config_file, policies=len(policies))
     providers = _providers(result)
-    resources = stack_resources(result)
+    resources = stack_resources(result, providers)
     names = {r.urn: (r.resource_type, r.name) for r in resources}
     for policy in policies:
         chosen = settings[policy.name]

@@ -6,21 +6,14 @@ from typing import Any
 
 import pytest
 
+from policy.rules.stack_hygiene import STATEFUL_TYPES as POLICY_STATEFUL_TYPES
 from tests.conftest import STACKS
 from tools.synth import Secret
 
 # Types that hold data, keys or a public identity (the ingress address Cloudflare points
 # at): losing one loses data or breaks the front door, so prod protects all of them.
-STATEFUL_TYPES = {
-    "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup", "aws:eks/cluster:Cluster", "aws:rds/instance:Instance",
-    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
-    "aws:elasticache/replicationGroup:ReplicationGroup", "aws:secretsmanager/secret:Secret",
-    "aws:ecr/repository:Repository", "aws:s3/bucket:Bucket",
-    "gcp:artifactregistry/repository:Repository", "gcp:container/cluster:Cluster", "gcp:kms/keyRing:KeyRing",
-    "gcp:kms/cryptoKey:CryptoKey", "gcp:sql/databaseInstance:DatabaseInstance",
-    "gcp:sql/sourceRepresentationInstance:SourceRepresentationInstance", "gcp:secretmanager/secret:Secret",
-    "gcp:compute/address:Address",
-}
+# One list, kept in the policy pack (prod-stateful-protected enforces it at preview).
+STATEFUL_TYPES = set(POLICY_STATEFUL_TYPES)
 
 
 def _stateful(resource) -> bool:

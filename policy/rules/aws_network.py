@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from .framework import Config, ResourceControl, as_list, checkov, cis_aws, get
+from .framework import ANYWHERE, PUBLIC_INGRESS_SETTINGS, Config, ResourceControl, as_list, checkov, cis_aws, get
 
 FAMILY = "aws-network"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
@@ -15,17 +15,7 @@ SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
-ANYWHERE = ("0.0.0.0/0", "::/0")
 ALL_PROTOCOLS = ("-1", "all")
-
-INGRESS_SETTINGS = {
-    "allowedPublicPorts": {
-        "type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 65535}, "default": [80, 443],
-        "description": "ports the ingress load balancer may open to the internet"},
-    "ingressLoadBalancerPattern": {
-        "type": "string", "default": "ingress-lb",
-        "description": "regex on the resource name that marks the ingress load balancer's security group"},
-}
 
 
 def _ingress_rules(resource_type: str, props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -104,7 +94,7 @@ POLICIES = [
         when_absent="secure: a rule without a CIDR admits no internet source",
         remediation="admit a referenced security group or private CIDR; only the ingress load balancer may open "
                     "80/443 to the internet",
-        settings=INGRESS_SETTINGS, check=_no_public_ingress),
+        settings=PUBLIC_INGRESS_SETTINGS, check=_no_public_ingress),
     ResourceControl(
         name="security-group-rule-descriptions",
         description="Every security group and rule says why it exists.",

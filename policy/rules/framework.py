@@ -143,7 +143,17 @@ class StackControl(StackValidationPolicy, _Metadata):
 
 # -- property helpers ----------------------------------------------------------------
 
-ABSENT: Any = None
+# The internet, for the ingress controls of both clouds.
+ANYWHERE = ("0.0.0.0/0", "::/0")
+# Settings of the AWS security-group and GCP firewall ingress controls.
+PUBLIC_INGRESS_SETTINGS = {
+    "allowedPublicPorts": {
+        "type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 65535}, "default": [80, 443],
+        "description": "ports the ingress load balancer may open to the internet"},
+    "ingressLoadBalancerPattern": {
+        "type": "string", "default": "ingress-lb",
+        "description": "regex on the resource name that marks the ingress load balancer's rule or group"},
+}
 
 
 def get(props: Mapping[str, Any], path: str) -> Any:
@@ -154,7 +164,7 @@ def get(props: Mapping[str, Any], path: str) -> Any:
     value: Any = props
     for key in path.split("."):
         if not isinstance(value, Mapping) or key not in value:
-            return ABSENT
+            return None
         value = value[key]
     return value
 

@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from .framework import Config, ResourceControl, as_list, cis_gcp, get, is_true, platform_baseline
+from .framework import (ANYWHERE, PUBLIC_INGRESS_SETTINGS, Config, ResourceControl, as_list, cis_gcp, get, is_true,
+                        platform_baseline)
 
 FAMILY = "gcp-data"
 SQL_INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
 CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
 FIREWALL = "gcp:compute/firewall:Firewall"
 REGISTRY = "gcp:artifactregistry/repository:Repository"
-ANYWHERE = ("0.0.0.0/0", "::/0")
 # Cloud SQL modes that refuse unencrypted connections.
 ENFORCED_SSL_MODES = ("ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED")
 NINETY_DAYS_SECONDS = 90 * 24 * 3600
@@ -121,8 +121,7 @@ POLICIES = [
         when_absent="secure: a rule without sourceRanges 0.0.0.0/0 admits no internet source; deny rules pass",
         remediation="restrict sourceRanges to private or Google health-check ranges; only the ingress rule may "
                     "open tcp 80/443",
-        settings={"allowedPublicPorts": {"type": "array", "items": {"type": "integer"}, "default": [80, 443]},
-                  "ingressLoadBalancerPattern": {"type": "string", "default": "ingress-lb"}},
+        settings=PUBLIC_INGRESS_SETTINGS,
         check=_firewall_public_ingress),
     ResourceControl(
         name="artifact-registry-immutable-tags",
