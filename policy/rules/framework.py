@@ -77,11 +77,24 @@ def _schema(settings: Mapping[str, Mapping[str, Any]] | None) -> PolicyConfigSch
     return PolicyConfigSchema(properties={k: dict(v) for k, v in settings.items()}) if settings else None
 
 
+def _policy_options(severity: Severity, framework: PolicyComplianceFramework, remediation: str, family: str,
+                    settings: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Any]:
+    """The `pulumi_policy.Policy` arguments every control derives the same way."""
+    return {"enforcement_level": enforcement_for(severity), "config_schema": _schema(settings),
+            "severity": severity, "framework": framework, "tags": [family], "remediation_steps": remediation}
+
+
 class _Metadata:
     """Fields shared by resource and stack controls, beyond `pulumi_policy.Policy`'s."""
 
     family: str
+    when_absent: str
     settings: Mapping[str, Mapping[str, Any]]
+
+    def _keep_metadata(self, family: str, when_absent: str, settings: Mapping[str, Mapping[str, Any]] | None) -> None:
+        self.family = family
+        self.when_absent = when_absent
+        self.settings = settings or {}
 
     def settings_with_defaults(self, configured: Config) -> dict[str, Any]:
         """The engine hands over only what the config file sets; the schema's defaults fill the rest."""
@@ -100,14 +113,10 @@ class ResourceControl(ResourceValidationPolicy, _Metadata):
     def __init__(self, *, name: str, description: str, severity: Severity, framework: PolicyComplianceFramework,
                  remediation: str, resource_types: Iterable[str], when_absent: str, check: ResourceCheck,
                  family: str, settings: Mapping[str, Mapping[str, Any]] | None = None):
-        super().__init__(
-            name=name, description=description, validate=self._validate,
-            enforcement_level=enforcement_for(severity), config_schema=_schema(settings),
-            severity=severity, framework=framework, tags=[family], remediation_steps=remediation)
+        super().__init__(name=name, description=description, validate=self._validate,
+                         **_policy_options(severity, framework, remediation, family, settings))
+        self._keep_metadata(family, when_absent, settings)
         self.resource_types = frozenset(resource_types)
-        self.when_absent = when_absent
-        self.family = family
-        self.settings = settings or {}
         self._check = check
 
     def _validate(self, args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -125,13 +134,9 @@ class StackControl(StackValidationPolicy, _Metadata):
     def __init__(self, *, name: str, description: str, severity: Severity, framework: PolicyComplianceFramework,
                  remediation: str, when_absent: str, check: StackCheck, family: str,
                  settings: Mapping[str, Mapping[str, Any]] | None = None):
-        super().__init__(
-            name=name, description=description, validate=self._validate,
-            enforcement_level=enforcement_for(severity), config_schema=_schema(settings),
-            severity=severity, framework=framework, tags=[family], remediation_steps=remediation)
-        self.when_absent = when_absent
-        self.family = family
-        self.settings = settings or {}
+        super().__init__(name=name, description=description, validate=self._validate,
+                         **_policy_options(severity, framework, remediation, family, settings))
+        self._keep_metadata(family, when_absent, settings)
         self._check = check
 
     def _validate(self, args: StackValidationArgs, report_violation: ReportViolation) -> None:
