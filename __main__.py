@@ -2,7 +2,7 @@
 
 import pulumi
 
-from stacks.config import load_platform_config
+from stacks.config.loader import load_platform_config
 from stacks.platform import build_platform
 
 for output_name, value in build_platform(load_platform_config()).items():

@@ -10,16 +10,16 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_network import AwsNetwork, AwsNetworkArgs
-from components.backup_bucket import BackupBucket, BackupBucketArgs
-from components.ecr_repositories import EcrRepositories, EcrRepositoriesArgs
-from components.eks_cluster import EksCluster, EksClusterArgs
-from components.eks_node_group import NodeGroupSpec
-from components.elasticache_redis import ElastiCacheRedis, ElastiCacheRedisArgs
-from components.irsa_role import IrsaRole
-from components.rds_primary import RdsPrimary, RdsPrimaryArgs
-from stacks.aws_models import ScalingConfig
-from stacks.models import PlatformConfig
+from components.aws.network import AwsNetwork, AwsNetworkArgs
+from components.aws.backup_bucket import BackupBucket, BackupBucketArgs
+from components.aws.ecr_repositories import EcrRepositories, EcrRepositoriesArgs
+from components.aws.eks.cluster import EksCluster, EksClusterArgs
+from components.aws.eks.node_group import NodeGroupSpec
+from components.aws.elasticache_redis import ElastiCacheRedis, ElastiCacheRedisArgs
+from components.aws.eks.irsa_role import IrsaRole
+from components.aws.rds_primary import RdsPrimary, RdsPrimaryArgs
+from stacks.config.aws_models import ScalingConfig
+from stacks.config.models import PlatformConfig
 
 # The seed's CPU-heavy engine gets its own nodes: only pods that tolerate this taint
 # (and select the label) land there, and nothing else competes for their CPU.

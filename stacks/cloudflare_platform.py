@@ -5,16 +5,16 @@ from typing import Any
 
 import pulumi
 
-from components.aws_network import AwsNetwork
-from components.cloudflare_lb import CloudflareLB, CloudflareLBArgs, OriginPoolArgs
-from components.cloudflare_zone_security import (
+from components.aws.network import AwsNetwork
+from components.cloudflare.load_balancer import CloudflareLB, CloudflareLBArgs, OriginPoolArgs
+from components.cloudflare.zone_security import (
     CloudflareZoneSecurity,
     CloudflareZoneSecurityArgs,
     RateLimitRuleArgs,
 )
-from components.gcp_network import GcpNetwork
-from stacks.cloudflare_models import AWS_POOL, GCP_POOL, check_region
-from stacks.models import PlatformConfig
+from components.gcp.network import GcpNetwork
+from stacks.config.cloudflare_models import AWS_POOL, GCP_POOL, check_region
+from stacks.config.models import PlatformConfig
 
 
 def build_cloudflare(

@@ -5,14 +5,14 @@ from typing import Any
 
 import pulumi
 
-from components.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
-from components.cloudsql_replica import CloudSqlReplica, CloudSqlReplicaArgs
-from components.gcp_network import GcpNetwork, GcpNetworkArgs
-from components.gke_cluster import AuthorizedNetwork, GkeCluster, GkeClusterArgs
-from components.gke_node_pool import NodePoolSpec
-from components.rds_primary import RdsPrimary
-from stacks.gcp_models import NodePoolConfig
-from stacks.models import PlatformConfig
+from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
+from components.gcp.cloudsql_replica import CloudSqlReplica, CloudSqlReplicaArgs
+from components.gcp.network import GcpNetwork, GcpNetworkArgs
+from components.gcp.gke_cluster import AuthorizedNetwork, GkeCluster, GkeClusterArgs
+from components.gcp.gke_node_pool import NodePoolSpec
+from components.aws.rds_primary import RdsPrimary
+from stacks.config.gcp_models import NodePoolConfig
+from stacks.config.models import PlatformConfig
 
 
 @dataclass

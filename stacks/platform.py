@@ -15,11 +15,11 @@ import pulumi_cloudflare as cloudflare
 import pulumi_gcp as gcp
 import pulumi_random as random
 
-from components.cross_cloud_vpn import CrossCloudVpn, CrossCloudVpnArgs
+from components.multicloud.cross_cloud_vpn import CrossCloudVpn, CrossCloudVpnArgs
 from stacks.aws_platform import build_aws
 from stacks.cloudflare_platform import build_cloudflare
 from stacks.gcp_platform import build_gcp
-from stacks.models import PlatformConfig
+from stacks.config.models import PlatformConfig
 
 
 def build_platform(config: PlatformConfig) -> dict[str, Any]:

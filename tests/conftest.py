@@ -11,7 +11,7 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from stacks.config import ConfigError  # noqa: E402
+from stacks.config.loader import ConfigError  # noqa: E402
 from tools.synth import SynthError, SynthResult, read_stack_config, synth  # noqa: E402
 
 STACKS = ("dev", "staging", "prod")

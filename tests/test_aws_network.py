@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from components.aws_network import AwsNetwork, AwsNetworkArgs
+from components.aws.network import AwsNetwork, AwsNetworkArgs
 from tests.conftest import STACKS
 
 VPC = "aws:ec2/vpc:Vpc"

@@ -136,9 +136,9 @@ def test_every_child_is_named_after_its_component(synthed, stack):
 
 
 def test_components_refuse_args_that_would_build_something_broken():
-    from components.elasticache_redis import ElastiCacheRedis, ElastiCacheRedisArgs
-    from components.irsa_role import IrsaRole, IrsaRoleArgs
-    from components.rds_primary import RdsPrimary, RdsPrimaryArgs
+    from components.aws.elasticache_redis import ElastiCacheRedis, ElastiCacheRedisArgs
+    from components.aws.eks.irsa_role import IrsaRole, IrsaRoleArgs
+    from components.aws.rds_primary import RdsPrimary, RdsPrimaryArgs
 
     with pytest.raises(ValueError, match="automatic failover needs at least 2 nodes"):
         ElastiCacheRedis("r", ElastiCacheRedisArgs(vpc_id="vpc-1", subnet_ids=["s"], availability_zones=["a"],

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from components.cloudflare_lb import split_origin_weights
-from stacks.cloudflare_models import RateLimitConfig, check_region_of
+from components.cloudflare.load_balancer import split_origin_weights
+from stacks.config.cloudflare_models import RateLimitConfig, check_region_of
 from tests.conftest import assert_rejected_before_any_resource
 
 Mutation = Callable[[dict[str, Any]], None]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from components.cloudsql_replica import CloudSqlReplica, CloudSqlReplicaArgs
+from components.gcp.cloudsql_replica import CloudSqlReplica, CloudSqlReplicaArgs
 from tests.conftest import PROJECT_ROOT, STACKS
 from tools.synth import Secret
 
@@ -188,7 +188,7 @@ def test_replica_rejects_bad_args(overrides, message):
 
 @pytest.mark.parametrize("tier", ["db-custom-4-16384", "db-custom-1-3840", "db-perf-optimized-N-8"])
 def test_replica_accepts_both_tier_families(tier):
-    from components.cloudsql_replica import _validate
+    from components.gcp.cloudsql_replica import _validate
 
     assert _validate("x", _args(tier=tier)) == ("ENTERPRISE_PLUS" if "perf" in tier else "ENTERPRISE")
 

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks.aws_models import SubnetPlanError, plan_subnets
-from stacks.config import CONFIG_NAMESPACE, UNREAD_PROVIDER_NAMESPACES, ConfigError, parse_platform_config
-from stacks.schema import stack_file_schema
-from stacks.units import kb_to_pages, parse_memory_kb
+from stacks.config.aws_models import SubnetPlanError, plan_subnets
+from stacks.config.loader import CONFIG_NAMESPACE, UNREAD_PROVIDER_NAMESPACES, ConfigError, parse_platform_config
+from stacks.config.schema import stack_file_schema
+from stacks.config.units import kb_to_pages, parse_memory_kb
 from tests.conftest import assert_rejected_before_any_resource
 from tools.synth import read_stack_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-READ_NAMESPACES = (CONFIG_NAMESPACE, *UNREAD_PROVIDER_NAMESPACES)  # what stacks.config takes from the runtime
+READ_NAMESPACES = (CONFIG_NAMESPACE, *UNREAD_PROVIDER_NAMESPACES)  # what stacks.config.loader takes from the runtime
 
 
 def parse(stack: str, config: dict[str, Any] | None = None):
@@ -33,7 +33,7 @@ def parse(stack: str, config: dict[str, Any] | None = None):
 
 def test_tier_defaults_fill_what_stack_files_leave_out():
     dev, staging, prod = parse("dev"), parse("staging"), parse("prod")
-    # None of the stack files mention these; they come from stacks/tiers.py.
+    # None of the stack files mention these; they come from stacks/config/tiers.py.
     for stack in ("dev", "staging", "prod"):
         assert "natGateways" not in read_stack_config(stack)["platform:aws"]["network"]
     assert (dev.aws.network.nat_gateways, staging.aws.network.nat_gateways, prod.aws.network.nat_gateways) == (
@@ -346,7 +346,7 @@ def test_error_message_names_file_key_expectation_and_value(stack_config):
 
 
 def test_committed_schema_is_current():
-    committed = json.loads((PROJECT_ROOT / "stacks" / "stack.schema.json").read_text())
+    committed = json.loads((PROJECT_ROOT / "stacks" / "config" / "stack.schema.json").read_text())
     assert committed == json.loads(json.dumps(stack_file_schema()))
 
 
@@ -359,7 +359,7 @@ def test_schema_command_writes_the_schema(tmp_path):
 def _check_jsonschema(*files: Path) -> subprocess.CompletedProcess[str]:
     """Validate with check-jsonschema, an independent validator, not our own code."""
     checker = Path(sys.executable).with_name("check-jsonschema")
-    schema = PROJECT_ROOT / "stacks" / "stack.schema.json"
+    schema = PROJECT_ROOT / "stacks" / "config" / "stack.schema.json"
     return subprocess.run([str(checker), "--schemafile", str(schema), *map(str, files)],
                           capture_output=True, text=True)
 

@@ -8,9 +8,9 @@ import ipaddress
 
 import pytest
 
-from components.cross_cloud_vpn import CrossCloudVpn, CrossCloudVpnArgs, _expect_count
-from components.vpn_tunnels import PHASE1, PHASE2
-from stacks.config import parse_platform_config
+from components.multicloud.cross_cloud_vpn import CrossCloudVpn, CrossCloudVpnArgs, _expect_count
+from components.multicloud._tunnels import PHASE1, PHASE2
+from stacks.config.loader import parse_platform_config
 from tests.conftest import STACKS
 from tools.mock_vpn_resources import VPN_RESOURCE_OUTPUTS
 from tools.synth import Secret, read_stack_config
@@ -226,7 +226,7 @@ def test_route_table_count_is_checked_when_the_ids_resolve():
 
 
 def test_32_bit_private_asns_use_the_extended_customer_gateway_field():
-    from components.vpn_tunnels import customer_gateway_asn
+    from components.multicloud._tunnels import customer_gateway_asn
 
     assert customer_gateway_asn(64514) == {"bgp_asn": "64514"}
     assert customer_gateway_asn(4200000001) == {"bgp_asn_extended": "4200000001"}

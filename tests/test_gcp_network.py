@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from components.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
-from components.gcp_network import GcpNetwork, GcpNetworkArgs
+from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
+from components.gcp.network import GcpNetwork, GcpNetworkArgs
 from tests.conftest import STACKS
 
 FIREWALL = "gcp:compute/firewall:Firewall"

@@ -3,8 +3,8 @@
 import pytest
 import yaml
 
-from components.gke_cluster import AuthorizedNetwork, GkeCluster, GkeClusterArgs
-from components.gke_node_pool import GkeNodePool, GkeNodePoolArgs, NodePoolSpec
+from components.gcp.gke_cluster import AuthorizedNetwork, GkeCluster, GkeClusterArgs
+from components.gcp.gke_node_pool import GkeNodePool, GkeNodePoolArgs, NodePoolSpec
 from tests.conftest import STACKS
 from tools.mock_gcp_resources import project_number
 
@@ -12,7 +12,7 @@ CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
 ACCOUNT = "gcp:serviceaccount/account:Account"
 PROJECT = {"dev": "heal7-dev", "staging": "heal7-staging", "prod": "heal7-production"}
-# Per-zone autoscaler bounds and machines of each tier (stacks/tiers.py).
+# Per-zone autoscaler bounds and machines of each tier (stacks/config/tiers.py).
 POOLS = {
     "dev": {"general": ("e2-standard-4", 1, 2), "gpu": ("n1-standard-8", 0, 1)},
     "staging": {"general": ("e2-standard-8", 1, 3), "gpu": ("n1-standard-8", 0, 1)},

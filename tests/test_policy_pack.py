@@ -105,7 +105,7 @@ def test_bad_policy_config_names_the_file_and_key(tmp_path, document, expected):
 # -- the stacks --------------------------------------------------------------------------
 
 EXPECTED_ADVISORIES = {
-    # dev: single-AZ, deletable databases by design (stacks/tiers.py); relaxed in policy/config/dev.json.
+    # dev: single-AZ, deletable databases by design (stacks/config/tiers.py); relaxed in policy/config/dev.json.
     "dev": {("rds-multi-az", "heal7-dev-postgres-db"), ("rds-deletion-protection", "heal7-dev-postgres-db"),
             ("cloudsql-deletion-protection", "heal7-dev-postgres-replica-db")},
     "staging": {("rds-deletion-protection", "heal7-staging-postgres-db"),

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from components.ecr_repositories import EcrRepositories, EcrRepositoriesArgs
+from components.aws.ecr_repositories import EcrRepositories, EcrRepositoriesArgs
 from tests.conftest import STACKS
 
 ECR_COMPONENT = "platform:aws:EcrRepositories"

@@ -148,7 +148,7 @@ def _literal_secrets_in(value: Any, path: str, config: Config) -> Iterator[str]:
 
 def _no_literal_secrets(args: StackValidationArgs, config: Config) -> Iterator[StackFinding]:
     # Provider resources are left out: their credentials come from secret config or the
-    # environment (stacks/config.py refuses a plain-text token).
+    # environment (stacks/config/loader.py refuses a plain-text token).
     for resource in args.resources:
         if resource.resource_type.startswith(GENERATOR_PREFIXES + ("pulumi:providers:",)):
             continue

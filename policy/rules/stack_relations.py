@@ -140,7 +140,7 @@ POLICIES = [
         severity=Severity.HIGH, framework=cis_aws("2.1.1, 2.1.4"), family=FAMILY,
         when_absent="insecure: a bucket without these companion resources keeps S3's defaults",
         remediation="create BucketPublicAccessBlock, BucketServerSideEncryptionConfiguration, BucketVersioning "
-                    "and BucketPolicy for the bucket (components/backup_bucket.py does)",
+                    "and BucketPolicy for the bucket (components/aws/backup_bucket.py does)",
         check=_missing_companions(BUCKET_TYPES, BUCKET_GUARDRAILS, "bucket")),
     StackControl(
         name="vpc-flow-logs-and-default-group",
@@ -155,7 +155,7 @@ POLICIES = [
         severity=Severity.HIGH, framework=cloudflare_guide("zone SSL/TLS baseline"), family=FAMILY,
         when_absent="insecure: Cloudflare's zone defaults are flexible-or-full SSL, TLS 1.0 and no HSTS",
         remediation="declare ZoneSetting resources for ssl, min_tls_version and security_header "
-                    "(components/cloudflare_zone_security.py)",
+                    "(components/cloudflare/zone_security.py)",
         settings={"requiredSettings": {"type": "array", "items": {"type": "string"},
                                        "default": ["ssl", "min_tls_version", "security_header", "always_use_https"]}},
         check=_zone_baseline),

@@ -11,14 +11,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.aws_common import (
-    AwsContext,
-    ClientSource,
-    customer_key,
-    encrypted_log_groups,
-    service_security_group,
-)
-from components.aws_policies import service_trust_policy
+from components.aws._context import AwsContext
+from components.aws._kms import customer_key, encrypted_log_groups
+from components.aws._security_groups import ClientSource, service_security_group
+from components.aws._iam_documents import service_trust_policy
 
 POSTGRES_PORT = 5432
 LOG_EXPORTS = ["postgresql", "upgrade"]

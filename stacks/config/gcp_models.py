@@ -2,7 +2,7 @@
 
 Sections: the VPC (`network`), GKE (`gke`), the Cloud SQL replica (`cloudSql`), Artifact
 Registry (`artifactRegistry`) and the HA VPN to AWS (`vpn`). Values that differ by tier
-come from `stacks/tiers.py`; rules that span AWS and GCP keys live in `stacks/config.py`.
+come from `stacks/config/tiers.py`; rules that span AWS and GCP keys live in `stacks/config/rules.py`.
 """
 
 import ipaddress
@@ -11,9 +11,9 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 # The VPN's address and ASN rules are the component's; config reports them per key.
-from components.vpn_tunnels import AWS_RESERVED_INSIDE_CIDRS, LINK_LOCAL, PRIVATE_ASNS, TUNNEL_COUNT
-from stacks.data_models import DEFAULT_POSTGRES_MAJOR, MIN_POSTGRES_MAJOR
-from stacks.types import Section, Switch
+from components.multicloud._tunnels import AWS_RESERVED_INSIDE_CIDRS, LINK_LOCAL, PRIVATE_ASNS, TUNNEL_COUNT
+from stacks.config.data_models import DEFAULT_POSTGRES_MAJOR, MIN_POSTGRES_MAJOR
+from stacks.config.types import Section, Switch
 
 # A zone of a GCP region, e.g. asia-northeast3-b.
 GcpZone = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+\d-[a-z]$")]
@@ -144,7 +144,7 @@ def _custom_tier_shape(tier: str) -> str:
 
 class CloudSqlConfig(Section):
     # Must equal platform:aws.rds.engineMajorVersion: external-server replication needs
-    # the same major on both sides (checked in stacks/config.py).
+    # the same major on both sides (checked in stacks/config/rules.py).
     engine_major_version: int = Field(
         default=DEFAULT_POSTGRES_MAJOR, ge=MIN_POSTGRES_MAJOR, le=99,
         description="PostgreSQL major of the replica; must equal the RDS primary's.",

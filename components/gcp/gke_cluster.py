@@ -15,7 +15,7 @@ import pulumi
 import pulumi_gcp as gcp
 import yaml
 
-from components.gke_node_pool import (
+from components.gcp.gke_node_pool import (
     WORKLOAD_METADATA_MODE,
     GkeNodePool,
     GkeNodePoolArgs,

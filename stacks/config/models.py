@@ -3,20 +3,20 @@
 Stack files use camelCase keys; Python code uses snake_case attributes. Every model
 forbids unknown keys, so a typo in a stack file is an error, not a silently ignored
 setting. Values that differ by tier have no default here: they come from
-`stacks/tiers.py`. Values that are the same everywhere have a documented default here.
+`stacks/config/tiers.py`. Values that are the same everywhere have a documented default here.
 
-The AWS sections live in `stacks/aws_models.py` and `stacks/data_models.py`, the GCP
-sections in `stacks/gcp_models.py`, the front door in `stacks/cloudflare_models.py`;
-the value types they share, in `stacks/types.py`.
+The AWS sections live in `stacks/config/aws_models.py` and `stacks/config/data_models.py`, the GCP
+sections in `stacks/config/gcp_models.py`, the front door in `stacks/config/cloudflare_models.py`;
+the value types they share, in `stacks/config/types.py`.
 """
 
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from stacks.aws_models import AwsConfig
-from stacks.cloudflare_models import CloudflareConfig
-from stacks.gcp_models import GcpConfig
-from stacks.types import (
+from stacks.config.aws_models import AwsConfig
+from stacks.config.cloudflare_models import CloudflareConfig
+from stacks.config.gcp_models import GcpConfig
+from stacks.config.types import (
     AwsRegion,
     GcpProjectId,
     GcpRegion,

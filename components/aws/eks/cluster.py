@@ -1,8 +1,8 @@
 """EksCluster: a private, encrypted, fully logged EKS control plane with its node groups.
 
 Built from plain pulumi_aws resources (not the pulumi_eks component) so every piece is a
-registration the policy pack can inspect. Node groups live in `eks_node_group.py` and
-the managed add-ons in `eks_addons.py`.
+registration the policy pack can inspect. Node groups live in `node_group.py` and
+the managed add-ons in `addons.py`.
 """
 
 import json
@@ -11,16 +11,17 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_common import AwsContext, encrypted_log_groups
-from components.aws_policies import key_use_policy, service_trust_policy
-from components.eks_addons import (
+from components.aws._context import AwsContext
+from components.aws._kms import encrypted_log_groups
+from components.aws._iam_documents import key_use_policy, service_trust_policy
+from components.aws.eks.addons import (
     NETWORK_ADDONS,
     WORKLOAD_ADDONS,
     EksAddons,
     EksAddonsArgs,
 )
-from components.eks_node_group import EksNodeGroup, EksNodeGroupArgs, NodeGroupSpec
-from components.irsa_role import IrsaRole, IrsaRoleArgs
+from components.aws.eks.node_group import EksNodeGroup, EksNodeGroupArgs, NodeGroupSpec
+from components.aws.eks.irsa_role import IrsaRole, IrsaRoleArgs
 
 # CIS EKS 2.1.1: every control-plane log type, audit and authenticator included.
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]

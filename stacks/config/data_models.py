@@ -4,8 +4,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from stacks.types import AwsRegion, DailyWindow, Section, Switch, WeeklyWindow
-from stacks.units import kb_to_pages, parse_memory_kb
+from stacks.config.types import AwsRegion, DailyWindow, Section, Switch, WeeklyWindow
+from stacks.config.units import kb_to_pages, parse_memory_kb
 
 # The oldest PostgreSQL major in RDS standard support (13 left it in February 2026).
 MIN_POSTGRES_MAJOR = 14

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
-from stacks.data_models import BackupsConfig, EcrConfig, RdsConfig, RedisConfig
-from stacks.types import AwsAvailabilityZone, RetentionDays, Section
+from stacks.config.data_models import BackupsConfig, EcrConfig, RdsConfig, RedisConfig
+from stacks.config.types import AwsAvailabilityZone, RetentionDays, Section
 
 NatGatewayMode = Literal["single", "perAz"]
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_policies import irsa_trust_policy
+from components.aws._iam_documents import irsa_trust_policy
 
 
 @dataclass

@@ -3,7 +3,7 @@
 The zone and account, the health monitor, the steering between the two clouds, one load
 balancer per hostname and the zone's rate limits. Everything here is checked before a
 resource is registered; rules that also need the AWS or GCP sections (origin counts, the
-health-check regions) live in `stacks/config.py`.
+health-check regions) live in `stacks/config/rules.py`.
 """
 
 import math
@@ -12,7 +12,7 @@ from typing import Annotated, Literal, NamedTuple
 import pycountry
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints, field_validator, model_validator
 
-from stacks.types import DnsZone, Section, Slug, Switch
+from stacks.config.types import DnsZone, Section, Slug, Switch
 
 # The two origin pools: one per cloud. Their names are the seed's (cloudflare-config.yaml).
 AWS_POOL = "aws-primary"

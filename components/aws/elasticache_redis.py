@@ -11,12 +11,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.aws_common import (
-    AwsContext,
-    ClientSource,
-    encrypted_log_groups,
-    service_security_group,
-)
+from components.aws._context import AwsContext
+from components.aws._kms import encrypted_log_groups
+from components.aws._security_groups import ClientSource, service_security_group
 
 REDIS_PORT = 6379
 

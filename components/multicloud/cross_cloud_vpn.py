@@ -7,7 +7,7 @@ external VPN gateway with AWS's four outside addresses and four IKEv2 tunnels, e
 a Cloud Router interface and BGP peer, on GCP. Every cross-cloud value (addresses, inside
 addresses, pre-shared keys) is read from the other side's resource outputs, never
 recomputed, so a change on one side reaches the other. The tunnel layout, address rules
-and IKE settings live in `components/vpn_tunnels.py`.
+and IKE settings live in `components/multicloud/_tunnels.py`.
 """
 
 from collections.abc import Sequence
@@ -19,8 +19,9 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 import pulumi_random as random
 
-from components.aws_common import AwsContext, encrypted_log_groups
-from components.vpn_tunnels import (
+from components.aws._context import AwsContext
+from components.aws._kms import encrypted_log_groups
+from components.multicloud._tunnels import (
     aws_tunnel_options,
     customer_gateway_asn,
     plan_tunnels,

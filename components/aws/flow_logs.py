@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_common import AwsContext, encrypted_log_groups
-from components.aws_policies import flow_logs_role_policy, flow_logs_trust_policy
+from components.aws._context import AwsContext
+from components.aws._kms import encrypted_log_groups
+from components.aws._iam_documents import flow_logs_role_policy, flow_logs_trust_policy
 
 
 @dataclass

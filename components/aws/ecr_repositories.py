@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_common import AwsContext, customer_key
+from components.aws._context import AwsContext
+from components.aws._kms import customer_key
 
 UNTAGGED_EXPIRE_DAYS = 7
 """Untagged images are leftovers of re-pushed builds or failed pushes; a week covers a rollback."""

@@ -13,7 +13,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.vpc_flow_logs import VpcFlowLogs, VpcFlowLogsArgs
+from components.aws.flow_logs import VpcFlowLogs, VpcFlowLogsArgs
 
 # Administrative ports no subnet takes from anywhere (CIS AWS Foundations 5.1, Security
 # Hub EC2.21). Nothing here is administered over the network: operators reach nodes

@@ -7,9 +7,9 @@ tier's defaults supply it, because the program lays the stack file over those de
 
 from typing import Any
 
-from stacks.config import CLOUDFLARE_TOKEN_KEY, CONFIG_NAMESPACE, UNREAD_PROVIDER_NAMESPACES
-from stacks.models import PlatformConfig
-from stacks.tiers import TIER_DEFAULTS
+from stacks.config.loader import CLOUDFLARE_TOKEN_KEY, CONFIG_NAMESPACE, UNREAD_PROVIDER_NAMESPACES
+from stacks.config.models import PlatformConfig
+from stacks.config.tiers import TIER_DEFAULTS
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

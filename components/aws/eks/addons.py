@@ -13,8 +13,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_common import AwsContext
-from components.irsa_role import IrsaRole
+from components.aws._context import AwsContext
+from components.aws.eks.irsa_role import IrsaRole
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_common import AwsContext, customer_key
-from components.aws_policies import policy_document
+from components.aws._context import AwsContext
+from components.aws._kms import customer_key
+from components.aws._iam_documents import policy_document
 
 MULTIPART_ABORT_DAYS = 7
 """Parts of an interrupted upload are billed but invisible; a week is ample to resume."""

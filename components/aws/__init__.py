@@ -1,0 +1,1 @@
+"""AWS primary region: network, data stores, registries, backups (the EKS cluster in `eks/`)."""

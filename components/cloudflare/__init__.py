@@ -1,0 +1,1 @@
+"""Cloudflare, the global front door: load balancers over both clouds and the zone's security settings."""

@@ -1,0 +1,25 @@
+"""The public RDS root CA of each region, committed under `certs/`.
+
+RdsPrimary picks the rds-ca-rsa2048-g1 authority; the Cloud SQL replica verifies RDS's
+TLS certificate against this root.
+"""
+
+import re
+from pathlib import Path
+
+CERTS_DIR = Path(__file__).resolve().parents[2] / "certs"
+RDS_CA_AUTHORITY = "rsa2048-g1"
+PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?")
+
+
+def rds_ca_path(region: str) -> Path:
+    return CERTS_DIR / f"rds-{region}-{RDS_CA_AUTHORITY}.pem"
+
+
+def rds_ca_certificate(region: str) -> str | None:
+    """The PEM block of the region's RDS root CA, without the file's comment lines."""
+    path = rds_ca_path(region)
+    if not path.is_file():
+        return None
+    match = PEM_CERTIFICATE.search(path.read_text())
+    return match.group(0) if match else None

@@ -1,0 +1,103 @@
+"""Cross-field rules: the checks that span several keys of a validated stack config.
+
+Field rules live on the models; these run once every field is valid, and return every
+violation (not just the first) as `<key path>: <what was expected>, got <value>`.
+"""
+
+import ipaddress
+
+from stacks.config.aws_models import SubnetPlanError
+from stacks.config.certificates import CERTS_DIR, rds_ca_certificate, rds_ca_path
+from stacks.config.cloudflare_models import check_region_of, front_door_problems
+from stacks.config.models import PlatformConfig
+
+MIN_AVAILABILITY_ZONES = 2
+
+
+def cross_field_problems(config: PlatformConfig) -> list[str]:
+    """Rules that span several keys. Returns every violation, not just the first."""
+    problems: list[str] = []
+    azs = config.aws.availability_zones
+    if len(azs) < MIN_AVAILABILITY_ZONES:
+        # EKS refuses a control plane with subnets in fewer than two AZs, and prod must
+        # survive the loss of one zone.
+        problems.append(
+            f"platform:aws.availabilityZones: expected at least {MIN_AVAILABILITY_ZONES} AZs "
+            f"(EKS and zone-loss tolerance need them), got {len(azs)}"
+        )
+    if len(set(azs)) != len(azs):
+        problems.append(f"platform:aws.availabilityZones: expected distinct AZs, got {azs}")
+    for index, zone in enumerate(azs):
+        if not zone.startswith(config.aws_region):
+            problems.append(
+                f"platform:aws.availabilityZones[{index}]: expected an AZ of aws:region {config.aws_region}, got {zone!r}"
+            )
+    if config.environment == "prod":
+        if config.aws.network.nat_gateways != "perAz":
+            problems.append("platform:aws.network.natGateways: prod needs 'perAz' so a zone loss keeps egress, got 'single'")
+        if not config.protect:
+            problems.append("platform:protect: prod must protect its stateful resources, got false")
+        if not config.aws.rds.multi_az:
+            problems.append("platform:aws.rds.multiAz: prod needs a standby in a second AZ, got false")
+        if config.aws.rds.backup_replica_region is None:
+            problems.append(
+                "platform:aws.rds.backupReplicaRegion: prod must copy automated backups to a second region, got nothing"
+            )
+    if config.aws.rds.backup_replica_region == config.aws_region:
+        problems.append(
+            "platform:aws.rds.backupReplicaRegion: expected a region other than aws:region "
+            f"({config.aws_region}), got {config.aws.rds.backup_replica_region!r}"
+        )
+    replica_major = config.gcp.cloud_sql.engine_major_version
+    if replica_major != config.aws.rds.engine_major_version:
+        # Cloud SQL replicates an external PostgreSQL only from the same major version.
+        problems.append(
+            f"platform:gcp.cloudSql.engineMajorVersion: expected the RDS primary's major version "
+            f"(platform:aws.rds.engineMajorVersion = {config.aws.rds.engine_major_version}), got {replica_major}"
+        )
+    for pool_name, pool in (("general", config.gcp.gke.node_pools.general), ("gpu", config.gcp.gke.node_pools.gpu)):
+        for index, zone in enumerate(pool.node_locations):
+            if not zone.startswith(f"{config.gcp_region}-"):
+                problems.append(
+                    f"platform:gcp.gke.nodePools.{pool_name}.nodeLocations[{index}]: expected a zone of "
+                    f"gcp:region {config.gcp_region}, got {zone!r}"
+                )
+    if rds_ca_certificate(config.aws_region) is None:
+        path = rds_ca_path(config.aws_region).relative_to(CERTS_DIR.parent)
+        problems.append(
+            f"aws:region: expected the RDS root CA of {config.aws_region} in {path} (the Cloud SQL replica "
+            f"verifies RDS with it); copy the 'Root CA RSA2048 G1' certificate from "
+            f"https://truststore.pki.rds.amazonaws.com/{config.aws_region}/{config.aws_region}-bundle.pem"
+        )
+    try:
+        config.aws.subnet_plan()
+    except SubnetPlanError as error:
+        problems.append(f"platform:aws.{error.key}: {error}")
+    problems.extend(_overlap_problems(config))
+    problems.extend(front_door_problems(config.cloudflare, aws_origin_count=len(azs)))
+    for key, region in (("aws:region", config.aws_region), ("gcp:region", config.gcp_region)):
+        if check_region_of(region) is None:
+            problems.append(f"{key}: no Cloudflare health-check region is known near {region!r} (stacks/cloudflare_models.py)")
+    return problems
+
+
+def _overlap_problems(config: PlatformConfig) -> list[str]:
+    """Every network range must be unique: the clouds are routed together over the VPN."""
+    ranges: dict[str, ipaddress.IPv4Network] = {
+        "platform:aws.network.vpcCidr": config.aws.network.vpc_cidr,
+        "platform:aws.eks.serviceCidr": config.aws.eks.service_cidr,
+        "platform:gcp.network.subnetCidr": config.gcp.network.subnet_cidr,
+        "platform:gcp.network.podsCidr": config.gcp.network.pods_cidr,
+        "platform:gcp.network.servicesCidr": config.gcp.network.services_cidr,
+        "platform:gcp.network.masterCidr": config.gcp.network.master_cidr,
+        "platform:gcp.network.privateServiceAccessCidr": config.gcp.network.private_service_access_cidr,
+    }
+    keys = list(ranges)
+    problems = []
+    for i, first in enumerate(keys):
+        for second in keys[i + 1 :]:
+            if ranges[first].overlaps(ranges[second]):
+                problems.append(
+                    f"{second}: expected a range that does not overlap {first} ({ranges[first]}), got {ranges[second]}"
+                )
+    return problems
