@@ -1,12 +1,13 @@
-# `make test`: create the virtualenv, install the pinned requirements, type-check and
-# run every test. `make plan STACK=prod [DIFF=old/inventory.json]`: the offline plan.
+# `make test`: create the virtualenv, install the pinned requirements, then lint (ruff
+# format + check), type-check (pyright) and run every test (pytest), stopping at the first
+# that fails. `make plan STACK=prod [DIFF=old/inventory.json]`: the offline plan.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: test typecheck pytest plan schema clean
+.PHONY: test lint format typecheck pytest plan schema clean
 
 # Reinstall whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -14,7 +15,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-test: typecheck pytest
+test: lint typecheck pytest
+
+# Check mode only: CI fails on unformatted code or a lint finding. `make format` fixes both.
+lint: $(STAMP)
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
 
 typecheck: $(STAMP)
 	$(PY) -m pyright
