@@ -86,9 +86,15 @@ class PolicyReport:
         return [v for v in self.violations if v.enforcement == EnforcementLevel.ADVISORY.value]
 
     def to_json(self) -> dict[str, Any]:
-        return {"stack": self.stack, "configFile": self.config_file, "policies": self.policies,
-                "mandatory": len(self.mandatory), "advisory": len(self.advisory),
-                "violations": [_camel_keys(asdict(v)) for v in self.violations], "notEvaluated": self.not_evaluated}
+        return {
+            "stack": self.stack,
+            "configFile": self.config_file,
+            "policies": self.policies,
+            "mandatory": len(self.mandatory),
+            "advisory": len(self.advisory),
+            "violations": [_camel_keys(asdict(v)) for v in self.violations],
+            "notEvaluated": self.not_evaluated,
+        }
 
 
 def _camel_keys(record: dict[str, Any]) -> dict[str, Any]:
@@ -96,6 +102,7 @@ def _camel_keys(record: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- policy config -------------------------------------------------------------------
+
 
 def config_file_for(stack: str) -> Path:
     return CONFIG_DIR / f"{stack}.json"
@@ -112,8 +119,9 @@ def load_policy_config(path: Path, policies: Sequence[Policy] = ALL_POLICIES) ->
     return document
 
 
-def resolve_settings(document: Mapping[str, Any], policies: Sequence[Policy] = ALL_POLICIES,
-                     source: str = "policy config") -> dict[str, PolicySettings]:
+def resolve_settings(
+    document: Mapping[str, Any], policies: Sequence[Policy] = ALL_POLICIES, source: str = "policy config"
+) -> dict[str, PolicySettings]:
     """Each policy's enforcement level and settings after the config document, as the engine computes them."""
     by_name = {p.name: p for p in policies}
     levels = {level.value for level in EnforcementLevel}
@@ -123,7 +131,8 @@ def resolve_settings(document: Mapping[str, Any], policies: Sequence[Policy] = A
         level = value if isinstance(value, str) else (value or {}).get("enforcementLevel")
         if level is not None and level not in levels:
             raise PolicyConfigError(
-                f"{source}: {key}.enforcementLevel: expected one of {sorted(levels)}, got {level!r}")
+                f"{source}: {key}.enforcementLevel: expected one of {sorted(levels)}, got {level!r}"
+            )
     if not isinstance(document.get("all", ""), str):
         raise PolicyConfigError(f"{source}: all: expected an enforcement level for every policy")
     resolved = {}
@@ -162,6 +171,7 @@ def _validate_settings(policy: Policy, settings: dict[str, Any], source: str) ->
 
 # -- engine-shaped arguments ---------------------------------------------------------
 
+
 def _plain(value: Any) -> Any:
     """Secret-wrapped values unwrapped, as the SDK deserializes them for policies."""
     if isinstance(value, Secret):
@@ -182,36 +192,61 @@ def _seconds(duration: str | None) -> float:
 def resource_options(registration: Registration) -> PolicyResourceOptions:
     timeouts = registration.custom_timeouts
     return PolicyResourceOptions(
-        protect=registration.protect, ignore_changes=list(registration.ignore_changes),
-        delete_before_replace=registration.delete_before_replace or None, aliases=[],
-        custom_timeouts=PolicyCustomTimeouts(_seconds(timeouts.get("create")), _seconds(timeouts.get("update")),
-                                             _seconds(timeouts.get("delete"))),
-        additional_secret_outputs=list(registration.additional_secret_outputs), parent=registration.parent)
+        protect=registration.protect,
+        ignore_changes=list(registration.ignore_changes),
+        delete_before_replace=registration.delete_before_replace or None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(
+            _seconds(timeouts.get("create")), _seconds(timeouts.get("update")), _seconds(timeouts.get("delete"))
+        ),
+        additional_secret_outputs=list(registration.additional_secret_outputs),
+        parent=registration.parent,
+    )
 
 
 def _providers(result: SynthResult) -> dict[str, PolicyProviderResource]:
-    return {r.urn: PolicyProviderResource(r.type, unknown_checking_proxy(_plain(r.inputs)), r.urn, r.name)
-            for r in result.resources if r.type.startswith("pulumi:providers:")}
+    return {
+        r.urn: PolicyProviderResource(r.type, unknown_checking_proxy(_plain(r.inputs)), r.urn, r.name)
+        for r in result.resources
+        if r.type.startswith("pulumi:providers:")
+    }
 
 
-def stack_resources(result: SynthResult,
-                    providers: Mapping[str, PolicyProviderResource]) -> list[PolicyResource]:
-    resources = {r.urn: PolicyResource(r.type, unknown_checking_proxy(_plain(r.outputs)), r.urn, r.name,
-                                       resource_options(r), providers.get(r.provider or ""), None, [], {})
-                 for r in result.resources}
+def stack_resources(result: SynthResult, providers: Mapping[str, PolicyProviderResource]) -> list[PolicyResource]:
+    resources = {
+        r.urn: PolicyResource(
+            r.type,
+            unknown_checking_proxy(_plain(r.outputs)),
+            r.urn,
+            r.name,
+            resource_options(r),
+            providers.get(r.provider or ""),
+            None,
+            [],
+            {},
+        )
+        for r in result.resources
+    }
     for registration in result.resources:
         resource = resources[registration.urn]
         resource.parent = resources.get(registration.parent or "")
         resource.dependencies = [resources[u] for u in registration.dependencies if u in resources]
-        resource.property_dependencies = {key: [resources[u] for u in urns if u in resources]
-                                          for key, urns in registration.property_dependencies.items()}
+        resource.property_dependencies = {
+            key: [resources[u] for u in urns if u in resources]
+            for key, urns in registration.property_dependencies.items()
+        }
     return list(resources.values())
 
 
 # -- evaluation ----------------------------------------------------------------------
 
-def evaluate(result: SynthResult, config: Mapping[str, Any] | None = None,
-             policies: Sequence[Policy] = ALL_POLICIES, config_file: str | None = None) -> PolicyReport:
+
+def evaluate(
+    result: SynthResult,
+    config: Mapping[str, Any] | None = None,
+    policies: Sequence[Policy] = ALL_POLICIES,
+    config_file: str | None = None,
+) -> PolicyReport:
     settings = resolve_settings(config or {}, policies, source=config_file or "policy config")
     report = PolicyReport(stack=result.stack, config_file=config_file, policies=len(policies))
     providers = _providers(result)
@@ -227,17 +262,28 @@ def evaluate(result: SynthResult, config: Mapping[str, Any] | None = None,
                 if registration.type.startswith("pulumi:providers:"):
                     continue  # the engine does not analyze provider resources
                 args = ResourceValidationArgs(
-                    registration.type, unknown_checking_proxy(_plain(registration.inputs)), registration.urn,
-                    registration.name, resource_options(registration), providers.get(registration.provider or ""),
-                    chosen.config)
+                    registration.type,
+                    unknown_checking_proxy(_plain(registration.inputs)),
+                    registration.urn,
+                    registration.name,
+                    resource_options(registration),
+                    providers.get(registration.provider or ""),
+                    chosen.config,
+                )
                 _run(report, policy, level, args, names, registration.urn)
         elif isinstance(policy, StackValidationPolicy):
             _run(report, policy, level, StackValidationArgs(resources, chosen.config), names, None)
     return report
 
 
-def _run(report: PolicyReport, policy: Policy, level: EnforcementLevel, args: Any,
-         names: Mapping[str, tuple[str, str]], resource_urn: str | None) -> None:
+def _run(
+    report: PolicyReport,
+    policy: Policy,
+    level: EnforcementLevel,
+    args: Any,
+    names: Mapping[str, tuple[str, str]],
+    resource_urn: str | None,
+) -> None:
     """One policy on one resource (or the stack), recording violations like the analyzer's diagnostics."""
     framework = policy.framework
 
@@ -245,11 +291,19 @@ def _run(report: PolicyReport, policy: Policy, level: EnforcementLevel, args: An
         # A resource policy's violations are always about its resource; a stack policy names one.
         target = resource_urn or urn or ""
         resource_type, name = names.get(target, ("", ""))
-        report.violations.append(Violation(
-            policy=policy.name, family=getattr(policy, "family", ""),
-            severity=policy.severity.value if policy.severity else "", enforcement=level.value,
-            framework=f"{framework.name} {framework.reference}" if framework else "",
-            resource_type=resource_type, resource_name=name, urn=target, message=message))
+        report.violations.append(
+            Violation(
+                policy=policy.name,
+                family=getattr(policy, "family", ""),
+                severity=policy.severity.value if policy.severity else "",
+                enforcement=level.value,
+                framework=f"{framework.name} {framework.reference}" if framework else "",
+                resource_type=resource_type,
+                resource_name=name,
+                urn=target,
+                message=message,
+            )
+        )
 
     try:
         policy.validate(args, report_violation)  # type: ignore[attr-defined]

@@ -10,13 +10,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.backup_bucket import BackupBucket, BackupBucketArgs
 from components.aws.ecr_repositories import EcrRepositories, EcrRepositoriesArgs
 from components.aws.eks.cluster import EksCluster, EksClusterArgs
+from components.aws.eks.irsa_role import IrsaRole
 from components.aws.eks.node_group import NodeGroupSpec
 from components.aws.elasticache_redis import ElastiCacheRedis, ElastiCacheRedisArgs
-from components.aws.eks.irsa_role import IrsaRole
+from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.rds_primary import RdsPrimary, RdsPrimaryArgs
 from stacks.config.aws_models import ScalingConfig
 from stacks.config.models import PlatformConfig
@@ -105,8 +105,12 @@ def build_aws(config: PlatformConfig, on_aws: pulumi.ResourceOptions) -> AwsPrim
             public_access_cidrs=[str(c) for c in eks.public_access_cidrs],
             node_groups=[
                 _node_group("general", eks.node_groups.general, {"node-class": "general"}),
-                _node_group("high-cpu", eks.node_groups.high_cpu,
-                            {"node-class": "high-cpu", "workload": "saju-engine"}, [SAJU_ENGINE_TAINT]),
+                _node_group(
+                    "high-cpu",
+                    eks.node_groups.high_cpu,
+                    {"node-class": "high-cpu", "workload": "saju-engine"},
+                    [SAJU_ENGINE_TAINT],
+                ),
             ],
             log_retention_days=aws_config.log_retention_days,
             protect=config.protect,
@@ -198,9 +202,15 @@ def build_aws(config: PlatformConfig, on_aws: pulumi.ResourceOptions) -> AwsPrim
     return AwsPrimary(network, cluster, database, cache, registries, backup_bucket, backup_writer)
 
 
-def _node_group(role: str, scaling: ScalingConfig, labels: dict[str, str],
-                taints: list[aws.eks.NodeGroupTaintArgs] | None = None) -> NodeGroupSpec:
+def _node_group(
+    role: str, scaling: ScalingConfig, labels: dict[str, str], taints: list[aws.eks.NodeGroupTaintArgs] | None = None
+) -> NodeGroupSpec:
     return NodeGroupSpec(
-        role=role, instance_types=list(scaling.instance_types), min_size=scaling.min_size,
-        desired_size=scaling.desired_size, max_size=scaling.max_size, labels=labels, taints=taints or [],
+        role=role,
+        instance_types=list(scaling.instance_types),
+        min_size=scaling.min_size,
+        desired_size=scaling.desired_size,
+        max_size=scaling.max_size,
+        labels=labels,
+        taints=taints or [],
     )

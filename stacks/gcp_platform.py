@@ -5,12 +5,12 @@ from typing import Any
 
 import pulumi
 
+from components.aws.rds_primary import RdsPrimary
 from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
 from components.gcp.cloudsql_replica import CloudSqlReplica, CloudSqlReplicaArgs
-from components.gcp.network import GcpNetwork, GcpNetworkArgs
 from components.gcp.gke_cluster import AuthorizedNetwork, GkeCluster, GkeClusterArgs
 from components.gcp.gke_node_pool import NodePoolSpec
-from components.aws.rds_primary import RdsPrimary
+from components.gcp.network import GcpNetwork, GcpNetworkArgs
 from stacks.config.gcp_models import NodePoolConfig
 from stacks.config.models import PlatformConfig
 
@@ -136,8 +136,13 @@ def build_gcp(config: PlatformConfig, on_gcp: pulumi.ResourceOptions, database: 
 
 def _node_pool(role: str, pool: NodePoolConfig, labels: dict[str, str]) -> NodePoolSpec:
     return NodePoolSpec(
-        role=role, machine_type=pool.machine_type,
-        min_nodes_per_zone=pool.min_nodes_per_zone, max_nodes_per_zone=pool.max_nodes_per_zone,
-        disk_size_gb=pool.disk_size_gb, node_locations=list(pool.node_locations),
-        accelerator_type=pool.accelerator_type, accelerator_count=pool.accelerator_count, labels=labels,
+        role=role,
+        machine_type=pool.machine_type,
+        min_nodes_per_zone=pool.min_nodes_per_zone,
+        max_nodes_per_zone=pool.max_nodes_per_zone,
+        disk_size_gb=pool.disk_size_gb,
+        node_locations=list(pool.node_locations),
+        accelerator_type=pool.accelerator_type,
+        accelerator_count=pool.accelerator_count,
+        labels=labels,
     )

@@ -18,8 +18,8 @@ import pulumi_random as random
 from components.multicloud.cross_cloud_vpn import CrossCloudVpn, CrossCloudVpnArgs
 from stacks.aws_platform import build_aws
 from stacks.cloudflare_platform import build_cloudflare
-from stacks.gcp_platform import build_gcp
 from stacks.config.models import PlatformConfig
+from stacks.gcp_platform import build_gcp
 
 
 def build_platform(config: PlatformConfig) -> dict[str, Any]:
@@ -31,14 +31,17 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     # forgets `providers=` fails at preview instead of landing in the wrong region.
     # default_tags stamps project/environment/owner on every taggable AWS resource.
     aws_provider = aws.Provider(
-        f"{prefix}-aws", region=config.aws_region,
+        f"{prefix}-aws",
+        region=config.aws_region,
         default_tags=aws.ProviderDefaultTagsArgs(tags=config.common_tags),
     )
     random_provider = random.Provider(f"{prefix}-random")
     # default_labels puts the AWS tags' ownership labels on every labelable GCP resource,
     # so cost reports of both clouds group by the same keys.
     gcp_provider = gcp.Provider(
-        f"{prefix}-gcp", project=config.gcp_project, region=config.gcp_region,
+        f"{prefix}-gcp",
+        project=config.gcp_project,
+        region=config.gcp_region,
         default_labels=config.common_tags,
     )
     # The token is a secret from `pulumi config set --secret cloudflare:apiToken`; when it

@@ -19,15 +19,29 @@ IMAGE = f"613420769954.dkr.ecr.ap-northeast-2.amazonaws.com/heal7-prod/web-main:
 NAMESPACE = "heal7"
 
 
-def registration(type_: str, name: str, inputs: dict[str, Any], *, protect: bool = False,
-                 outputs: dict[str, Any] | None = None) -> Registration:
+def registration(
+    type_: str, name: str, inputs: dict[str, Any], *, protect: bool = False, outputs: dict[str, Any] | None = None
+) -> Registration:
     """A RegisterResource record as tools/synth.py keeps it (outputs default to the inputs)."""
     return Registration(
-        type=type_, name=name, urn=f"urn:pulumi:test::multicloud-platform::{type_}::{name}", custom=True,
-        parent=None, provider=None, protect=protect, dependencies=[], property_dependencies={},
-        ignore_changes=[], replace_on_changes=[], delete_before_replace=False, retain_on_delete=False,
-        additional_secret_outputs=[], custom_timeouts={}, inputs=inputs,
-        outputs=copy.deepcopy(outputs if outputs is not None else inputs))
+        type=type_,
+        name=name,
+        urn=f"urn:pulumi:test::multicloud-platform::{type_}::{name}",
+        custom=True,
+        parent=None,
+        provider=None,
+        protect=protect,
+        dependencies=[],
+        property_dependencies={},
+        ignore_changes=[],
+        replace_on_changes=[],
+        delete_before_replace=False,
+        retain_on_delete=False,
+        additional_secret_outputs=[],
+        custom_timeouts={},
+        inputs=inputs,
+        outputs=copy.deepcopy(outputs if outputs is not None else inputs),
+    )
 
 
 def record(*resources: Registration, stack: str = "test") -> SynthResult:
@@ -66,94 +80,194 @@ def hardened_pod_spec() -> dict[str, Any]:
     return {
         "serviceAccountName": "web-main",
         "automountServiceAccountToken": False,
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 1001, "runAsGroup": 1001, "fsGroup": 1001,
-                            "seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [{
-            "name": "web-main", "image": IMAGE, "ports": [{"containerPort": 3000}],
-            "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
-            "livenessProbe": probe, "readinessProbe": {**probe, "httpGet": {"path": "/ready", "port": 3000}},
-            "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                                "capabilities": {"drop": ["ALL"]}},
-        }],
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 1001,
+            "runAsGroup": 1001,
+            "fsGroup": 1001,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [
+            {
+                "name": "web-main",
+                "image": IMAGE,
+                "ports": [{"containerPort": 3000}],
+                "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
+                "livenessProbe": probe,
+                "readinessProbe": {**probe, "httpGet": {"path": "/ready", "port": 3000}},
+                "securityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "readOnlyRootFilesystem": True,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+            }
+        ],
     }
 
 
 def deployment() -> Registration:
-    return registration("kubernetes:apps/v1:Deployment", "web-main", {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": _metadata("web-main"),
-        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web-main"}},
-                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-                 "template": {"metadata": {"labels": {"app": "web-main"}}, "spec": hardened_pod_spec()}},
-    })
+    return registration(
+        "kubernetes:apps/v1:Deployment",
+        "web-main",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": _metadata("web-main"),
+            "spec": {
+                "replicas": 3,
+                "selector": {"matchLabels": {"app": "web-main"}},
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+                "template": {"metadata": {"labels": {"app": "web-main"}}, "spec": hardened_pod_spec()},
+            },
+        },
+    )
 
 
 def cron_job() -> Registration:
-    return registration("kubernetes:batch/v1:CronJob", "db-dump", {
-        "apiVersion": "batch/v1", "kind": "CronJob", "metadata": _metadata("db-dump"),
-        "spec": {"schedule": "0 3 * * *",
-                 "jobTemplate": {"spec": {"template": {"spec": {**hardened_pod_spec(), "restartPolicy": "Never"}}}}},
-    })
+    return registration(
+        "kubernetes:batch/v1:CronJob",
+        "db-dump",
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": _metadata("db-dump"),
+            "spec": {
+                "schedule": "0 3 * * *",
+                "jobTemplate": {"spec": {"template": {"spec": {**hardened_pod_spec(), "restartPolicy": "Never"}}}},
+            },
+        },
+    )
 
 
 def network_policy() -> Registration:
-    return registration("kubernetes:networking.k8s.io/v1:NetworkPolicy", "heal7-allow-ingress", {
-        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _metadata("heal7-allow-ingress"),
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
-                 "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"name": "istio-system"}}},
-                                       {"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}],
-                              "ports": [{"protocol": "TCP", "port": 3000}]}]},
-    })
+    return registration(
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        "heal7-allow-ingress",
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": _metadata("heal7-allow-ingress"),
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {"namespaceSelector": {"matchLabels": {"name": "istio-system"}}},
+                            {"namespaceSelector": {"matchLabels": {"name": "monitoring"}}},
+                        ],
+                        "ports": [{"protocol": "TCP", "port": 3000}],
+                    }
+                ],
+            },
+        },
+    )
 
 
 def role() -> Registration:
-    return registration("kubernetes:rbac.authorization.k8s.io/v1:Role", "web-main-reader", {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": _metadata("web-main-reader"),
-        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}],
-    })
+    return registration(
+        "kubernetes:rbac.authorization.k8s.io/v1:Role",
+        "web-main-reader",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": _metadata("web-main-reader"),
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}],
+        },
+    )
 
 
 def role_binding() -> Registration:
-    return registration("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "web-main-reader", {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": _metadata("web-main-reader"),
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "web-main-reader"},
-        "subjects": [{"kind": "ServiceAccount", "name": "web-main", "namespace": NAMESPACE}],
-    })
+    return registration(
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+        "web-main-reader",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": _metadata("web-main-reader"),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "web-main-reader"},
+            "subjects": [{"kind": "ServiceAccount", "name": "web-main", "namespace": NAMESPACE}],
+        },
+    )
 
 
 def service() -> Registration:
-    return registration("kubernetes:core/v1:Service", "web-main", {
-        "apiVersion": "v1", "kind": "Service", "metadata": _metadata("web-main"),
-        "spec": {"type": "ClusterIP", "selector": {"app": "web-main"}, "ports": [{"port": 3000}]},
-    })
+    return registration(
+        "kubernetes:core/v1:Service",
+        "web-main",
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": _metadata("web-main"),
+            "spec": {"type": "ClusterIP", "selector": {"app": "web-main"}, "ports": [{"port": 3000}]},
+        },
+    )
 
 
 def peer_authentication() -> Registration:
-    return registration("kubernetes:security.istio.io/v1:PeerAuthentication", "heal7-mtls", {
-        "apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication", "metadata": _metadata("heal7-mtls"),
-        "spec": {"mtls": {"mode": "STRICT"}},
-    })
+    return registration(
+        "kubernetes:security.istio.io/v1:PeerAuthentication",
+        "heal7-mtls",
+        {
+            "apiVersion": "security.istio.io/v1",
+            "kind": "PeerAuthentication",
+            "metadata": _metadata("heal7-mtls"),
+            "spec": {"mtls": {"mode": "STRICT"}},
+        },
+    )
 
 
 def external_secret_target() -> Registration:
     """The Secret object External Secrets owns: declared without data."""
-    return registration("kubernetes:core/v1:Secret", "web-main-db", {
-        "apiVersion": "v1", "kind": "Secret", "metadata": _metadata("web-main-db"), "type": "Opaque",
-    })
+    return registration(
+        "kubernetes:core/v1:Secret",
+        "web-main-db",
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": _metadata("web-main-db"),
+            "type": "Opaque",
+        },
+    )
 
 
 def autoscaler() -> Registration:
     """The seeds' web HPA: 20 replicas x 500 rps per pod covers the declared 10,000 rps."""
-    return registration("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "web-main", {
-        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-        "metadata": {**_metadata("web-main"), "annotations": {"platform.heal7.io/target-rps": "10000"}},
-        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web-main"},
-                 "minReplicas": 3, "maxReplicas": 20,
-                 "metrics": [{"type": "Pods", "pods": {"metric": {"name": "requests_per_second"},
-                                                       "target": {"type": "AverageValue", "averageValue": "500"}}}]},
-    })
+    return registration(
+        "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+        "web-main",
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {**_metadata("web-main"), "annotations": {"platform.heal7.io/target-rps": "10000"}},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web-main"},
+                "minReplicas": 3,
+                "maxReplicas": 20,
+                "metrics": [
+                    {
+                        "type": "Pods",
+                        "pods": {
+                            "metric": {"name": "requests_per_second"},
+                            "target": {"type": "AverageValue", "averageValue": "500"},
+                        },
+                    }
+                ],
+            },
+        },
+    )
 
 
 def kubernetes_layer() -> list[Registration]:
     """One compliant namespace's worth of objects."""
-    return [deployment(), cron_job(), network_policy(), role(), role_binding(), service(), peer_authentication(),
-            external_secret_target(), autoscaler()]
+    return [
+        deployment(),
+        cron_job(),
+        network_policy(),
+        role(),
+        role_binding(),
+        service(),
+        peer_authentication(),
+        external_secret_target(),
+        autoscaler(),
+    ]

@@ -18,8 +18,11 @@ ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 KMS_KEY = "aws:kms/key:Key"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
-AZS = {"dev": ["ap-northeast-2a", "ap-northeast-2c"], "staging": ["ap-northeast-2a", "ap-northeast-2c"],
-       "prod": ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"]}
+AZS = {
+    "dev": ["ap-northeast-2a", "ap-northeast-2c"],
+    "staging": ["ap-northeast-2a", "ap-northeast-2c"],
+    "prod": ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"],
+}
 
 
 def _flow_log_child(result, type_token):
@@ -36,7 +39,11 @@ def _subnets(result, tier):
 def test_every_cloud_resource_uses_the_explicit_provider(synthed, stack):
     result = synthed(stack)
     assert {r.type for r in result.resources if r.type.startswith("pulumi:providers:")} == {
-        "pulumi:providers:aws", "pulumi:providers:gcp", "pulumi:providers:random", "pulumi:providers:cloudflare"}
+        "pulumi:providers:aws",
+        "pulumi:providers:gcp",
+        "pulumi:providers:random",
+        "pulumi:providers:cloudflare",
+    }
     aws_provider = result.one("pulumi:providers:aws")
     gcp_provider = result.one("pulumi:providers:gcp")
     random_provider = result.one("pulumi:providers:random")
@@ -74,7 +81,7 @@ def test_one_public_and_one_private_subnet_per_az_with_eks_tags(synthed, stack):
     vpc_range = ipaddress.IPv4Network(vpc.inputs["cidrBlock"])
     ranges = [ipaddress.IPv4Network(s.inputs["cidrBlock"]) for s in public + private]
     assert all(r.subnet_of(vpc_range) for r in ranges)
-    assert all(not a.overlaps(b) for i, a in enumerate(ranges) for b in ranges[i + 1:])
+    assert all(not a.overlaps(b) for i, a in enumerate(ranges) for b in ranges[i + 1 :])
     for subnet in public:
         assert subnet.inputs["tags"]["kubernetes.io/role/elb"] == "1"
         assert "kubernetes.io/role/internal-elb" not in subnet.inputs["tags"]
@@ -99,8 +106,11 @@ def test_prod_has_a_nat_gateway_per_az_routed_within_its_az(synthed):
     assert all(eips[nat.inputs["allocationId"]].inputs["domain"] == "vpc" for nat in nats)
     nat_eips = [eips[nat.inputs["allocationId"]] for nat in nats]
 
-    table_zone = {a.inputs["routeTableId"]: private[a.inputs["subnetId"]]
-                  for a in result.of_type(ASSOCIATION) if a.inputs["subnetId"] in private}
+    table_zone = {
+        a.inputs["routeTableId"]: private[a.inputs["subnetId"]]
+        for a in result.of_type(ASSOCIATION)
+        if a.inputs["subnetId"] in private
+    }
     defaults = [r for r in result.of_type(ROUTE) if r.inputs["routeTableId"] in table_zone]
     assert len(defaults) == 3
     for route in defaults:
@@ -113,8 +123,11 @@ def test_prod_has_a_nat_gateway_per_az_routed_within_its_az(synthed):
 def test_dev_has_one_nat_shared_by_every_private_subnet(synthed):
     result = synthed("dev")
     (nat,) = result.of_type(NAT)
-    private_tables = {a.inputs["routeTableId"] for a in result.of_type(ASSOCIATION)
-                      if a.inputs["subnetId"] in {s.id for s in _subnets(result, "private")}}
+    private_tables = {
+        a.inputs["routeTableId"]
+        for a in result.of_type(ASSOCIATION)
+        if a.inputs["subnetId"] in {s.id for s in _subnets(result, "private")}
+    }
     routes = [r for r in result.of_type(ROUTE) if r.inputs["routeTableId"] in private_tables]
     assert len(private_tables) == 2 and len(routes) == 2
     assert {r.inputs["natGatewayId"] for r in routes} == {nat.id}
@@ -136,7 +149,11 @@ def test_public_subnets_route_to_the_internet_gateway(synthed, stack):
 @pytest.mark.parametrize(("stack", "retention"), [("dev", 14), ("staging", 30), ("prod", 365)])
 def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(synthed, stack, retention):
     result = synthed(stack)
-    flow_log, log_group, key = result.one(FLOW_LOG), _flow_log_child(result, LOG_GROUP), _flow_log_child(result, KMS_KEY)
+    flow_log, log_group, key = (
+        result.one(FLOW_LOG),
+        _flow_log_child(result, LOG_GROUP),
+        _flow_log_child(result, KMS_KEY),
+    )
     assert flow_log.inputs["vpcId"] == result.one(VPC).id
     assert flow_log.inputs["trafficType"] == "ALL"
     assert flow_log.inputs["logDestinationType"] == "cloud-watch-logs"
@@ -156,16 +173,18 @@ def test_flow_log_role_is_least_privilege(synthed, stack):
     log_group = _flow_log_child(result, LOG_GROUP)
     account = log_group.outputs["arn"].split(":")[4]
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
-    assert trust == [{
-        "Effect": "Allow",
-        "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-        # Confused-deputy guard: only flow logs of this account may assume the role.
-        "Condition": {
-            "StringEquals": {"aws:SourceAccount": account},
-            "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:ap-northeast-2:{account}:vpc-flow-log/*"},
-        },
-    }]
+    assert trust == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            # Confused-deputy guard: only flow logs of this account may assume the role.
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:ap-northeast-2:{account}:vpc-flow-log/*"},
+            },
+        }
+    ]
     flow_log = result.one(FLOW_LOG)
     assert flow_log.inputs["iamRoleArn"] == role.outputs["arn"]
     role_policy = _flow_log_child(result, "aws:iam/rolePolicy:RolePolicy")
@@ -224,7 +243,9 @@ def test_network_children_are_parented_and_named_after_their_component(synthed, 
     network = result.one("platform:aws:AwsNetwork")
     flow_logs = result.one("platform:aws:VpcFlowLogs")
     assert network.name == f"heal7-{stack}-network"
-    assert network.parent == f"urn:pulumi:{stack}::multicloud-platform::pulumi:pulumi:Stack::multicloud-platform-{stack}"
+    assert (
+        network.parent == f"urn:pulumi:{stack}::multicloud-platform::pulumi:pulumi:Stack::multicloud-platform-{stack}"
+    )
     assert flow_logs.parent == network.urn and flow_logs.name == f"{network.name}-flow-logs"
     assert {r.name for r in result.children_of(flow_logs)} == {
         f"{flow_logs.name}-{role}" for role in ("key", "alias", "group", "role", "write", "vpc")
@@ -236,15 +257,20 @@ def test_urns_have_the_engines_shape(synthed):
     network = result.one("platform:aws:AwsNetwork")
     assert network.urn == "urn:pulumi:prod::multicloud-platform::platform:aws:AwsNetwork::heal7-prod-network"
     key = _flow_log_child(result, KMS_KEY)
-    assert key.urn == ("urn:pulumi:prod::multicloud-platform::platform:aws:AwsNetwork$platform:aws:VpcFlowLogs"
-                       "$aws:kms/key:Key::heal7-prod-network-flow-logs-key")
+    assert key.urn == (
+        "urn:pulumi:prod::multicloud-platform::platform:aws:AwsNetwork$platform:aws:VpcFlowLogs"
+        "$aws:kms/key:Key::heal7-prod-network-flow-logs-key"
+    )
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_invoke_goes_through_the_explicit_provider(synthed, stack):
     result = synthed(stack)
-    providers = {p.type.removeprefix("pulumi:providers:"): f"{p.urn}::{p.id}"
-                 for p in result.resources if p.type.startswith("pulumi:providers:")}
+    providers = {
+        p.type.removeprefix("pulumi:providers:"): f"{p.urn}::{p.id}"
+        for p in result.resources
+        if p.type.startswith("pulumi:providers:")
+    }
     assert set(result.invokes) == {
         ("aws:index/getCallerIdentity:getCallerIdentity", providers["aws"]),
         ("aws:index/getPartition:getPartition", providers["aws"]),
@@ -264,7 +290,11 @@ def test_s3_gateway_endpoint_serves_the_private_route_tables(synthed):
 
 
 def test_component_rejects_subnet_lists_that_do_not_match_the_azs():
-    args = AwsNetworkArgs(vpc_cidr="10.0.0.0/16", availability_zones=["ap-northeast-2a", "ap-northeast-2c"],
-                          private_subnet_cidrs=["10.0.0.0/19"], public_subnet_cidrs=["10.0.64.0/24", "10.0.65.0/24"])
+    args = AwsNetworkArgs(
+        vpc_cidr="10.0.0.0/16",
+        availability_zones=["ap-northeast-2a", "ap-northeast-2c"],
+        private_subnet_cidrs=["10.0.0.0/19"],
+        public_subnet_cidrs=["10.0.64.0/24", "10.0.65.0/24"],
+    )
     with pytest.raises(ValueError, match="one private and one public subnet CIDR per AZ"):
         AwsNetwork("bad", args)

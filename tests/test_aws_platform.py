@@ -20,9 +20,12 @@ def _stateful(resource) -> bool:
     # NAT gateways' Elastic IPs are replaceable; the ingress ones are the front door's origins.
     ingress_eip = resource.type == "aws:ec2/eip:Eip" and resource.inputs["tags"].get("role") == "ingress"
     return resource.type in STATEFUL_TYPES or ingress_eip
+
+
 # Input names that carry a secret value (not `httpTokens`, `secretId`, `manage...Password`).
-SECRET_KEY = re.compile(r"(password|passwd|secret|secretstring|secretbinary|authtoken|apitoken|privatekey|presharedkey)$",
-                        re.IGNORECASE)
+SECRET_KEY = re.compile(
+    r"(password|passwd|secret|secretstring|secretbinary|authtoken|apitoken|privatekey|presharedkey)$", re.IGNORECASE
+)
 # Inputs whose name looks like a secret but that hold a reference to one (its id).
 SECRET_REFERENCES = {("gcp:secretmanager/secretVersion:SecretVersion", "secret")}
 
@@ -32,10 +35,15 @@ def test_provider_stamps_the_common_tags_on_everything(synthed, stack):
     result = synthed(stack)
     provider = result.one("pulumi:providers:aws")
     # Providers receive their inputs JSON-encoded.
-    assert json.loads(provider.inputs["defaultTags"]) == {"tags": {
-        "project": "heal7", "environment": stack, "owner": "platform-team",
-        "cost-center": "heal7-platform", "managed-by": "pulumi",
-    }}
+    assert json.loads(provider.inputs["defaultTags"]) == {
+        "tags": {
+            "project": "heal7",
+            "environment": stack,
+            "owner": "platform-team",
+            "cost-center": "heal7-platform",
+            "managed-by": "pulumi",
+        }
+    }
     # Every taggable resource also gets a Name, prefixed by the stack.
     tagged = [r for r in result.resources if r.package == "aws" and "tags" in r.inputs]
     assert len(tagged) > 40
@@ -69,13 +77,16 @@ def test_stateful_resources_are_protected_and_deletion_protected_in_prod(synthed
     result = synthed(stack)
     stateful = [r for r in result.resources if _stateful(r)]
     assert {r.type for r in stateful} >= {"aws:ec2/eip:Eip"} | STATEFUL_TYPES - (
-        set() if protected else {"aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"})
+        set() if protected else {"aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"}
+    )
     assert all(r.protect is protected for r in stateful), [r.name for r in stateful if r.protect is not protected]
     # Everything else stays unprotected, so a refactor never needs a manual unprotect.
     assert not [r.name for r in result.resources if r.protect and not _stateful(r)]
     assert result.one("aws:rds/instance:Instance").inputs["deletionProtection"] is protected
     assert result.one("aws:eks/cluster:Cluster").inputs["deletionProtection"] is protected
-    assert all(g.inputs["deletionProtectionEnabled"] is protected for g in result.of_type("aws:cloudwatch/logGroup:LogGroup"))
+    assert all(
+        g.inputs["deletionProtectionEnabled"] is protected for g in result.of_type("aws:cloudwatch/logGroup:LogGroup")
+    )
     for key in result.of_type("aws:kms/key:Key"):
         assert key.inputs["deletionWindowInDays"] == 30 and key.inputs["enableKeyRotation"] is True
     for bucket in result.of_type("aws:s3/bucket:Bucket"):
@@ -124,29 +135,59 @@ def test_every_child_is_named_after_its_component(synthed, stack):
     result = synthed(stack)
     components = {r.urn: r for r in result.resources if r.package == "platform"}
     assert {c.type for c in components.values()} >= {
-        "platform:aws:AwsNetwork", "platform:aws:EksCluster", "platform:aws:EksNodeGroup", "platform:aws:EksAddons",
-        "platform:aws:IrsaRole", "platform:aws:RdsPrimary", "platform:aws:ElastiCacheRedis",
-        "platform:aws:EcrRepositories", "platform:aws:BackupBucket", "platform:aws:VpcFlowLogs"}
+        "platform:aws:AwsNetwork",
+        "platform:aws:EksCluster",
+        "platform:aws:EksNodeGroup",
+        "platform:aws:EksAddons",
+        "platform:aws:IrsaRole",
+        "platform:aws:RdsPrimary",
+        "platform:aws:ElastiCacheRedis",
+        "platform:aws:EcrRepositories",
+        "platform:aws:BackupBucket",
+        "platform:aws:VpcFlowLogs",
+    }
     children = [r for r in result.resources if r.parent in components]
     assert all(r.name.startswith(f"{components[r.parent].name}-") for r in children), [
-        r.name for r in children if not r.name.startswith(f"{components[r.parent].name}-")]
+        r.name for r in children if not r.name.startswith(f"{components[r.parent].name}-")
+    ]
     # Only components and providers hang off the stack itself.
-    top_level = {r.type.split(":")[0] for r in result.resources if r.parent and r.parent.endswith(f"multicloud-platform-{stack}")}
+    top_level = {
+        r.type.split(":")[0] for r in result.resources if r.parent and r.parent.endswith(f"multicloud-platform-{stack}")
+    }
     assert top_level <= {"platform", "pulumi"}
 
 
 def test_components_refuse_args_that_would_build_something_broken():
-    from components.aws.elasticache_redis import ElastiCacheRedis, ElastiCacheRedisArgs
     from components.aws.eks.irsa_role import IrsaRole, IrsaRoleArgs
+    from components.aws.elasticache_redis import ElastiCacheRedis, ElastiCacheRedisArgs
     from components.aws.rds_primary import RdsPrimary, RdsPrimaryArgs
 
     with pytest.raises(ValueError, match="automatic failover needs at least 2 nodes"):
-        ElastiCacheRedis("r", ElastiCacheRedisArgs(vpc_id="vpc-1", subnet_ids=["s"], availability_zones=["a"],
-                                                   client_security_group_ids=["sg-1"], node_count=1))
+        ElastiCacheRedis(
+            "r",
+            ElastiCacheRedisArgs(
+                vpc_id="vpc-1",
+                subnet_ids=["s"],
+                availability_zones=["a"],
+                client_security_group_ids=["sg-1"],
+                node_count=1,
+            ),
+        )
     with pytest.raises(ValueError, match="no clients given"):
-        RdsPrimary("db", RdsPrimaryArgs(vpc_id="vpc-1", subnet_ids=["s"], instance_class="db.t4g.medium",
-                                        allocated_storage=20, max_allocated_storage=20, tuning={},
-                                        db_name="d", master_username="u"))
+        RdsPrimary(
+            "db",
+            RdsPrimaryArgs(
+                vpc_id="vpc-1",
+                subnet_ids=["s"],
+                instance_class="db.t4g.medium",
+                allocated_storage=20,
+                max_allocated_storage=20,
+                tuning={},
+                db_name="d",
+                master_username="u",
+            ),
+        )
     with pytest.raises(ValueError, match="a role with no permissions is a mistake"):
-        IrsaRole("i", IrsaRoleArgs(oidc_provider_arn="arn", oidc_issuer_url="https://x", namespace="n",
-                                   service_account="s"))
+        IrsaRole(
+            "i", IrsaRoleArgs(oidc_provider_arn="arn", oidc_issuer_url="https://x", namespace="n", service_account="s")
+        )

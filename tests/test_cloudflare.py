@@ -11,8 +11,11 @@ POOL = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
 LB = "cloudflare:index/loadBalancer:LoadBalancer"
 MONITOR = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor"
 ZONES = {"dev": "heal7-dev.com", "staging": "heal7-staging.com", "prod": "heal7.com"}
-AZS = {"dev": ["ap-northeast-2a", "ap-northeast-2c"], "staging": ["ap-northeast-2a", "ap-northeast-2c"],
-       "prod": ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"]}
+AZS = {
+    "dev": ["ap-northeast-2a", "ap-northeast-2c"],
+    "staging": ["ap-northeast-2a", "ap-northeast-2c"],
+    "prod": ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"],
+}
 
 
 def _zone_id(stack):
@@ -40,7 +43,10 @@ def test_pool_origins_are_exactly_the_reserved_ingress_addresses(synthed, stack)
     assert result.outputs["ingressAddresses"] == by_zone
     address = result.one("gcp:compute/address:Address")
     assert (address.inputs["addressType"], address.inputs["networkTier"], address.inputs["region"]) == (
-        "EXTERNAL", "PREMIUM", "asia-northeast3")
+        "EXTERNAL",
+        "PREMIUM",
+        "asia-northeast3",
+    )
     assert result.outputs["gcpIngressAddress"] == address.outputs["address"]
 
     pools = _pools(result, stack)
@@ -48,7 +54,8 @@ def test_pool_origins_are_exactly_the_reserved_ingress_addresses(synthed, stack)
     aws_origins = pools["aws-primary"].inputs["origins"]
     assert {o["name"]: o["address"] for o in aws_origins} == by_zone
     assert [(o["name"], o["address"]) for o in pools["gcp-secondary"].inputs["origins"]] == [
-        ("asia-northeast3", address.outputs["address"])]
+        ("asia-northeast3", address.outputs["address"])
+    ]
     split_addresses = sorted(o["address"] for o in pools["split"].inputs["origins"])
     assert split_addresses == sorted([*by_zone.values(), address.outputs["address"]])
     assert all(o["enabled"] is True for pool in pools.values() for o in pool.inputs["origins"])
@@ -59,7 +66,12 @@ def test_one_https_monitor_with_the_seed_health_check_guards_every_pool(synthed,
     result = synthed(stack)
     monitor = result.one(MONITOR)
     assert {k: monitor.inputs[k] for k in ("type", "method", "path", "port", "expectedCodes")} == {
-        "type": "https", "method": "GET", "path": "/health", "port": 443, "expectedCodes": "200"}
+        "type": "https",
+        "method": "GET",
+        "path": "/health",
+        "port": 443,
+        "expectedCodes": "200",
+    }
     # The seed's HEALTHCHECK --interval=30s --timeout=3s --retries=3 in prod (Business
     # plan); dev and staging probe every 60 s, the Pro plan's floor.
     interval = 30 if stack == "prod" else 60
@@ -142,13 +154,24 @@ def test_zone_settings_enforce_strict_tls_https_and_hsts(synthed, stack):
     result = synthed(stack)
     settings = {s.inputs["settingId"]: s for s in result.of_type("cloudflare:index/zoneSetting:ZoneSetting")}
     assert {setting_id: s.inputs["value"] for setting_id, s in settings.items() if setting_id != "security_header"} == {
-        "ssl": "strict", "min_tls_version": "1.2", "tls_1_3": "on",
-        "always_use_https": "on", "automatic_https_rewrites": "on", "tls_client_auth": "on",
+        "ssl": "strict",
+        "min_tls_version": "1.2",
+        "tls_1_3": "on",
+        "always_use_https": "on",
+        "automatic_https_rewrites": "on",
+        "tls_client_auth": "on",
     }
     # The seed's nginx header: max-age=31536000; includeSubDomains; preload. The value is
     # free-form JSON sent as is, so its keys are the Cloudflare API's own snake_case.
-    assert settings["security_header"].inputs["value"] == {"strict_transport_security": {
-        "enabled": True, "max_age": 31536000, "include_subdomains": True, "preload": True, "nosniff": True}}
+    assert settings["security_header"].inputs["value"] == {
+        "strict_transport_security": {
+            "enabled": True,
+            "max_age": 31536000,
+            "include_subdomains": True,
+            "preload": True,
+            "nosniff": True,
+        }
+    }
     zone_ids = {r.inputs["zoneId"] for r in [*settings.values(), *result.of_type(LB)]}
     assert zone_ids == {_zone_id(stack)}
 
@@ -163,8 +186,10 @@ def test_rate_limits_are_the_seed_limits_per_client_ip(synthed, stack):
     rules = {rule["ref"]: rule for rule in ruleset.inputs["rules"]}
     # 100 r/s and 1000 r/s in Cloudflare's shortest period (10 s); the email class has no
     # hostname in these stacks, so it deploys no rule.
-    assert {ref: (r["expression"], r["ratelimit"]["period"], r["ratelimit"]["requestsPerPeriod"])
-            for ref, r in rules.items()} == {
+    assert {
+        ref: (r["expression"], r["ratelimit"]["period"], r["ratelimit"]["requestsPerPeriod"])
+        for ref, r in rules.items()
+    } == {
         "rate-limit-api": (f'http.host in {{"ai.{zone}" "api.{zone}"}}', 10, 1000),
         "rate-limit-web": (f'http.host in {{"{zone}" "www.{zone}"}}', 10, 10000),
     }
@@ -184,7 +209,9 @@ def test_serving_traffic_enables_every_load_balancer(stack_config):
 def test_a_hostname_in_the_email_class_gets_100_requests_per_minute(stack_config):
     config = stack_config("prod")
     config["platform:cloudflare"]["loadBalancers"]["mail.heal7.com"] = {
-        "pools": ["aws-primary", "gcp-secondary"], "rateLimit": "email"}
+        "pools": ["aws-primary", "gcp-secondary"],
+        "rateLimit": "email",
+    }
     # Business allows a third rule; below Enterprise a challenge only throttles (timeout 0).
     config["platform:cloudflare"]["rateLimitAction"] = "managed_challenge"
     config["platform:cloudflare"]["mitigationTimeoutSeconds"] = 0

@@ -127,7 +127,9 @@ def test_deletion_protection_follows_the_tier(synthed, stack):
 def test_replication_password_is_generated_secret_and_stored(synthed, stack):
     result = synthed(stack)
     source, secret, version = result.one(SOURCE), result.one(SECRET), result.one(SECRET_VERSION)
-    password = result.one("random:index/randomPassword:RandomPassword", f"heal7-{stack}-postgres-replica-replication-password")
+    password = result.one(
+        "random:index/randomPassword:RandomPassword", f"heal7-{stack}-postgres-replica-replication-password"
+    )
     assert password.inputs["special"] is False and password.inputs["length"] == 40
     assert isinstance(source.inputs["password"], Secret)
     assert source.inputs["password"] == version.inputs["secretData"] == Secret(password.outputs["result"])
@@ -147,8 +149,10 @@ def test_stack_exports_the_replica_and_its_sync_commands(synthed, stack):
     assert outputs["cloudSqlPrivateIp"] == replica.outputs["privateIpAddress"]
     project = replica.outputs["connectionName"].split(":")[0]
     instance_url = f"https://sqladmin.googleapis.com/v1/projects/{project}/instances/{replica.outputs['name']}"
-    for key, method in (("cloudSqlVerifyExternalSyncCommand", "verifyExternalSyncSettings"),
-                        ("cloudSqlStartExternalSyncCommand", "startExternalSync")):
+    for key, method in (
+        ("cloudSqlVerifyExternalSyncCommand", "verifyExternalSyncSettings"),
+        ("cloudSqlStartExternalSyncCommand", "startExternalSync"),
+    ):
         command = outputs[key]
         assert command.startswith("curl ") and command.endswith(f"{instance_url}/{method}")
         assert '"syncMode": "ONLINE"' in command and "gcloud auth print-access-token" in command
@@ -156,30 +160,42 @@ def test_stack_exports_the_replica_and_its_sync_commands(synthed, stack):
 
 # -- constructor validation ----------------------------------------------------------------
 
+
 def _args(**overrides) -> CloudSqlReplicaArgs:
     values = dict(
-        region="asia-northeast3", network_id="net", psa_range_name="psa",
-        private_services_peering=[], source_host="db.example", source_ca_certificate="pem",
-        engine_major_version=16, disk_size_gb=100,
+        region="asia-northeast3",
+        network_id="net",
+        psa_range_name="psa",
+        private_services_peering=[],
+        source_host="db.example",
+        source_ca_certificate="pem",
+        engine_major_version=16,
+        disk_size_gb=100,
     )
     return CloudSqlReplicaArgs(**{**values, **overrides})  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"engine_major_version": 13}, "engine_major_version must be >= 14, got 13"),
-    ({"tier": "db-n1-standard-4"}, "tier must be db-custom-<vCPU>-<MiB> or db-perf-optimized-N-<vCPU>"),
-    ({"tier": "db-f1-micro"}, "tier must be"),
-    ({"replication_username": "Replicator"}, "replication_username must be a lowercase PostgreSQL identifier"),
-    ({"replication_username": "repl-user"}, "replication_username"),
-    ({"replication_username": "rds_replicator"}, "not pg_\\* or rds\\*"),
-    ({"replication_username": "x" * 64}, "max 63"),
-    ({"database_flags": {"Max_Connections": "200"}}, r"database flag names must be lowercase identifiers, got \['Max_Connections'\]"),
-    ({"database_flags": {"max connections": "200"}}, "database flag names"),
-    ({"region": "Seoul"}, "region must be a GCP region"),
-    ({"disk_size_gb": 5}, "disk_size_gb must be >= 10"),
-    ({"source_port": 0}, "source_port must be 1-65535"),
-    ({"maintenance_day": 0}, "maintenance window"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"engine_major_version": 13}, "engine_major_version must be >= 14, got 13"),
+        ({"tier": "db-n1-standard-4"}, "tier must be db-custom-<vCPU>-<MiB> or db-perf-optimized-N-<vCPU>"),
+        ({"tier": "db-f1-micro"}, "tier must be"),
+        ({"replication_username": "Replicator"}, "replication_username must be a lowercase PostgreSQL identifier"),
+        ({"replication_username": "repl-user"}, "replication_username"),
+        ({"replication_username": "rds_replicator"}, "not pg_\\* or rds\\*"),
+        ({"replication_username": "x" * 64}, "max 63"),
+        (
+            {"database_flags": {"Max_Connections": "200"}},
+            r"database flag names must be lowercase identifiers, got \['Max_Connections'\]",
+        ),
+        ({"database_flags": {"max connections": "200"}}, "database flag names"),
+        ({"region": "Seoul"}, "region must be a GCP region"),
+        ({"disk_size_gb": 5}, "disk_size_gb must be >= 10"),
+        ({"source_port": 0}, "source_port must be 1-65535"),
+        ({"maintenance_day": 0}, "maintenance window"),
+    ],
+)
 def test_replica_rejects_bad_args(overrides, message):
     # Validation runs before registration, so nothing reaches the (session's) mock monitor.
     with pytest.raises(ValueError, match=f"CloudSqlReplica x: .*{message}"):

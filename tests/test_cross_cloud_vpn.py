@@ -8,8 +8,8 @@ import ipaddress
 
 import pytest
 
-from components.multicloud.cross_cloud_vpn import CrossCloudVpn, CrossCloudVpnArgs, _expect_count
 from components.multicloud._tunnels import PHASE1, PHASE2
+from components.multicloud.cross_cloud_vpn import CrossCloudVpn, CrossCloudVpnArgs, _expect_count
 from stacks.config.loader import parse_platform_config
 from tests.conftest import STACKS
 from tools.mock_vpn_resources import VPN_RESOURCE_OUTPUTS
@@ -100,7 +100,10 @@ def test_each_tunnel_has_its_interface_and_bgp_peer(synthed, stack):
         assert tunnel.inputs["peerExternalGateway"] == parts["aws-peer"].id
         assert tunnel.inputs["peerExternalGatewayInterface"] == index
         assert tunnel.inputs["router"] == router.id
-        cgw_inside, vgw_inside = _aws_tunnel(parts, index, "CgwInsideAddress"), _aws_tunnel(parts, index, "VgwInsideAddress")
+        cgw_inside, vgw_inside = (
+            _aws_tunnel(parts, index, "CgwInsideAddress"),
+            _aws_tunnel(parts, index, "VgwInsideAddress"),
+        )
         # AWS's rule, honoured by the mock: the VGW takes the first host, Google the second.
         assert (vgw_inside, cgw_inside) == tuple(str(h) for h in cidr.hosts())
         assert interface.inputs["router"] == router.outputs["name"]
@@ -117,8 +120,11 @@ def test_tunnels_speak_only_ikev2_with_one_strong_proposal(synthed, stack):
     for index in range(4):
         assert parts[f"tunnel-{index}"].inputs["ikeVersion"] == 2
         connection, number = LAYOUT[index]
-        options = {k.removeprefix(f"tunnel{number}"): v for k, v in parts[f"conn-{connection}"].inputs.items()
-                   if k.startswith(f"tunnel{number}")}
+        options = {
+            k.removeprefix(f"tunnel{number}"): v
+            for k, v in parts[f"conn-{connection}"].inputs.items()
+            if k.startswith(f"tunnel{number}")
+        }
         assert options["IkeVersions"] == ["ikev2"]
         # One transform per role (Google's AWS guide: avoids fragmented IKE and failed rekeys).
         assert options["Phase1EncryptionAlgorithms"] == [PHASE1.encryption] == ["AES256"]
@@ -193,27 +199,36 @@ GOOD_CIDRS = ["169.254.21.0/30", "169.254.21.4/30", "169.254.22.0/30", "169.254.
 
 
 def _args(**overrides):
-    values = dict(gcp_region="asia-northeast3", gcp_network_id="net", aws_vpc_id="vpc-1",
-                  aws_private_route_table_ids=["rtb-1"], aws_private_route_table_keys=["a"], inside_cidrs=GOOD_CIDRS)
+    values = dict(
+        gcp_region="asia-northeast3",
+        gcp_network_id="net",
+        aws_vpc_id="vpc-1",
+        aws_private_route_table_ids=["rtb-1"],
+        aws_private_route_table_keys=["a"],
+        inside_cidrs=GOOD_CIDRS,
+    )
     return CrossCloudVpnArgs(**{**values, **overrides})
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"gcp_asn": 64512, "aws_asn": 64512}, "gcp_asn and aws_asn must differ"),
-    ({"gcp_asn": 64511}, "gcp_asn must be a private ASN"),
-    ({"gcp_asn": 65535}, "gcp_asn must be a private ASN"),
-    ({"aws_asn": 4294967295}, "aws_asn must be a private ASN"),
-    ({"inside_cidrs": GOOD_CIDRS[:3]}, "expected 4 inside CIDRs"),
-    ({"inside_cidrs": [*GOOD_CIDRS[:3], "169.254.21.0/30"]}, "169.254.21.0/30 and 169.254.21.0/30 overlap"),
-    ({"inside_cidrs": [*GOOD_CIDRS[:3], "169.254.21.0/29"]}, "must be a /30"),
-    ({"inside_cidrs": [*GOOD_CIDRS[:3], "169.254.30.0/29"]}, "must be a /30"),
-    ({"inside_cidrs": [*GOOD_CIDRS[:3], "10.0.0.0/30"]}, "must lie inside 169.254.0.0/16"),
-    ({"inside_cidrs": [*GOOD_CIDRS[:3], "169.254.3.0/30"]}, "169.254.3.0/30 is reserved by AWS"),
-    ({"inside_cidrs": [*GOOD_CIDRS[:3], "169.254.169.252/30"]}, "is reserved by AWS"),
-    ({"inside_cidrs": [*GOOD_CIDRS[:3], "169.254.30.1/30"]}, "is not an IPv4 network"),
-    ({"aws_private_route_table_keys": []}, "no private route tables"),
-    ({"aws_private_route_table_keys": ["a", "a"]}, "route table keys must be unique"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"gcp_asn": 64512, "aws_asn": 64512}, "gcp_asn and aws_asn must differ"),
+        ({"gcp_asn": 64511}, "gcp_asn must be a private ASN"),
+        ({"gcp_asn": 65535}, "gcp_asn must be a private ASN"),
+        ({"aws_asn": 4294967295}, "aws_asn must be a private ASN"),
+        ({"inside_cidrs": GOOD_CIDRS[:3]}, "expected 4 inside CIDRs"),
+        ({"inside_cidrs": [*GOOD_CIDRS[:3], "169.254.21.0/30"]}, "169.254.21.0/30 and 169.254.21.0/30 overlap"),
+        ({"inside_cidrs": [*GOOD_CIDRS[:3], "169.254.21.0/29"]}, "must be a /30"),
+        ({"inside_cidrs": [*GOOD_CIDRS[:3], "169.254.30.0/29"]}, "must be a /30"),
+        ({"inside_cidrs": [*GOOD_CIDRS[:3], "10.0.0.0/30"]}, "must lie inside 169.254.0.0/16"),
+        ({"inside_cidrs": [*GOOD_CIDRS[:3], "169.254.3.0/30"]}, "169.254.3.0/30 is reserved by AWS"),
+        ({"inside_cidrs": [*GOOD_CIDRS[:3], "169.254.169.252/30"]}, "is reserved by AWS"),
+        ({"inside_cidrs": [*GOOD_CIDRS[:3], "169.254.30.1/30"]}, "is not an IPv4 network"),
+        ({"aws_private_route_table_keys": []}, "no private route tables"),
+        ({"aws_private_route_table_keys": ["a", "a"]}, "route table keys must be unique"),
+    ],
+)
 def test_bad_args_fail_before_anything_registers(overrides, message):
     with pytest.raises(ValueError, match=f"CrossCloudVpn x: .*{message}"):
         CrossCloudVpn("x", _args(**overrides))
@@ -234,7 +249,14 @@ def test_32_bit_private_asns_use_the_extended_customer_gateway_field():
 
 def test_mock_connection_assigns_inside_addresses_as_aws_does():
     _, outputs = VPN_RESOURCE_OUTPUTS[CONNECTION](
-        "c", {"tunnel1InsideCidr": "169.254.171.16/30", "tunnel2InsideCidr": "169.254.156.152/30"}, "r", "1")
+        "c", {"tunnel1InsideCidr": "169.254.171.16/30", "tunnel2InsideCidr": "169.254.156.152/30"}, "r", "1"
+    )
     # The addresses in Google's AWS guide: Cloud Router .18 and AWS .17 in 169.254.171.16/30.
-    assert (outputs["tunnel1VgwInsideAddress"], outputs["tunnel1CgwInsideAddress"]) == ("169.254.171.17", "169.254.171.18")
-    assert (outputs["tunnel2VgwInsideAddress"], outputs["tunnel2CgwInsideAddress"]) == ("169.254.156.153", "169.254.156.154")
+    assert (outputs["tunnel1VgwInsideAddress"], outputs["tunnel1CgwInsideAddress"]) == (
+        "169.254.171.17",
+        "169.254.171.18",
+    )
+    assert (outputs["tunnel2VgwInsideAddress"], outputs["tunnel2CgwInsideAddress"]) == (
+        "169.254.156.153",
+        "169.254.156.154",
+    )

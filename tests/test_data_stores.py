@@ -26,7 +26,11 @@ def test_prod_database_has_the_seeds_shape(synthed):
     assert db.inputs["identifier"] == "heal7-prod-postgres"
     assert (db.inputs["engine"], db.inputs["engineVersion"]) == ("postgres", "16")
     assert db.inputs["instanceClass"] == "db.r6g.xlarge"
-    assert (db.inputs["storageType"], db.inputs["allocatedStorage"], db.inputs["maxAllocatedStorage"]) == ("gp3", 1000, 5000)
+    assert (db.inputs["storageType"], db.inputs["allocatedStorage"], db.inputs["maxAllocatedStorage"]) == (
+        "gp3",
+        1000,
+        5000,
+    )
     assert (db.inputs["backupWindow"], db.inputs["maintenanceWindow"]) == ("03:00-04:00", "sun:04:00-sun:05:00")
     assert db.inputs["backupRetentionPeriod"] == 7
     assert (db.inputs["dbName"], db.inputs["username"]) == ("heal7", "heal7_admin")
@@ -55,7 +59,8 @@ def test_database_is_encrypted_private_and_keyless(synthed, stack):
     role = result.one("aws:iam/role:Role", f"heal7-{stack}-postgres-monitoring-role")
     assert db.inputs["monitoringRoleArn"] == role.outputs["arn"]
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
-        "Service": "monitoring.rds.amazonaws.com"}
+        "Service": "monitoring.rds.amazonaws.com"
+    }
     subnet_group = _children(result, component, "aws:rds/subnetGroup:SubnetGroup")[0]
     assert subnet_group.inputs["subnetIds"] == result.outputs["privateSubnetIds"]
     assert db.inputs["dbSubnetGroupName"] == subnet_group.outputs["name"]
@@ -89,7 +94,9 @@ def test_prod_replicates_automated_backups_to_tokyo_with_a_local_key(synthed):
 
 @pytest.mark.parametrize("stack", ["dev", "staging"])
 def test_lower_tiers_do_not_replicate_backups(synthed, stack):
-    assert synthed(stack).of_type("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication") == []
+    assert (
+        synthed(stack).of_type("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication") == []
+    )
 
 
 def test_parameter_group_carries_the_seed_tuning_in_rds_units(synthed):
@@ -131,16 +138,21 @@ def test_database_admits_only_the_nodes_and_the_cloud_sql_range(synthed, stack):
 # -- Redis -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("stack", "node_type", "nodes", "snapshots"), [
-    ("dev", "cache.t4g.small", 2, 1), ("staging", "cache.r6g.large", 2, 3), ("prod", "cache.r6g.large", 3, 7)])
+@pytest.mark.parametrize(
+    ("stack", "node_type", "nodes", "snapshots"),
+    [("dev", "cache.t4g.small", 2, 1), ("staging", "cache.r6g.large", 2, 3), ("prod", "cache.r6g.large", 3, 7)],
+)
 def test_redis_replication_group_shape(synthed, stack, node_type, nodes, snapshots):
     result = synthed(stack)
     group = result.one(REPLICATION_GROUP)
     assert (group.inputs["engine"], group.inputs["engineVersion"]) == ("redis", "7.1")
     assert group.inputs["nodeType"] == node_type and group.inputs["numCacheClusters"] == nodes
     assert group.inputs["automaticFailoverEnabled"] is True and group.inputs["multiAzEnabled"] is True
-    zones = {"dev": ["ap-northeast-2a", "ap-northeast-2c"], "staging": ["ap-northeast-2a", "ap-northeast-2c"],
-             "prod": ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"]}[stack]
+    zones = {
+        "dev": ["ap-northeast-2a", "ap-northeast-2c"],
+        "staging": ["ap-northeast-2a", "ap-northeast-2c"],
+        "prod": ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"],
+    }[stack]
     assert set(group.inputs["preferredCacheClusterAzs"]) == set(zones)  # a copy in every AZ
     assert group.inputs["snapshotRetentionLimit"] == snapshots
     assert (group.inputs["snapshotWindow"], group.inputs["maintenanceWindow"]) == ("02:00-03:00", "sun:05:00-sun:06:00")
@@ -178,11 +190,18 @@ def test_redis_parameters_slow_log_and_network(synthed, stack):
     params = result.one("aws:elasticache/parameterGroup:ParameterGroup")
     assert params.inputs["family"] == "redis7" and group.inputs["parameterGroupName"] == params.outputs["name"]
     assert {p["name"]: p["value"] for p in params.inputs["parameters"]} == {
-        "maxmemory-policy": "allkeys-lru", "slowlog-log-slower-than": "10000"}
+        "maxmemory-policy": "allkeys-lru",
+        "slowlog-log-slower-than": "10000",
+    }
     (slow_log,) = _children(result, component, "aws:cloudwatch/logGroup:LogGroup")
-    assert group.inputs["logDeliveryConfigurations"] == [{
-        "logType": "slow-log", "logFormat": "json", "destinationType": "cloudwatch-logs",
-        "destination": slow_log.outputs["name"]}]
+    assert group.inputs["logDeliveryConfigurations"] == [
+        {
+            "logType": "slow-log",
+            "logFormat": "json",
+            "destinationType": "cloudwatch-logs",
+            "destination": slow_log.outputs["name"],
+        }
+    ]
     subnets = result.one("aws:elasticache/subnetGroup:SubnetGroup")
     assert subnets.inputs["subnetIds"] == result.outputs["privateSubnetIds"]
     assert group.inputs["subnetGroupName"] == subnets.outputs["name"]

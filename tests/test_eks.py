@@ -31,12 +31,19 @@ def test_control_plane_is_private_encrypted_and_fully_logged(synthed, stack):
     assert "publicAccessCidrs" not in vpc_config
     assert vpc_config["subnetIds"] == result.outputs["privateSubnetIds"]
     assert cluster.inputs["accessConfig"] == {
-        "authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
+        "authenticationMode": "API",
+        "bootstrapClusterCreatorAdminPermissions": False,
+    }
     key = _child(result, component, "aws:kms/key:Key")
     assert key.inputs["enableKeyRotation"] is True
     assert cluster.inputs["encryptionConfig"] == {"provider": {"keyArn": key.outputs["arn"]}, "resources": ["secrets"]}
     assert sorted(cluster.inputs["enabledClusterLogTypes"]) == [
-        "api", "audit", "authenticator", "controllerManager", "scheduler"]
+        "api",
+        "audit",
+        "authenticator",
+        "controllerManager",
+        "scheduler",
+    ]
     log_group = _child(result, component, "aws:cloudwatch/logGroup:LogGroup")
     assert log_group.inputs["name"] == f"/aws/eks/heal7-{stack}-eks/cluster"
     assert log_group.inputs["retentionInDays"] == {"dev": 14, "staging": 30, "prod": 90}[stack]
@@ -105,7 +112,9 @@ def test_admin_roles_accept_full_arns(stack_config):
     entries = synth("dev", config).of_type("aws:eks/accessEntry:AccessEntry")
     # Registration order varies (a name waits for the account lookup); compare as a set.
     assert sorted(e.inputs["principalArn"].split(":role/")[1] for e in entries) == [
-        "aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123", "platform-admin"]
+        "aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123",
+        "platform-admin",
+    ]
     assert {e.name for e in entries} == {"heal7-dev-eks-admin-0", "heal7-dev-eks-admin-1"}
 
 
@@ -120,7 +129,7 @@ def test_managed_addons_in_dependency_order_with_irsa_roles(synthed, stack):
     assert json.loads(addons["vpc-cni"].inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
     # Each add-on is pinned to EKS's build for the cluster's version, looked up at preview.
     assert all(a.inputs["addonVersion"].endswith("-eksbuild.1") for a in addons.values())
-    assert ("aws:eks/getAddonVersion:getAddonVersion" in {token for token, _ in result.invokes})
+    assert "aws:eks/getAddonVersion:getAddonVersion" in {token for token, _ in result.invokes}
     roles = {r.name: r for r in result.of_type("aws:iam/role:Role")}
     oidc_arn = result.outputs["eksOidcProviderArn"]
     issuer_host = result.outputs["eksOidcIssuerUrl"].removeprefix("https://")
@@ -135,8 +144,11 @@ def test_managed_addons_in_dependency_order_with_irsa_roles(synthed, stack):
             f"{issuer_host}:sub": f"system:serviceaccount:kube-system:{service_account}",
             f"{issuer_host}:aud": "sts.amazonaws.com",
         }
-        attachments = [a for a in result.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-                       if a.inputs["role"] == role.outputs["name"]]
+        attachments = [
+            a
+            for a in result.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            if a.inputs["role"] == role.outputs["name"]
+        ]
         assert [a.inputs["policyArn"] for a in attachments] == [f"arn:aws:iam::aws:policy/{policy}"]
     network_addons = result.one("platform:aws:EksAddons", f"heal7-{stack}-eks-network-addons")
     workload_addons = result.one("platform:aws:EksAddons", f"heal7-{stack}-eks-workload-addons")
@@ -172,11 +184,16 @@ def test_node_groups_are_private_hardened_and_scaled_by_tier(synthed, stack):
         assert group.inputs["launchTemplate"] == {"id": template.id, "version": "1"}
         assert "remoteAccess" not in group.inputs and "keyName" not in template.inputs
         assert template.inputs["metadataOptions"] == {
-            "httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 2}
+            "httpEndpoint": "enabled",
+            "httpTokens": "required",
+            "httpPutResponseHopLimit": 2,
+        }
         (device,) = template.inputs["blockDeviceMappings"]
         assert device["ebs"]["encrypted"] == "true" and device["ebs"]["volumeType"] == "gp3"
         assert template.inputs["vpcSecurityGroupIds"] == [
-            cluster.outputs["vpcConfig"]["clusterSecurityGroupId"], node_sg.id]
+            cluster.outputs["vpcConfig"]["clusterSecurityGroupId"],
+            node_sg.id,
+        ]
         instance_tags = next(t["tags"] for t in template.inputs["tagSpecifications"] if t["resourceType"] == "instance")
         assert instance_tags["environment"] == stack and instance_tags["owner"] == "platform-team"
     general = _child(result, result.one("platform:aws:EksNodeGroup", f"heal7-{stack}-eks-general"), NODE_GROUP)
@@ -191,11 +208,16 @@ def test_node_role_is_least_privilege(synthed, stack):
     result = synthed(stack)
     role = result.one("aws:iam/role:Role", f"heal7-{stack}-eks-node-role")
     assert all(g.inputs["nodeRoleArn"] == role.outputs["arn"] for g in result.of_type(NODE_GROUP))
-    policies = sorted(a.inputs["policyArn"] for a in result.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-                      if a.inputs["role"] == role.outputs["name"])
+    policies = sorted(
+        a.inputs["policyArn"]
+        for a in result.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.inputs["role"] == role.outputs["name"]
+    )
     # The CNI's policy sits on the vpc-cni add-on's IRSA role, not on every node.
-    assert policies == ["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
-                        "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"]
+    assert policies == [
+        "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+        "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    ]
 
 
 def test_kubeconfig_uses_aws_eks_get_token(synthed):
@@ -209,19 +231,32 @@ def test_kubeconfig_uses_aws_eks_get_token(synthed):
     user = kubeconfig["users"][0]["user"]
     assert set(user) == {"exec"}  # no token, no client certificate: nothing static to leak
     assert user["exec"]["command"] == "aws"
-    assert user["exec"]["args"] == ["eks", "get-token", "--cluster-name", "heal7-prod-eks",
-                                    "--region", "ap-northeast-2", "--output", "json"]
+    assert user["exec"]["args"] == [
+        "eks",
+        "get-token",
+        "--cluster-name",
+        "heal7-prod-eks",
+        "--region",
+        "ap-northeast-2",
+        "--output",
+        "json",
+    ]
     assert result.outputs["eksEndpoint"] == cluster.outputs["endpoint"]
-    assert result.outputs["eksNodeSecurityGroupId"] == result.one(
-        "aws:ec2/securityGroup:SecurityGroup", "heal7-prod-eks-nodes").id
+    assert (
+        result.outputs["eksNodeSecurityGroupId"]
+        == result.one("aws:ec2/securityGroup:SecurityGroup", "heal7-prod-eks-nodes").id
+    )
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_auto_named_resources_fit_aws_name_limits(synthed, stack):
     """Pulumi appends '-' and 7 characters to a logical name; AWS caps some names."""
     result = synthed(stack)
-    limits = {"aws:iam/role:Role": 64, "aws:elasticache/replicationGroup:ReplicationGroup": 40,
-              "aws:eks/nodeGroup:NodeGroup": 63}
+    limits = {
+        "aws:iam/role:Role": 64,
+        "aws:elasticache/replicationGroup:ReplicationGroup": 40,
+        "aws:eks/nodeGroup:NodeGroup": 63,
+    }
     for type_token, limit in limits.items():
         for resource in result.of_type(type_token):
             assert len(resource.name) + 8 <= limit, (resource.name, limit)

@@ -21,8 +21,11 @@ RANGES = {
 def test_gcp_provider_labels_everything_like_the_aws_tags(synthed, stack):
     provider = synthed(stack).one("pulumi:providers:gcp")
     assert json.loads(provider.inputs["defaultLabels"]) == {
-        "project": "heal7", "environment": stack, "owner": "platform-team",
-        "cost-center": "heal7-platform", "managed-by": "pulumi",
+        "project": "heal7",
+        "environment": stack,
+        "owner": "platform-team",
+        "cost-center": "heal7-platform",
+        "managed-by": "pulumi",
     }
 
 
@@ -36,10 +39,15 @@ def test_vpc_is_custom_mode_with_the_configured_ranges(synthed, stack):
     assert subnet.inputs["network"] == network.id
     assert (subnet.inputs["region"], subnet.inputs["ipCidrRange"]) == ("asia-northeast3", subnet_cidr)
     assert {r["rangeName"]: r["ipCidrRange"] for r in subnet.inputs["secondaryIpRanges"]} == {
-        f"heal7-{stack}-gcp-pods": pods_cidr, f"heal7-{stack}-gcp-services": services_cidr}
+        f"heal7-{stack}-gcp-pods": pods_cidr,
+        f"heal7-{stack}-gcp-services": services_cidr,
+    }
     assert subnet.inputs["privateIpGoogleAccess"] is True
-    assert subnet.inputs["logConfig"] == {"aggregationInterval": "INTERVAL_5_SEC", "flowSampling": 0.5,
-                                          "metadata": "INCLUDE_ALL_METADATA"}
+    assert subnet.inputs["logConfig"] == {
+        "aggregationInterval": "INTERVAL_5_SEC",
+        "flowSampling": 0.5,
+        "metadata": "INCLUDE_ALL_METADATA",
+    }
     assert result.outputs["gcpNetworkId"] == network.id and result.outputs["gcpSubnetId"] == subnet.id
 
 
@@ -84,8 +92,11 @@ def test_firewall_is_a_logged_deny_all_baseline_plus_narrow_allows(synthed, stac
     result = synthed(stack)
     subnet_cidr, pods_cidr, _, _ = RANGES[stack]
     network = result.one("gcp:compute/network:Network")
-    rules = {r.name.removeprefix(f"heal7-{stack}-gcp-"): r for r in result.of_type(FIREWALL)
-             if r.parent == result.one("platform:gcp:GcpNetwork").urn}
+    rules = {
+        r.name.removeprefix(f"heal7-{stack}-gcp-"): r
+        for r in result.of_type(FIREWALL)
+        if r.parent == result.one("platform:gcp:GcpNetwork").urn
+    }
     assert set(rules) == {"deny-all-ingress", "allow-internal", "allow-health-checks"}
     assert all(r.inputs["network"] == network.id for r in rules.values())
     assert all(r.inputs["logConfig"] == {"metadata": "INCLUDE_ALL_METADATA"} for r in rules.values())
@@ -109,12 +120,18 @@ def test_artifact_registry_is_immutable_scanned_and_self_cleaning(synthed, stack
     assert repository.inputs["dockerConfig"] == {"immutableTags": True}
     assert repository.inputs["vulnerabilityScanningConfig"] == {"enablementConfig": "INHERITED"}
     policies = {p["id"]: p for p in repository.inputs["cleanupPolicies"]}
-    assert policies["keep-most-recent"] == {"id": "keep-most-recent", "action": "KEEP",
-                                            "mostRecentVersions": {"keepCount": 30}}
+    assert policies["keep-most-recent"] == {
+        "id": "keep-most-recent",
+        "action": "KEEP",
+        "mostRecentVersions": {"keepCount": 30},
+    }
     assert policies["delete-untagged"]["condition"] == {"tagState": "UNTAGGED", "olderThan": "604800s"}
     assert repository.inputs["cleanupPolicyDryRun"] is False
     assert repository.protect is protected
-    assert result.outputs["artifactRegistryUrl"] == f"asia-northeast3-docker.pkg.dev/{result.one('pulumi:providers:gcp').inputs['project']}/heal7-{stack}-workloads"
+    assert (
+        result.outputs["artifactRegistryUrl"]
+        == f"asia-northeast3-docker.pkg.dev/{result.one('pulumi:providers:gcp').inputs['project']}/heal7-{stack}-workloads"
+    )
 
 
 def test_gke_nodes_may_pull_from_the_registry_and_nothing_more(synthed):
@@ -127,13 +144,21 @@ def test_gke_nodes_may_pull_from_the_registry_and_nothing_more(synthed):
     assert grant.inputs["repository"] == repository.outputs["name"]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (dict(flow_log_sampling=0), "flow_log_sampling must be in (0, 1]"),
-    (dict(private_service_access_cidr="10.138.0.0/26"), "private service access needs a /24 or larger, got /26"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (dict(flow_log_sampling=0), "flow_log_sampling must be in (0, 1]"),
+        (dict(private_service_access_cidr="10.138.0.0/26"), "private service access needs a /24 or larger, got /26"),
+    ],
+)
 def test_network_rejects_bad_args_before_registering(args, message):
-    base = dict(region="asia-northeast3", subnet_cidr="10.130.0.0/20", pods_cidr="10.132.0.0/14",
-                services_cidr="10.136.0.0/20", private_service_access_cidr="10.138.0.0/20")
+    base = dict(
+        region="asia-northeast3",
+        subnet_cidr="10.130.0.0/20",
+        pods_cidr="10.132.0.0/14",
+        services_cidr="10.136.0.0/20",
+        private_service_access_cidr="10.138.0.0/20",
+    )
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         GcpNetwork("n", GcpNetworkArgs(**{**base, **args}))
 
@@ -152,8 +177,11 @@ def test_gcp_names_fit_63_characters_with_the_longest_workload_name(stack_config
     config["platform:name"] = "a" * 16
     result = synth("staging", config)
     # The physical name: the input, else the engine's auto-name (name + 8 characters).
-    names = {r.name: r.inputs.get("name") or r.inputs.get("secretId") or r.outputs.get("name")
-             for r in result.resources if r.package == "gcp" and r.custom and "accountId" not in r.inputs}
+    names = {
+        r.name: r.inputs.get("name") or r.inputs.get("secretId") or r.outputs.get("name")
+        for r in result.resources
+        if r.package == "gcp" and r.custom and "accountId" not in r.inputs
+    }
     names = {n: v for n, v in names.items() if isinstance(v, str) and "/" not in v}  # not resource paths
     assert len(names) > 30
     assert {n: v for n, v in names.items() if isinstance(v, str) and len(v) > 63} == {}

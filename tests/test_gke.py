@@ -55,13 +55,18 @@ def test_control_plane_is_regional_private_and_restricted(synthed, stack):
         "masterGlobalAccessConfig": {"enabled": False},
     }
     assert cluster.inputs["masterAuthorizedNetworksConfig"] == {
-        "cidrBlocks": [], "gcpPublicCidrsAccessEnabled": False, "privateEndpointEnforcementEnabled": True}
+        "cidrBlocks": [],
+        "gcpPublicCidrsAccessEnabled": False,
+        "privateEndpointEnforcementEnabled": True,
+    }
     assert result.outputs["gkeEndpoint"] == cluster.outputs["endpoint"]
     network = result.one("platform:gcp:GcpNetwork")
     # The control plane's peering waits for the private-services peering and its routes
     # config: GCP runs one peering operation per network at a time.
-    peerings = [result.one("gcp:servicenetworking/connection:Connection"),
-                result.one("gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig")]
+    peerings = [
+        result.one("gcp:servicenetworking/connection:Connection"),
+        result.one("gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig"),
+    ]
     assert all(p.urn in cluster.dependencies for p in peerings)
     assert cluster.delete_before_replace is True  # its name is fixed
     assert cluster.inputs["network"] == result.outputs["gcpNetworkId"]
@@ -145,8 +150,10 @@ def test_nodes_run_as_a_dedicated_least_privilege_account(synthed, stack):
     assert result.outputs["gkeNodeServiceAccount"] == email
     (binding,) = [b for b in result.of_type("gcp:projects/iAMMember:IAMMember") if b.parent == component.urn]
     assert binding.inputs == {
-        "project": _project(result), "role": "roles/container.defaultNodeServiceAccount",
-        "member": f"serviceAccount:{email}"}
+        "project": _project(result),
+        "role": "roles/container.defaultNodeServiceAccount",
+        "member": f"serviceAccount:{email}",
+    }
     cluster = result.one(CLUSTER)
     assert binding.urn in cluster.dependencies
     pools = _pools(result)
@@ -188,8 +195,9 @@ def test_node_pools_autoscale_per_tier_and_upgrade_without_losing_capacity(synth
 def test_gpu_pool_carries_the_accelerator_and_keeps_other_pods_off(synthed, stack):
     pools = _pools(synthed(stack))
     gpu, general = pools["gpu"].inputs, pools["general"].inputs
-    assert gpu["nodeConfig"]["guestAccelerators"] == [{
-        "type": "nvidia-tesla-t4", "count": 1, "gpuDriverInstallationConfig": {"gpuDriverVersion": "DEFAULT"}}]
+    assert gpu["nodeConfig"]["guestAccelerators"] == [
+        {"type": "nvidia-tesla-t4", "count": 1, "gpuDriverInstallationConfig": {"gpuDriverVersion": "DEFAULT"}}
+    ]
     assert gpu["nodeConfig"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
     assert gpu["nodeConfig"]["labels"]["workload"] == "ai-models"
     assert gpu["nodeLocations"] == ["asia-northeast3-b", "asia-northeast3-c"]
@@ -220,29 +228,48 @@ def test_kubeconfig_uses_the_gke_auth_plugin_and_is_secret(synthed, stack):
 
 def _args(**overrides):
     values = dict(
-        region="asia-northeast3", network_id="net", subnet_id="subnet", pods_range_name="pods",
-        services_range_name="services", master_cidr="172.16.0.0/28",
-        node_pools=[NodePoolSpec(role="general", machine_type="e2-standard-4", min_nodes_per_zone=1, max_nodes_per_zone=2)],
+        region="asia-northeast3",
+        network_id="net",
+        subnet_id="subnet",
+        pods_range_name="pods",
+        services_range_name="services",
+        master_cidr="172.16.0.0/28",
+        node_pools=[
+            NodePoolSpec(role="general", machine_type="e2-standard-4", min_nodes_per_zone=1, max_nodes_per_zone=2)
+        ],
     )
     return GkeClusterArgs(**{**values, **overrides})
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"public_endpoint": True}, "public endpoint needs master_authorized_networks"),
-    ({"master_authorized_networks": [AuthorizedNetwork("0.0.0.0/0", "all")]}, "0.0.0.0/0"),
-    ({"master_authorized_networks": [AuthorizedNetwork("10.0.0.0/8", "")]}, "display_name"),
-    ({"master_cidr": "172.16.0.0/24"}, "private /28"),
-    ({"node_pools": []}, "at least one node pool"),
-    ({"release_channel": "UNSPECIFIED"}, "release_channel"),
-    ({"maintenance_start_time": "25:00"}, "HH:MM"),
-    ({"node_pools": [NodePoolSpec("general", "e2-standard-4", 3, 2)]}, "min_nodes_per_zone 3 > max_nodes_per_zone 2"),
-    ({"node_pools": [NodePoolSpec("gpu", "n1-standard-8", 0, 1, accelerator_type="nvidia-tesla-t4")]},
-     "accelerator_type and a positive accelerator_count"),
-    ({"node_pools": [NodePoolSpec("gpu", "n1-standard-8", 0, 1, accelerator_count=1)]},
-     "accelerator_type and a positive accelerator_count"),
-    ({"node_pools": [NodePoolSpec("a", "e2-standard-4", 1, 1), NodePoolSpec("a", "e2-standard-4", 1, 1)]}, "unique"),
-    ({"node_pools": [NodePoolSpec("gpu", "n1-standard-8", 0, 1, node_locations=["asia-northeast3"])]}, "zones"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"public_endpoint": True}, "public endpoint needs master_authorized_networks"),
+        ({"master_authorized_networks": [AuthorizedNetwork("0.0.0.0/0", "all")]}, "0.0.0.0/0"),
+        ({"master_authorized_networks": [AuthorizedNetwork("10.0.0.0/8", "")]}, "display_name"),
+        ({"master_cidr": "172.16.0.0/24"}, "private /28"),
+        ({"node_pools": []}, "at least one node pool"),
+        ({"release_channel": "UNSPECIFIED"}, "release_channel"),
+        ({"maintenance_start_time": "25:00"}, "HH:MM"),
+        (
+            {"node_pools": [NodePoolSpec("general", "e2-standard-4", 3, 2)]},
+            "min_nodes_per_zone 3 > max_nodes_per_zone 2",
+        ),
+        (
+            {"node_pools": [NodePoolSpec("gpu", "n1-standard-8", 0, 1, accelerator_type="nvidia-tesla-t4")]},
+            "accelerator_type and a positive accelerator_count",
+        ),
+        (
+            {"node_pools": [NodePoolSpec("gpu", "n1-standard-8", 0, 1, accelerator_count=1)]},
+            "accelerator_type and a positive accelerator_count",
+        ),
+        (
+            {"node_pools": [NodePoolSpec("a", "e2-standard-4", 1, 1), NodePoolSpec("a", "e2-standard-4", 1, 1)]},
+            "unique",
+        ),
+        ({"node_pools": [NodePoolSpec("gpu", "n1-standard-8", 0, 1, node_locations=["asia-northeast3"])]}, "zones"),
+    ],
+)
 def test_invalid_cluster_args_are_refused(overrides, message):
     with pytest.raises(ValueError, match=message.replace(".", r"\.").replace("(", r"\(")):
         GkeCluster("test-gke", _args(**overrides))
@@ -256,6 +283,13 @@ def test_cluster_name_must_fit_gke():
 def test_node_pool_refuses_surge_without_extra_nodes():
     spec = NodePoolSpec("general", "e2-standard-4", 1, 2)
     with pytest.raises(ValueError, match="max_surge"):
-        GkeNodePool("test-pool", GkeNodePoolArgs(
-            cluster_id="c", region="asia-northeast3", service_account_email="sa@p.iam.gserviceaccount.com",
-            spec=spec, max_surge=0))
+        GkeNodePool(
+            "test-pool",
+            GkeNodePoolArgs(
+                cluster_id="c",
+                region="asia-northeast3",
+                service_account_email="sa@p.iam.gserviceaccount.com",
+                spec=spec,
+                max_surge=0,
+            ),
+        )

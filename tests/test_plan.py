@@ -1,5 +1,6 @@
 """The offline plan: inventory.json, secret masking, and --diff."""
 
+import io
 import json
 import subprocess
 import sys
@@ -39,7 +40,7 @@ def test_plan_writes_a_complete_inventory(tmp_path, synthed):
 
 
 def test_plan_summary_shows_counts_protection_and_exports(tmp_path):
-    console = Console(record=True, width=200, file=open("/dev/null", "w"))
+    console = Console(record=True, width=200, file=io.StringIO())
     run_plan("prod", tmp_path, console=console)
     text = console.export_text()
     assert "aws:ec2/natGateway:NatGateway" in text
@@ -51,13 +52,29 @@ def test_plan_summary_shows_counts_protection_and_exports(tmp_path):
 
 def test_inventory_masks_secret_inputs_and_outputs():
     resource = Registration(
-        type="random:index/randomPassword:RandomPassword", name="db", urn="urn:pulumi:s::p::random:index/randomPassword:RandomPassword::db",
-        custom=True, parent=None, provider=None, protect=False, dependencies=[], property_dependencies={},
-        ignore_changes=[], replace_on_changes=[], delete_before_replace=False, retain_on_delete=False,
-        additional_secret_outputs=[], custom_timeouts={}, inputs={"length": 32, "keepers": {"token": Secret("hunter2")}},
+        type="random:index/randomPassword:RandomPassword",
+        name="db",
+        urn="urn:pulumi:s::p::random:index/randomPassword:RandomPassword::db",
+        custom=True,
+        parent=None,
+        provider=None,
+        protect=False,
+        dependencies=[],
+        property_dependencies={},
+        ignore_changes=[],
+        replace_on_changes=[],
+        delete_before_replace=False,
+        retain_on_delete=False,
+        additional_secret_outputs=[],
+        custom_timeouts={},
+        inputs={"length": 32, "keepers": {"token": Secret("hunter2")}},
     )
-    result = SynthResult(stack="s", resources=[resource], outputs={"password": "hunter2", "host": "db.local"},
-                         secret_outputs=["password"])
+    result = SynthResult(
+        stack="s",
+        resources=[resource],
+        outputs={"password": "hunter2", "host": "db.local"},
+        secret_outputs=["password"],
+    )
     inventory = build_inventory(result)
     text = json.dumps(inventory)
     assert "hunter2" not in text
@@ -116,7 +133,9 @@ def test_plan_cli_diff_lists_a_changed_property(tmp_path, capsys, monkeypatch):
 def test_plan_cli_rejects_an_unknown_stack(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "tools.plan", "nosuchstack", "--out", str(tmp_path)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert "no stack file Pulumi.nosuchstack.yaml" in result.stdout
@@ -135,7 +154,14 @@ def test_plan_cli_prints_config_errors_and_fails(tmp_path, capsys, monkeypatch, 
 
 
 def test_make_plan_entry_point_runs_end_to_end(tmp_path, synthed):
-    result = subprocess.run([sys.executable, "-m", "tools.plan", "staging", "--out", str(tmp_path)],
-                            cwd=PROJECT_ROOT, capture_output=True, text=True, env={"COLUMNS": "200", "PATH": ""})
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.plan", "staging", "--out", str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": ""},
+    )
     assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "staging" / "inventory.json").read_text())["resourceCount"] == len(synthed("staging").resources)
+    assert json.loads((tmp_path / "staging" / "inventory.json").read_text())["resourceCount"] == len(
+        synthed("staging").resources
+    )

@@ -21,34 +21,70 @@ RESOURCE_POLICIES = [p for p in ALL_POLICIES if isinstance(p, ResourceValidation
 
 # Prod resources used as compliant fixtures, by synth name.
 PROD = {
-    "eks": "heal7-prod-eks-cluster", "launch-template": "heal7-prod-eks-general-lt",
-    "node-group": "heal7-prod-eks-general-nodes", "rds": "heal7-prod-postgres-db", "redis": "heal7-prod-redis-group",
-    "public-access": "heal7-prod-backups-public-access", "encryption": "heal7-prod-backups-encryption",
-    "versioning": "heal7-prod-backups-versioning", "bucket-policy": "heal7-prod-backups-policy",
-    "kms": "heal7-prod-postgres-key", "ecr": "heal7-prod-ecr-api-gateway",
-    "log-group": "heal7-prod-network-flow-logs-group", "secret": "heal7-prod-redis-auth-token",
-    "cidr-rule": "heal7-prod-postgres-from-cidr-1", "default-sg": "heal7-prod-network-default-sg",
-    "gke": "heal7-prod-gke-cluster", "node-pool": "heal7-prod-gke-general-nodes",
-    "cloudsql": "heal7-prod-postgres-replica-db", "crypto-key": "heal7-prod-gke-secrets-key",
-    "firewall": "heal7-prod-gcp-allow-internal", "registry": "heal7-prod-registry-docker",
-    "zone-ssl": "heal7-prod-zone-ssl", "zone-min-tls": "heal7-prod-zone-min-tls-version",
+    "eks": "heal7-prod-eks-cluster",
+    "launch-template": "heal7-prod-eks-general-lt",
+    "node-group": "heal7-prod-eks-general-nodes",
+    "rds": "heal7-prod-postgres-db",
+    "redis": "heal7-prod-redis-group",
+    "public-access": "heal7-prod-backups-public-access",
+    "encryption": "heal7-prod-backups-encryption",
+    "versioning": "heal7-prod-backups-versioning",
+    "bucket-policy": "heal7-prod-backups-policy",
+    "kms": "heal7-prod-postgres-key",
+    "ecr": "heal7-prod-ecr-api-gateway",
+    "log-group": "heal7-prod-network-flow-logs-group",
+    "secret": "heal7-prod-redis-auth-token",
+    "cidr-rule": "heal7-prod-postgres-from-cidr-1",
+    "default-sg": "heal7-prod-network-default-sg",
+    "gke": "heal7-prod-gke-cluster",
+    "node-pool": "heal7-prod-gke-general-nodes",
+    "cloudsql": "heal7-prod-postgres-replica-db",
+    "crypto-key": "heal7-prod-gke-secrets-key",
+    "firewall": "heal7-prod-gcp-allow-internal",
+    "registry": "heal7-prod-registry-docker",
+    "zone-ssl": "heal7-prod-zone-ssl",
+    "zone-min-tls": "heal7-prod-zone-min-tls-version",
     "zone-hsts": "heal7-prod-zone-security-header",
-    "zone-https": "heal7-prod-zone-always-use-https", "lb": "heal7-prod-edge-lb-ai-heal7-com",
+    "zone-https": "heal7-prod-zone-always-use-https",
+    "lb": "heal7-prod-edge-lb-ai-heal7-com",
     "pool": "heal7-prod-edge-aws-primary",
 }
 KUBERNETES: dict[str, Callable[[], Registration]] = {
-    "deployment": k8s.deployment, "cron-job": k8s.cron_job, "network-policy": k8s.network_policy,
-    "role": k8s.role, "role-binding": k8s.role_binding, "service": k8s.service,
-    "peer-authentication": k8s.peer_authentication, "secret-object": k8s.external_secret_target,
+    "deployment": k8s.deployment,
+    "cron-job": k8s.cron_job,
+    "network-policy": k8s.network_policy,
+    "role": k8s.role,
+    "role-binding": k8s.role_binding,
+    "service": k8s.service,
+    "peer-authentication": k8s.peer_authentication,
+    "secret-object": k8s.external_secret_target,
     "hpa": k8s.autoscaler,
 }
 POD = "spec.template.spec"
 CONTAINER = f"{POD}.containers.0"
-KMS_POLICY_OPEN = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Sid": "Anyone", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"}]})
-BUCKET_POLICY_WITHOUT_TLS = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Sid": "DenyTlsBelow12", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
-     "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}}]})
+KMS_POLICY_OPEN = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Anyone", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"}
+        ],
+    }
+)
+BUCKET_POLICY_WITHOUT_TLS = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyTlsBelow12",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": "*",
+                "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+            }
+        ],
+    }
+)
 
 # (policy, fixture, the single change that must violate exactly that policy)
 RESOURCE_CASES = [
@@ -83,8 +119,11 @@ RESOURCE_CASES = [
     ("secretsmanager-kms-encryption", "secret", {"kmsKeyId": DELETE}),
     ("security-group-no-public-ingress", "cidr-rule", {"cidrIpv4": "0.0.0.0/0"}),
     ("security-group-rule-descriptions", "cidr-rule", {"description": DELETE}),
-    ("default-security-group-closed", "default-sg", {"ingress": [{"protocol": "-1", "fromPort": 0, "toPort": 0,
-                                                                  "self": True}]}),
+    (
+        "default-security-group-closed",
+        "default-sg",
+        {"ingress": [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}]},
+    ),
     ("gke-private-nodes", "gke", {"privateClusterConfig.enablePrivateNodes": False}),
     ("gke-private-endpoint", "gke", {"privateClusterConfig.enablePrivateEndpoint": False}),
     ("gke-master-authorized-networks", "gke", {"masterAuthorizedNetworksConfig": DELETE}),
@@ -98,8 +137,11 @@ RESOURCE_CASES = [
     ("gke-no-client-certificate", "gke", {"masterAuth.clientCertificateConfig.issueClientCertificate": True}),
     ("gke-release-channel", "gke", {"releaseChannel": DELETE}),
     ("gke-secrets-encryption", "gke", {"databaseEncryption.state": "DECRYPTED"}),
-    ("gke-node-service-account", "node-pool",
-     {"nodeConfig.serviceAccount": "123456789012-compute@developer.gserviceaccount.com"}),
+    (
+        "gke-node-service-account",
+        "node-pool",
+        {"nodeConfig.serviceAccount": "123456789012-compute@developer.gserviceaccount.com"},
+    ),
     ("gke-node-auto-repair", "node-pool", {"management.autoRepair": False}),
     ("gke-node-auto-upgrade", "node-pool", {"management.autoUpgrade": False}),
     ("cloudsql-no-public-ip", "cloudsql", {"settings.ipConfiguration.ipv4Enabled": DELETE}),
@@ -118,8 +160,11 @@ RESOURCE_CASES = [
     ("k8s-readiness-probe", "deployment", {f"{CONTAINER}.readinessProbe": DELETE}),
     ("k8s-cpu-requests", "deployment", {f"{CONTAINER}.resources.requests.cpu": DELETE}),
     ("k8s-cpu-limits", "deployment", {f"{CONTAINER}.resources.limits.cpu": DELETE}),
-    ("k8s-memory-requests", "cron-job", {"spec.jobTemplate.spec.template.spec.containers.0.resources.requests.memory":
-                                         DELETE}),
+    (
+        "k8s-memory-requests",
+        "cron-job",
+        {"spec.jobTemplate.spec.template.spec.containers.0.resources.requests.memory": DELETE},
+    ),
     ("k8s-memory-limits", "deployment", {f"{CONTAINER}.resources.limits.memory": DELETE}),
     ("k8s-image-no-latest", "deployment", {f"{CONTAINER}.image": k8s.IMAGE.replace(":1.4.2@", ":latest@")}),
     ("k8s-image-digest", "deployment", {f"{CONTAINER}.image": k8s.IMAGE.split("@")[0]}),
@@ -139,11 +184,17 @@ RESOURCE_CASES = [
     ("k8s-no-default-namespace", "service", {"metadata.namespace": DELETE}),
     ("k8s-rbac-no-wildcards", "role", {"rules.0.resources": ["*"]}),
     ("k8s-rbac-no-escalation-verbs", "role", {"rules.0.verbs": ["get", "bind"]}),
-    ("k8s-rbac-no-cluster-admin", "role-binding", {"roleRef": {"apiGroup": "rbac.authorization.k8s.io",
-                                                               "kind": "ClusterRole", "name": "cluster-admin"}}),
+    (
+        "k8s-rbac-no-cluster-admin",
+        "role-binding",
+        {"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}},
+    ),
     ("k8s-load-balancer-only-ingress", "service", {"spec.type": "LoadBalancer"}),
-    ("k8s-network-policy-sources", "network-policy",
-     {"spec.ingress.0.from.1.namespaceSelector.matchLabels.name": "default"}),
+    (
+        "k8s-network-policy-sources",
+        "network-policy",
+        {"spec.ingress.0.from.1.namespaceSelector.matchLabels.name": "default"},
+    ),
     ("istio-strict-mtls", "peer-authentication", {"spec.mtls.mode": "PERMISSIVE"}),
     ("k8s-secret-no-literal-data", "secret-object", {"stringData": {"DATABASE_URL": "postgres://app@db/heal7"}}),
     ("hpa-throughput-reachable", "hpa", {"spec.maxReplicas": 15}),
@@ -153,17 +204,21 @@ RESOURCE_CASES = [
 
 def _stack_case(name: str) -> Callable[[SynthResult], SynthResult]:
     """Stack policies' single changes, applied to a whole compliant record."""
+
     def without(result: SynthResult, resource_name: str) -> SynthResult:
         return SynthResult(result.stack, [r for r in result.resources if r.name != resource_name], {}, [])
 
     def changed(result: SynthResult, resource_name: str, change: Callable[[Registration], Registration]):
-        return SynthResult(result.stack, [change(r) if r.name == resource_name else r for r in result.resources],
-                           {}, [])
+        return SynthResult(
+            result.stack, [change(r) if r.name == resource_name else r for r in result.resources], {}, []
+        )
 
     def literal_auth_token(redis: Registration) -> Registration:
         # Written into the program: the value no longer flows from the RandomPassword.
-        return replace(mutated(redis, {"authToken": "Zq3xV9pL2mK8rT4wY7bN1cF6hJ0sD5gA"}),
-                       property_dependencies={k: v for k, v in redis.property_dependencies.items() if k != "authToken"})
+        return replace(
+            mutated(redis, {"authToken": "Zq3xV9pL2mK8rT4wY7bN1cF6hJ0sD5gA"}),
+            property_dependencies={k: v for k, v in redis.property_dependencies.items() if k != "authToken"},
+        )
 
     return {
         "prod-stateful-protected": lambda r: changed(r, PROD["rds"], lambda rds: replace(rds, protect=False)),
@@ -175,8 +230,14 @@ def _stack_case(name: str) -> Callable[[SynthResult], SynthResult]:
     }[name]
 
 
-STACK_CASES = ["prod-stateful-protected", "no-literal-secrets", "s3-bucket-guardrails",
-               "vpc-flow-logs-and-default-group", "cloudflare-zone-baseline", "k8s-namespace-network-policy"]
+STACK_CASES = [
+    "prod-stateful-protected",
+    "no-literal-secrets",
+    "s3-bucket-guardrails",
+    "vpc-flow-logs-and-default-group",
+    "cloudflare-zone-baseline",
+    "k8s-namespace-network-policy",
+]
 
 
 @pytest.fixture(scope="module")

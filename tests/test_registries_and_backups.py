@@ -35,6 +35,7 @@ RETENTION = {
 
 # -- selection: always through the owning component, never a bare `one(TYPE)` ------------
 
+
 def _ecr(result):
     return result.one(ECR_COMPONENT, f"heal7-{result.stack}-ecr")
 
@@ -76,6 +77,7 @@ def _writer(result):
 
 # -- ECR --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_ecr_has_exactly_the_workload_repositories_immutable_scanned_and_kms_encrypted(synthed, stack):
     result = synthed(stack)
@@ -113,7 +115,10 @@ def test_each_ecr_repository_has_its_own_lifecycle_policy(synthed, stack):
         assert all(rule["action"] == {"type": "expire"} for rule in rules)
         (untagged,) = [r for r in rules if r["selection"]["tagStatus"] == "untagged"]
         assert untagged["selection"] == {
-            "tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 7,
+            "tagStatus": "untagged",
+            "countType": "sinceImagePushed",
+            "countUnit": "days",
+            "countNumber": 7,
         }
         (catch_all,) = [r for r in rules if r["selection"]["tagStatus"] == "any"]
         assert catch_all["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30}
@@ -136,6 +141,7 @@ def test_ecr_repository_urls_output_maps_each_workload_to_its_repository(synthed
 
 # -- backup bucket -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_backup_bucket_is_versioned_kms_encrypted_private_and_owner_enforced(synthed, stack):
     result = synthed(stack)
@@ -153,16 +159,21 @@ def test_backup_bucket_is_versioned_kms_encrypted_private_and_owner_enforced(syn
 
     encryption = _only_child(result, backups, ENCRYPTION)
     assert encryption.inputs["bucket"] == bucket.id
-    assert encryption.inputs["rules"] == [{
-        "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key.outputs["arn"]},
-        "bucketKeyEnabled": True,
-    }]
+    assert encryption.inputs["rules"] == [
+        {
+            "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key.outputs["arn"]},
+            "bucketKeyEnabled": True,
+        }
+    ]
     assert key.urn in encryption.dependencies
 
     public_access = _only_child(result, backups, PUBLIC_ACCESS_BLOCK)
     assert public_access.inputs == {
-        "bucket": bucket.id, "blockPublicAcls": True, "blockPublicPolicy": True,
-        "ignorePublicAcls": True, "restrictPublicBuckets": True,
+        "bucket": bucket.id,
+        "blockPublicAcls": True,
+        "blockPublicPolicy": True,
+        "ignorePublicAcls": True,
+        "restrictPublicBuckets": True,
     }
 
     ownership = _only_child(result, backups, OWNERSHIP)
@@ -215,6 +226,7 @@ def test_backup_lifecycle_follows_the_tier_retention(synthed, stack):
 
 # -- the backup writer's IRSA role -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_backup_writer_role_trusts_only_the_backup_service_account(synthed, stack):
     result = synthed(stack)
@@ -229,10 +241,12 @@ def test_backup_writer_role_trusts_only_the_backup_service_account(synthed, stac
         "Effect": "Allow",
         "Principal": {"Federated": result.outputs["eksOidcProviderArn"]},
         "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {
-            f"{issuer_host}:sub": "system:serviceaccount:backup:db-backup",
-            f"{issuer_host}:aud": "sts.amazonaws.com",
-        }},
+        "Condition": {
+            "StringEquals": {
+                f"{issuer_host}:sub": "system:serviceaccount:backup:db-backup",
+                f"{issuer_host}:aud": "sts.amazonaws.com",
+            }
+        },
     }
     assert result.outputs["backupWriterRoleArn"] == role.outputs["arn"]
 
@@ -266,6 +280,7 @@ def test_backup_writer_policy_is_write_only(synthed, stack):
 
 # -- protection --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_images_backups_and_their_keys_are_protected_in_prod_only(synthed, stack):
     result = synthed(stack)
@@ -284,6 +299,7 @@ def test_images_backups_and_their_keys_are_protected_in_prod_only(synthed, stack
 
 
 # -- constructor validation ----------------------------------------------------------------
+
 
 def test_ecr_repositories_rejects_an_empty_repository_list():
     # Validation runs before registration, so nothing reaches the (session's) mock monitor.

@@ -14,8 +14,17 @@ MASK = "[secret]"
 INVENTORY_VERSION = 1
 # Registration fields compared besides the inputs (the type and name are in the URN).
 COMPARED_FIELDS = (
-    "parent", "provider", "protect", "dependencies", "propertyDependencies", "ignoreChanges",
-    "replaceOnChanges", "deleteBeforeReplace", "retainOnDelete", "additionalSecretOutputs", "customTimeouts",
+    "parent",
+    "provider",
+    "protect",
+    "dependencies",
+    "propertyDependencies",
+    "ignoreChanges",
+    "replaceOnChanges",
+    "deleteBeforeReplace",
+    "retainOnDelete",
+    "additionalSecretOutputs",
+    "customTimeouts",
 )
 
 

@@ -53,7 +53,11 @@ def _global_address(name: str, inputs: dict[str, Any], region: str, project: str
 def _regional_address(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
     """A reserved external address: one of Google's Seoul addresses (34.64.0.0/15)."""
     resource_id, outputs = _compute("region", "addresses")(name, inputs, region, project)
-    return resource_id, {**outputs, "address": public_ip(name, first_octet=34), "region": inputs.get("region") or region}
+    return resource_id, {
+        **outputs,
+        "address": public_ip(name, first_octet=34),
+        "region": inputs.get("region") or region,
+    }
 
 
 def _service_networking(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
@@ -79,14 +83,20 @@ def _ha_vpn_gateway(name: str, inputs: dict[str, Any], region: str, project: str
 
 def _vpn_tunnel(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
     resource_id, outputs = _compute("region", "vpnTunnels")(name, inputs, region, project)
-    return resource_id, {**outputs, "tunnelId": str(int(hex_of(name, 15), 16)), "detailedStatus": "Tunnel is up and running."}
+    return resource_id, {
+        **outputs,
+        "tunnelId": str(int(hex_of(name, 15), 16)),
+        "detailedStatus": "Tunnel is up and running.",
+    }
 
 
 def _service_account(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
     account_id = inputs["accountId"]
     email = f"{account_id}@{project}.iam.gserviceaccount.com"
     return f"projects/{project}/serviceAccounts/{email}", {
-        "email": email, "member": f"serviceAccount:{email}", "name": f"projects/{project}/serviceAccounts/{email}",
+        "email": email,
+        "member": f"serviceAccount:{email}",
+        "name": f"projects/{project}/serviceAccounts/{email}",
         "uniqueId": str(int(hex_of(name, 20), 16))[:21],
     }
 
@@ -108,16 +118,23 @@ def _crypto_key(name: str, inputs: dict[str, Any], region: str, project: str) ->
 def _gke_cluster(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
     cluster = autoname(name, inputs)
     location = inputs.get("location") or region
-    ca = base64.b64encode(f"-----BEGIN CERTIFICATE-----\nmock CA of {cluster}\n-----END CERTIFICATE-----\n".encode()).decode()
-    master = ipaddress.IPv4Network((inputs.get("privateClusterConfig") or {}).get("masterIpv4CidrBlock", "172.16.0.0/28"))
+    ca = base64.b64encode(
+        f"-----BEGIN CERTIFICATE-----\nmock CA of {cluster}\n-----END CERTIFICATE-----\n".encode()
+    ).decode()
+    master = ipaddress.IPv4Network(
+        (inputs.get("privateClusterConfig") or {}).get("masterIpv4CidrBlock", "172.16.0.0/28")
+    )
     private_endpoint = str(list(master.hosts())[1])
     return f"projects/{project}/locations/{location}/clusters/{cluster}", {
         "name": cluster,
         "endpoint": private_endpoint,
         "masterAuth": {**(inputs.get("masterAuth") or {}), "clusterCaCertificate": ca},
         "selfLink": f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{cluster}",
-        "privateClusterConfig": {**(inputs.get("privateClusterConfig") or {}), "privateEndpoint": private_endpoint,
-                                 "publicEndpoint": public_ip(name, first_octet=34)},
+        "privateClusterConfig": {
+            **(inputs.get("privateClusterConfig") or {}),
+            "privateEndpoint": private_endpoint,
+            "publicEndpoint": public_ip(name, first_octet=34),
+        },
         "masterVersion": "1.33.5-gke.1000000",
         "operation": None,
     }

@@ -109,8 +109,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if args.token == "gcp:organizations/getProject:getProject":
             project = str(args.args.get("projectId") or self._project(args.provider))
             results[args.token] = {
-                "projectId": project, "number": project_number(project), "name": project,
-                "id": f"projects/{project}", "labels": {}, "effectiveLabels": {},
+                "projectId": project,
+                "number": project_number(project),
+                "name": project,
+                "id": f"projects/{project}",
+                "labels": {},
+                "effectiveLabels": {},
             }
         if args.token not in results:
             raise NotImplementedError(f"no mock for invoke {args.token}; add one in tools/mock_outputs.py")

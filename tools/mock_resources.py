@@ -45,7 +45,11 @@ def _ec2(prefix: str, arn_kind: str | None = None) -> Builder:
 def _eip(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     allocation = f"eipalloc-{hex_of(name)}"
     ip = public_ip(name)
-    return allocation, {"allocationId": allocation, "publicIp": ip, "publicDns": f"ec2-{ip.replace('.', '-')}.{region}.compute.amazonaws.com"}
+    return allocation, {
+        "allocationId": allocation,
+        "publicIp": ip,
+        "publicDns": f"ec2-{ip.replace('.', '-')}.{region}.compute.amazonaws.com",
+    }
 
 
 def _nat(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
@@ -54,7 +58,11 @@ def _nat(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[
 
 def _vpc_endpoint(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     endpoint_id = f"vpce-{hex_of(name)}"
-    return endpoint_id, {"arn": arn("ec2", region, account, f"vpc-endpoint/{endpoint_id}"), "prefixListId": f"pl-{hex_of(name, 8)}", "state": "available"}
+    return endpoint_id, {
+        "arn": arn("ec2", region, account, f"vpc-endpoint/{endpoint_id}"),
+        "prefixListId": f"pl-{hex_of(name, 8)}",
+        "state": "available",
+    }
 
 
 def _log_group(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
@@ -69,12 +77,19 @@ def _kms_key(name: str, inputs: dict[str, Any], region: str, account: str) -> tu
 
 def _kms_alias(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     alias = inputs["name"]
-    return alias, {"arn": arn("kms", region, account, alias), "targetKeyArn": arn("kms", region, account, f"key/{inputs.get('targetKeyId')}")}
+    return alias, {
+        "arn": arn("kms", region, account, alias),
+        "targetKeyArn": arn("kms", region, account, f"key/{inputs.get('targetKeyId')}"),
+    }
 
 
 def _iam_role(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     role_name = inputs.get("name") or f"{name}-{hex_of(name, 7)}"  # Pulumi auto-naming
-    return role_name, {"name": role_name, "arn": f"arn:aws:iam::{account}:role/{role_name}", "uniqueId": "AROA" + hex_of(name).upper()}
+    return role_name, {
+        "name": role_name,
+        "arn": f"arn:aws:iam::{account}:role/{role_name}",
+        "uniqueId": "AROA" + hex_of(name).upper(),
+    }
 
 
 def _role_policy(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
@@ -106,7 +121,10 @@ def _named(arn_service: str | None = None, arn_kind: str = "") -> Builder:
 
 def _security_group_rule(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     rule_id = f"sgr-{hex_of(name)}"
-    return rule_id, {"securityGroupRuleId": rule_id, "arn": arn("ec2", region, account, f"security-group-rule/{rule_id}")}
+    return rule_id, {
+        "securityGroupRuleId": rule_id,
+        "arn": arn("ec2", region, account, f"security-group-rule/{rule_id}"),
+    }
 
 
 def _attachment(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
@@ -116,15 +134,20 @@ def _attachment(name: str, inputs: dict[str, Any], region: str, account: str) ->
 def _eks_cluster(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     cluster = autoname(name, inputs)
     oidc_id = hex_of(name, 32).upper()
-    ca = base64.b64encode(f"-----BEGIN CERTIFICATE-----\nmock CA of {cluster}\n-----END CERTIFICATE-----\n".encode()).decode()
+    ca = base64.b64encode(
+        f"-----BEGIN CERTIFICATE-----\nmock CA of {cluster}\n-----END CERTIFICATE-----\n".encode()
+    ).decode()
     return cluster, {
         "name": cluster,
         "arn": arn("eks", region, account, f"cluster/{cluster}"),
         "endpoint": f"https://{oidc_id}.gr7.{region}.eks.amazonaws.com",
         "certificateAuthority": {"data": ca},
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc_id}"}]}],
-        "vpcConfig": {**inputs.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-{hex_of(name + 'cluster-sg')}",
-                      "vpcId": f"vpc-{hex_of(name)}"},
+        "vpcConfig": {
+            **inputs.get("vpcConfig", {}),
+            "clusterSecurityGroupId": f"sg-{hex_of(name + 'cluster-sg')}",
+            "vpcId": f"vpc-{hex_of(name)}",
+        },
         "platformVersion": "eks.1",
         "status": "ACTIVE",
     }
@@ -147,8 +170,11 @@ def _node_group(name: str, inputs: dict[str, Any], region: str, account: str) ->
 
 def _launch_template(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     template_id = f"lt-{hex_of(name)}"
-    return template_id, {"arn": arn("ec2", region, account, f"launch-template/{template_id}"), "latestVersion": 1,
-                         "name": autoname(name, inputs)}
+    return template_id, {
+        "arn": arn("ec2", region, account, f"launch-template/{template_id}"),
+        "latestVersion": 1,
+        "name": autoname(name, inputs),
+    }
 
 
 def _eks_addon(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
@@ -177,11 +203,13 @@ def _rds_instance(name: str, inputs: dict[str, Any], region: str, account: str) 
         "port": port,
         "arn": arn("rds", region, account, f"db:{identifier}"),
         "resourceId": f"db-{hex_of(name, 26).upper()}",
-        "masterUserSecrets": [{
-            "secretArn": arn("secretsmanager", region, account, f"secret:rds!db-{uuid_of(name)}-{hex_of(name, 6)}"),
-            "kmsKeyId": inputs.get("masterUserSecretKmsKeyId"),
-            "secretStatus": "active",
-        }],
+        "masterUserSecrets": [
+            {
+                "secretArn": arn("secretsmanager", region, account, f"secret:rds!db-{uuid_of(name)}-{hex_of(name, 6)}"),
+                "kmsKeyId": inputs.get("masterUserSecretKmsKeyId"),
+                "secretStatus": "active",
+            }
+        ],
         "engineVersionActual": f"{inputs.get('engineVersion')}.4",
     }
 
@@ -211,8 +239,11 @@ def _random_password(name: str, inputs: dict[str, Any], region: str, account: st
 
 def _random_id(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     hex_value = hex_of(name, 2 * int(inputs.get("byteLength", 4)))
-    return hex_value, {"hex": hex_value, "dec": str(int(hex_value, 16)),
-                       "b64Std": base64.b64encode(bytes.fromhex(hex_value)).decode()}
+    return hex_value, {
+        "hex": hex_value,
+        "dec": str(int(hex_value, 16)),
+        "b64Std": base64.b64encode(bytes.fromhex(hex_value)).decode(),
+    }
 
 
 def _secret(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:

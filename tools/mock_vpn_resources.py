@@ -34,7 +34,7 @@ def _vpn_connection(name: str, inputs: dict[str, Any], region: str, account: str
     connection_id = f"vpn-{hex_of('vpn' + name)}"
     outputs: dict[str, Any] = {
         "arn": arn("ec2", region, account, f"vpn-connection/{connection_id}"),
-        "customerGatewayConfiguration": f"<vpn_connection id=\"{connection_id}\"/>",
+        "customerGatewayConfiguration": f'<vpn_connection id="{connection_id}"/>',
         "routes": [],
     }
     for tunnel in (1, 2):

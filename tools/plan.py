@@ -55,8 +55,11 @@ def write_inventory(context: PlanContext) -> None:
 def print_summary(context: PlanContext) -> None:
     resources = context.inventory["resources"]
     names_by_urn = {r["urn"]: r["name"] for r in resources}
-    counts = Counter((names_by_urn.get(r["provider"], "(component)" if not r["custom"] else "(default)"), r["type"])
-                     for r in resources if not r["type"].startswith("pulumi:providers:"))
+    counts = Counter(
+        (names_by_urn.get(r["provider"], "(component)" if not r["custom"] else "(default)"), r["type"])
+        for r in resources
+        if not r["type"].startswith("pulumi:providers:")
+    )
     table = Table(title=f"{context.stack}: resources by provider and type")
     table.add_column("provider")
     table.add_column("type")
@@ -104,8 +107,10 @@ def check_policies(context: PlanContext) -> None:
         context.console.print(table)
     for note in report.not_evaluated:
         context.console.print(Text(f"not evaluated: {note['policy']} on {note['urn']}: {note['reason']}"))
-    context.console.print(f"policy pack: {report.policies} policies, {len(report.mandatory)} mandatory and "
-                          f"{len(report.advisory)} advisory violation(s)")
+    context.console.print(
+        f"policy pack: {report.policies} policies, {len(report.mandatory)} mandatory and "
+        f"{len(report.advisory)} advisory violation(s)"
+    )
     context.failed = context.failed or bool(report.mandatory)
 
 
@@ -130,17 +135,22 @@ def print_diff(diff: InventoryDiff, console: Console) -> None:
     for change in diff.outputs:
         table.add_row("[yellow]~[/]", "stack output", f"{change.path}: {change.old!r} -> {change.new!r}")
     console.print(table)
-    console.print(f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed, "
-                  f"{len(diff.outputs)} output(s) changed")
+    console.print(
+        f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed, "
+        f"{len(diff.outputs)} output(s) changed"
+    )
 
 
-def run_plan(stack: str, out_root: Path, diff_against: Path | None = None, console: Console | None = None) -> PlanContext:
+def run_plan(
+    stack: str, out_root: Path, diff_against: Path | None = None, console: Console | None = None
+) -> PlanContext:
     console = console or Console()
     # Read the old inventory first: it may be the very file this run overwrites.
     previous = json.loads(diff_against.read_text()) if diff_against else None
     result = synth(stack)
-    context = PlanContext(stack=stack, out_dir=out_root / stack, console=console, result=result,
-                          inventory=build_inventory(result))
+    context = PlanContext(
+        stack=stack, out_dir=out_root / stack, console=console, result=result, inventory=build_inventory(result)
+    )
     context.out_dir.mkdir(parents=True, exist_ok=True)
     for step in PLAN_STEPS:
         step(context)

@@ -140,11 +140,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             retain_on_delete=bool(request.retainOnDelete),
             additional_secret_outputs=list(request.additionalSecretOutputs),
             custom_timeouts={
-                k: v for k, v in (
+                k: v
+                for k, v in (
                     ("create", request.customTimeouts.create),
                     ("update", request.customTimeouts.update),
                     ("delete", request.customTimeouts.delete),
-                ) if v
+                )
+                if v
             },
             inputs=inputs,
             id=response.id or None,
@@ -191,8 +193,13 @@ def synth(stack: str, config: dict[str, Any] | None = None, project_root: Path =
         failure = error
 
     outputs, secret_outputs = ({}, []) if failure else _resolve_exports()
-    result = SynthResult(stack=stack, resources=monitor.registrations, outputs=outputs,
-                         secret_outputs=secret_outputs, invokes=mocks.invokes)
+    result = SynthResult(
+        stack=stack,
+        resources=monitor.registrations,
+        outputs=outputs,
+        secret_outputs=secret_outputs,
+        invokes=mocks.invokes,
+    )
     if failure is not None:
         raise SynthError(failure, result) from failure
     return result

@@ -31,7 +31,16 @@ class AwsContext:
     def arn(self, service: str, resource: str, *, region: bool = True) -> pulumi.Output[str]:
         """`arn:<partition>:<service>:<region>:<account>:<resource>` (no region for IAM-like services)."""
         return pulumi.Output.concat(
-            "arn:", self.partition, ":", service, ":", self.region if region else "", ":", self.account_id, ":", resource
+            "arn:",
+            self.partition,
+            ":",
+            service,
+            ":",
+            self.region if region else "",
+            ":",
+            self.account_id,
+            ":",
+            resource,
         )
 
     def aws_managed_policy(self, path: str) -> pulumi.Output[str]:

@@ -31,7 +31,9 @@ def account_root_admin(partition: pulumi.Input[str], account_id: pulumi.Input[st
     }
 
 
-def account_key_policy(partition: pulumi.Input[str], account_id: pulumi.Input[str], *extra: Document) -> pulumi.Output[str]:
+def account_key_policy(
+    partition: pulumi.Input[str], account_id: pulumi.Input[str], *extra: Document
+) -> pulumi.Output[str]:
     """Key policy: the account's IAM policies administer and use the key, plus `extra`.
 
     Services that use a key on a caller's behalf (RDS, ElastiCache, ECR, S3, Secrets
@@ -77,15 +79,21 @@ def irsa_trust_policy(
     exchange its token for this role.
     """
     issuer_host = pulumi.Output.from_input(oidc_issuer).apply(lambda url: url.removeprefix("https://"))
-    return pulumi.Output.all(oidc_provider_arn, issuer_host).apply(lambda values: _document({
-        "Effect": "Allow",
-        "Principal": {"Federated": values[0]},
-        "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {
-            f"{values[1]}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-            f"{values[1]}:aud": "sts.amazonaws.com",
-        }},
-    }))
+    return pulumi.Output.all(oidc_provider_arn, issuer_host).apply(
+        lambda values: _document(
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": values[0]},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{values[1]}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                        f"{values[1]}:aud": "sts.amazonaws.com",
+                    }
+                },
+            }
+        )
+    )
 
 
 def key_use_policy(key_arn: pulumi.Input[str], actions: list[str]) -> pulumi.Output[str]:
@@ -101,19 +109,21 @@ def flow_logs_trust_policy(
     partition: pulumi.Input[str], region: pulumi.Input[str], account_id: pulumi.Input[str]
 ) -> pulumi.Output[str]:
     """Trust policy for the flow-log delivery role, guarded against the confused deputy."""
-    return policy_document({
-        "Effect": "Allow",
-        "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-        "Condition": {
-            "StringEquals": {"aws:SourceAccount": account_id},
-            "ArnLike": {
-                "aws:SourceArn": pulumi.Output.concat(
-                    "arn:", partition, ":ec2:", region, ":", account_id, ":vpc-flow-log/*"
-                )
+    return policy_document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "ArnLike": {
+                    "aws:SourceArn": pulumi.Output.concat(
+                        "arn:", partition, ":ec2:", region, ":", account_id, ":vpc-flow-log/*"
+                    )
+                },
             },
-        },
-    })
+        }
+    )
 
 
 def flow_logs_role_policy(

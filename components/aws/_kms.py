@@ -70,7 +70,12 @@ def encrypted_log_groups(
     """
     group_arns = [context.arn("logs", f"log-group:{group}") for group in log_groups.values()]
     key = customer_key(
-        name, context=context, description=description, parent=parent, protect=protect, tags=tags,
+        name,
+        context=context,
+        description=description,
+        parent=parent,
+        protect=protect,
+        tags=tags,
         extra_statements=(logs_key_statement(context.region, context.dns_suffix, group_arns),),
     )
     groups = {

@@ -32,7 +32,10 @@ def service_security_group(
     the provider removes AWS's default allow-all, and replies need none.
     """
     group = aws.ec2.SecurityGroup(
-        f"{name}-sg", vpc_id=vpc_id, description=description, tags={**tags, "Name": f"{name}-sg"},
+        f"{name}-sg",
+        vpc_id=vpc_id,
+        description=description,
+        tags={**tags, "Name": f"{name}-sg"},
         opts=pulumi.ResourceOptions(parent=parent),
     )
     for index, client in enumerate(clients):
@@ -42,7 +45,9 @@ def service_security_group(
             security_group_id=group.id,
             referenced_security_group_id=client.security_group_id,
             cidr_ipv4=client.cidr,
-            ip_protocol="tcp", from_port=port, to_port=port,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
             description=client.description,
             opts=pulumi.ResourceOptions(parent=parent),
         )

@@ -12,8 +12,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws._context import AwsContext
-from components.aws._kms import customer_key
 from components.aws._iam_documents import policy_document
+from components.aws._kms import customer_key
 
 MULTIPART_ABORT_DAYS = 7
 """Parts of an interrupted upload are billed but invisible; a week is ample to resume."""
@@ -128,7 +128,10 @@ class BackupBucket(pulumi.ComponentResource):
         )
         objects_arn = pulumi.Output.concat(bucket.arn, "/*")
         deny_all: dict[str, object] = {
-            "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [bucket.arn, objects_arn],
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket.arn, objects_arn],
         }
         aws.s3.BucketPolicy(
             f"{name}-policy",
@@ -185,9 +188,11 @@ class BackupBucket(pulumi.ComponentResource):
                 "Resource": key.arn,
             },
         )
-        self.register_outputs({
-            "bucket_name": self.bucket_name,
-            "bucket_arn": self.bucket_arn,
-            "key_arn": self.key_arn,
-            "writer_policy": self.writer_policy,
-        })
+        self.register_outputs(
+            {
+                "bucket_name": self.bucket_name,
+                "bucket_arn": self.bucket_arn,
+                "key_arn": self.key_arn,
+                "writer_policy": self.writer_policy,
+            }
+        )

@@ -40,31 +40,33 @@ def lifecycle_policy(keep_last_images: int) -> str:
     ECR evaluates rules by ascending priority and requires a `tagStatus: any` rule to
     have the highest priority, so the catch-all count rule comes last.
     """
-    return json.dumps({
-        "rules": [
-            {
-                "rulePriority": 1,
-                "description": f"Expire untagged images after {UNTAGGED_EXPIRE_DAYS} days",
-                "selection": {
-                    "tagStatus": "untagged",
-                    "countType": "sinceImagePushed",
-                    "countUnit": "days",
-                    "countNumber": UNTAGGED_EXPIRE_DAYS,
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"Expire untagged images after {UNTAGGED_EXPIRE_DAYS} days",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": UNTAGGED_EXPIRE_DAYS,
+                    },
+                    "action": {"type": "expire"},
                 },
-                "action": {"type": "expire"},
-            },
-            {
-                "rulePriority": 2,
-                "description": f"Keep only the last {keep_last_images} images",
-                "selection": {
-                    "tagStatus": "any",
-                    "countType": "imageCountMoreThan",
-                    "countNumber": keep_last_images,
+                {
+                    "rulePriority": 2,
+                    "description": f"Keep only the last {keep_last_images} images",
+                    "selection": {
+                        "tagStatus": "any",
+                        "countType": "imageCountMoreThan",
+                        "countNumber": keep_last_images,
+                    },
+                    "action": {"type": "expire"},
                 },
-                "action": {"type": "expire"},
-            },
-        ]
-    })
+            ]
+        }
+    )
 
 
 class EcrRepositories(pulumi.ComponentResource):
@@ -129,8 +131,10 @@ class EcrRepositories(pulumi.ComponentResource):
         self.repository_urls = pulumi.Output.all(**urls)
         self.repository_arns = pulumi.Output.all(**arns)
         self.key_arn = key.arn
-        self.register_outputs({
-            "repository_urls": self.repository_urls,
-            "repository_arns": self.repository_arns,
-            "key_arn": self.key_arn,
-        })
+        self.register_outputs(
+            {
+                "repository_urls": self.repository_urls,
+                "repository_arns": self.repository_arns,
+                "key_arn": self.key_arn,
+            }
+        )

@@ -48,7 +48,9 @@ class ElastiCacheRedis(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ElastiCacheRedisArgs, opts: pulumi.ResourceOptions | None = None):
         if args.node_count < 2:
-            raise ValueError(f"ElastiCacheRedis {name}: automatic failover needs at least 2 nodes, got {args.node_count}")
+            raise ValueError(
+                f"ElastiCacheRedis {name}: automatic failover needs at least 2 nodes, got {args.node_count}"
+            )
         if not args.client_security_group_ids:
             raise ValueError(f"ElastiCacheRedis {name}: no client security groups; the cache would be unreachable")
         super().__init__("platform:aws:ElastiCacheRedis", name, None, opts)
@@ -64,7 +66,9 @@ class ElastiCacheRedis(pulumi.ComponentResource):
             description=f"Encrypts the data, snapshots, auth token and slow log of {name}",
             log_groups={f"{name}-slow-log": f"/aws/vendedlogs/elasticache/{name}/slow-log"},
             retention_days=args.log_retention_days,
-            parent=self, protect=args.protect, tags=args.tags,
+            parent=self,
+            protect=args.protect,
+            tags=args.tags,
         )
         slow_log = log_groups[f"{name}-slow-log"]
 
@@ -98,14 +102,23 @@ class ElastiCacheRedis(pulumi.ComponentResource):
             opts=child,
         )
         subnet_group = aws.elasticache.SubnetGroup(
-            f"{name}-subnets", subnet_ids=args.subnet_ids, description=f"Private subnets of {name}",
-            tags={**args.tags, "Name": f"{name}-subnets"}, opts=child,
+            f"{name}-subnets",
+            subnet_ids=args.subnet_ids,
+            description=f"Private subnets of {name}",
+            tags={**args.tags, "Name": f"{name}-subnets"},
+            opts=child,
         )
         security_group = service_security_group(
-            name, vpc_id=args.vpc_id, description=f"Redis clients of {name}", port=REDIS_PORT,
-            clients=[ClientSource("Redis from the EKS worker nodes", security_group_id=g)
-                     for g in args.client_security_group_ids],
-            parent=self, tags=args.tags,
+            name,
+            vpc_id=args.vpc_id,
+            description=f"Redis clients of {name}",
+            port=REDIS_PORT,
+            clients=[
+                ClientSource("Redis from the EKS worker nodes", security_group_id=g)
+                for g in args.client_security_group_ids
+            ],
+            parent=self,
+            tags=args.tags,
         )
 
         # A fresh suffix per group: a fixed final-snapshot name fails the second delete.
@@ -134,10 +147,14 @@ class ElastiCacheRedis(pulumi.ComponentResource):
             maintenance_window=args.maintenance_window,
             final_snapshot_identifier=pulumi.Output.concat(name, "-final-", snapshot_suffix.hex),
             auto_minor_version_upgrade=True,
-            log_delivery_configurations=[aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
-                log_type="slow-log", log_format="json", destination_type="cloudwatch-logs",
-                destination=slow_log.name,
-            )],
+            log_delivery_configurations=[
+                aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
+                    log_type="slow-log",
+                    log_format="json",
+                    destination_type="cloudwatch-logs",
+                    destination=slow_log.name,
+                )
+            ],
             tags={**args.tags, "Name": f"{name}-group"},
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, additional_secret_outputs=["authToken"]),
         )
@@ -147,10 +164,12 @@ class ElastiCacheRedis(pulumi.ComponentResource):
         self.port = group.port.apply(lambda port: port or REDIS_PORT)
         self.auth_token_secret_arn = secret.arn
         self.security_group_id = security_group.id
-        self.register_outputs({
-            "primary_endpoint": self.primary_endpoint,
-            "reader_endpoint": self.reader_endpoint,
-            "port": self.port,
-            "auth_token_secret_arn": self.auth_token_secret_arn,
-            "security_group_id": self.security_group_id,
-        })
+        self.register_outputs(
+            {
+                "primary_endpoint": self.primary_endpoint,
+                "reader_endpoint": self.reader_endpoint,
+                "port": self.port,
+                "auth_token_secret_arn": self.auth_token_secret_arn,
+                "security_group_id": self.security_group_id,
+            }
+        )

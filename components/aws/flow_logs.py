@@ -11,8 +11,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws._context import AwsContext
-from components.aws._kms import encrypted_log_groups
 from components.aws._iam_documents import flow_logs_role_policy, flow_logs_trust_policy
+from components.aws._kms import encrypted_log_groups
 
 
 @dataclass
@@ -85,8 +85,10 @@ class VpcFlowLogs(pulumi.ComponentResource):
         self.log_group_name = log_group.name
         self.log_group_arn = log_group.arn
         self.key_arn = key.arn
-        self.register_outputs({
-            "log_group_name": self.log_group_name,
-            "log_group_arn": self.log_group_arn,
-            "key_arn": self.key_arn,
-        })
+        self.register_outputs(
+            {
+                "log_group_name": self.log_group_name,
+                "log_group_arn": self.log_group_arn,
+                "key_arn": self.key_arn,
+            }
+        )

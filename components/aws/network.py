@@ -100,29 +100,35 @@ class AwsNetwork(pulumi.ComponentResource):
         for zone, public_cidr, private_cidr in zip(
             args.availability_zones, args.public_subnet_cidrs, args.private_subnet_cidrs, strict=True
         ):
-            public_subnets.append(aws.ec2.Subnet(
-                f"{name}-public-{zone}",
-                vpc_id=vpc.id,
-                availability_zone=zone,
-                cidr_block=public_cidr,
-                # Nothing gets a public IP by accident (Security Hub EC2.15); NAT gateways
-                # and the ingress NLB use Elastic IPs.
-                map_public_ip_on_launch=False,
-                # Discovery tag: the AWS Load Balancer Controller puts internet-facing LBs here.
-                tags=tags(f"{name}-public-{zone}", {"kubernetes.io/role/elb": "1", "tier": "public"}),
-                opts=child,
-            ))
-            private_subnets.append(aws.ec2.Subnet(
-                f"{name}-private-{zone}",
-                vpc_id=vpc.id,
-                availability_zone=zone,
-                cidr_block=private_cidr,
-                # Discovery tag: internal load balancers go to the private subnets.
-                tags=tags(f"{name}-private-{zone}", {"kubernetes.io/role/internal-elb": "1", "tier": "private"}),
-                opts=child,
-            ))
+            public_subnets.append(
+                aws.ec2.Subnet(
+                    f"{name}-public-{zone}",
+                    vpc_id=vpc.id,
+                    availability_zone=zone,
+                    cidr_block=public_cidr,
+                    # Nothing gets a public IP by accident (Security Hub EC2.15); NAT gateways
+                    # and the ingress NLB use Elastic IPs.
+                    map_public_ip_on_launch=False,
+                    # Discovery tag: the AWS Load Balancer Controller puts internet-facing LBs here.
+                    tags=tags(f"{name}-public-{zone}", {"kubernetes.io/role/elb": "1", "tier": "public"}),
+                    opts=child,
+                )
+            )
+            private_subnets.append(
+                aws.ec2.Subnet(
+                    f"{name}-private-{zone}",
+                    vpc_id=vpc.id,
+                    availability_zone=zone,
+                    cidr_block=private_cidr,
+                    # Discovery tag: internal load balancers go to the private subnets.
+                    tags=tags(f"{name}-private-{zone}", {"kubernetes.io/role/internal-elb": "1", "tier": "private"}),
+                    opts=child,
+                )
+            )
 
-        public_routes = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id, tags=tags(f"{name}-public-rt"), opts=child)
+        public_routes = aws.ec2.RouteTable(
+            f"{name}-public-rt", vpc_id=vpc.id, tags=tags(f"{name}-public-rt"), opts=child
+        )
         # Standalone routes, not inline `routes=`: the provider cannot mix the two on one
         # table, and later components (the VPN) add routes of their own.
         aws.ec2.Route(
@@ -143,21 +149,25 @@ class AwsNetwork(pulumi.ComponentResource):
         for index, zone in enumerate(nat_zones):
             eip = aws.ec2.Eip(f"{name}-nat-{zone}", domain="vpc", tags=tags(f"{name}-nat-{zone}"), opts=child)
             nat_ips.append(eip)
-            nat_gateways.append(aws.ec2.NatGateway(
-                f"{name}-nat-{zone}",
-                allocation_id=eip.id,
-                subnet_id=public_subnets[index].id,
-                connectivity_type="public",
-                tags=tags(f"{name}-nat-{zone}"),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
-            ))
+            nat_gateways.append(
+                aws.ec2.NatGateway(
+                    f"{name}-nat-{zone}",
+                    allocation_id=eip.id,
+                    subnet_id=public_subnets[index].id,
+                    connectivity_type="public",
+                    tags=tags(f"{name}-nat-{zone}"),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+                )
+            )
 
         # The ingress NLB's addresses, one per AZ (an internet-facing NLB takes one EIP per
         # subnet). Reserved here, not by the load balancer, so they outlive any rebuild of
         # the ingress gateway and Cloudflare's pools never point at a stale address.
         ingress_ips = {
             zone: aws.ec2.Eip(
-                f"{name}-ingress-{zone}", domain="vpc", tags=tags(f"{name}-ingress-{zone}", {"role": "ingress"}),
+                f"{name}-ingress-{zone}",
+                domain="vpc",
+                tags=tags(f"{name}-ingress-{zone}", {"role": "ingress"}),
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
             for zone in args.availability_zones
@@ -216,17 +226,19 @@ class AwsNetwork(pulumi.ComponentResource):
         self.ingress_addresses = {zone: eip.public_ip for zone, eip in ingress_ips.items()}
         self.ingress_allocation_ids = {zone: eip.allocation_id for zone, eip in ingress_ips.items()}
         self.flow_log_group_name = flow_logs.log_group_name
-        self.register_outputs({
-            "vpc_id": self.vpc_id,
-            "vpc_cidr": self.vpc_cidr,
-            "public_subnet_ids": self.public_subnet_ids,
-            "private_subnet_ids": self.private_subnet_ids,
-            "private_route_table_ids": self.private_route_table_ids,
-            "nat_public_ips": self.nat_public_ips,
-            "ingress_addresses": self.ingress_addresses,
-            "ingress_allocation_ids": self.ingress_allocation_ids,
-            "flow_log_group_name": self.flow_log_group_name,
-        })
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "vpc_cidr": self.vpc_cidr,
+                "public_subnet_ids": self.public_subnet_ids,
+                "private_subnet_ids": self.private_subnet_ids,
+                "private_route_table_ids": self.private_route_table_ids,
+                "nat_public_ips": self.nat_public_ips,
+                "ingress_addresses": self.ingress_addresses,
+                "ingress_allocation_ids": self.ingress_allocation_ids,
+                "flow_log_group_name": self.flow_log_group_name,
+            }
+        )
 
     def _lock_default_network_acl(
         self, name: str, vpc: aws.ec2.Vpc, subnets: list[aws.ec2.Subnet], tags: dict[str, str]
@@ -251,9 +263,11 @@ class AwsNetwork(pulumi.ComponentResource):
             # Every subnet is listed: the provider treats an unlisted one as to be removed.
             subnet_ids=[s.id for s in subnets],
             ingress=[*deny_admin, allow_rest],
-            egress=[aws.ec2.DefaultNetworkAclEgressArgs(
-                rule_no=100, action="allow", protocol="-1", cidr_block="0.0.0.0/0", from_port=0, to_port=0
-            )],
+            egress=[
+                aws.ec2.DefaultNetworkAclEgressArgs(
+                    rule_no=100, action="allow", protocol="-1", cidr_block="0.0.0.0/0", from_port=0, to_port=0
+                )
+            ],
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )

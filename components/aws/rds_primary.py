@@ -12,9 +12,9 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.aws._context import AwsContext
+from components.aws._iam_documents import service_trust_policy
 from components.aws._kms import customer_key, encrypted_log_groups
 from components.aws._security_groups import ClientSource, service_security_group
-from components.aws._iam_documents import service_trust_policy
 
 POSTGRES_PORT = 5432
 LOG_EXPORTS = ["postgresql", "upgrade"]
@@ -77,7 +77,9 @@ class RdsPrimary(pulumi.ComponentResource):
             description=f"Encrypts storage, Performance Insights, logs and the master secret of {identifier}",
             log_groups={f"{name}-log-{log}": f"/aws/rds/instance/{identifier}/{log}" for log in LOG_EXPORTS},
             retention_days=args.log_retention_days,
-            parent=self, protect=args.protect, tags=args.tags,
+            parent=self,
+            protect=args.protect,
+            tags=args.tags,
         )
 
         parameters = {
@@ -95,7 +97,8 @@ class RdsPrimary(pulumi.ComponentResource):
             description=f"Seed tuning and pglogical for {identifier}",
             parameters=[
                 aws.rds.ParameterGroupParameterArgs(
-                    name=key_name, value=value,
+                    name=key_name,
+                    value=value,
                     apply_method="pending-reboot" if key_name in STATIC_PARAMETERS else "immediate",
                 )
                 for key_name, value in sorted(parameters.items())
@@ -104,18 +107,29 @@ class RdsPrimary(pulumi.ComponentResource):
             opts=child,
         )
         subnet_group = aws.rds.SubnetGroup(
-            f"{name}-subnets", subnet_ids=args.subnet_ids, description=f"Private subnets of {identifier}",
-            tags={**args.tags, "Name": f"{name}-subnets"}, opts=child,
+            f"{name}-subnets",
+            subnet_ids=args.subnet_ids,
+            description=f"Private subnets of {identifier}",
+            tags={**args.tags, "Name": f"{name}-subnets"},
+            opts=child,
         )
         security_group = service_security_group(
-            name, vpc_id=args.vpc_id, description=f"PostgreSQL clients of {identifier}", port=POSTGRES_PORT,
+            name,
+            vpc_id=args.vpc_id,
+            description=f"PostgreSQL clients of {identifier}",
+            port=POSTGRES_PORT,
             clients=[
-                *(ClientSource("PostgreSQL from the EKS worker nodes", security_group_id=g)
-                  for g in args.client_security_group_ids),
-                *(ClientSource("PostgreSQL replication from the Cloud SQL replica over the VPN", cidr=c)
-                  for c in args.client_cidrs),
+                *(
+                    ClientSource("PostgreSQL from the EKS worker nodes", security_group_id=g)
+                    for g in args.client_security_group_ids
+                ),
+                *(
+                    ClientSource("PostgreSQL replication from the Cloud SQL replica over the VPN", cidr=c)
+                    for c in args.client_cidrs
+                ),
             ],
-            parent=self, tags=args.tags,
+            parent=self,
+            tags=args.tags,
         )
 
         monitoring_role = aws.iam.Role(
@@ -127,7 +141,8 @@ class RdsPrimary(pulumi.ComponentResource):
             opts=child,
         )
         monitoring_policy = aws.iam.RolePolicyAttachment(
-            f"{name}-monitoring-policy", role=monitoring_role.name,
+            f"{name}-monitoring-policy",
+            role=monitoring_role.name,
             policy_arn=aws_context.aws_managed_policy("service-role/AmazonRDSEnhancedMonitoringRole"),
             opts=child,
         )
@@ -192,7 +207,10 @@ class RdsPrimary(pulumi.ComponentResource):
                 f"{name}-backup-replica",
                 context=aws_context,
                 description=f"Encrypts the replicated automated backups of {identifier}",
-                parent=self, protect=args.protect, tags=args.tags, region=args.backup_replica_region,
+                parent=self,
+                protect=args.protect,
+                tags=args.tags,
+                region=args.backup_replica_region,
             )
             aws.rds.InstanceAutomatedBackupsReplication(
                 f"{name}-backup-replication",
@@ -210,11 +228,13 @@ class RdsPrimary(pulumi.ComponentResource):
         self.master_secret_arn = instance.master_user_secrets[0].secret_arn
         self.security_group_id = security_group.id
         self.instance_arn = instance.arn
-        self.register_outputs({
-            "endpoint": self.endpoint,
-            "address": self.address,
-            "port": self.port,
-            "master_secret_arn": self.master_secret_arn,
-            "security_group_id": self.security_group_id,
-            "instance_arn": self.instance_arn,
-        })
+        self.register_outputs(
+            {
+                "endpoint": self.endpoint,
+                "address": self.address,
+                "port": self.port,
+                "master_secret_arn": self.master_secret_arn,
+                "security_group_id": self.security_group_id,
+                "instance_arn": self.instance_arn,
+            }
+        )

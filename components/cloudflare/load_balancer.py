@@ -139,8 +139,13 @@ class CloudflareLB(pulumi.ComponentResource):
             opts=child,
         )
 
-        def origin_pool(pool_name: str, origins: list[cloudflare.LoadBalancerPoolOriginArgs], check_regions: list[str],
-                        minimum_origins: int, description: str) -> cloudflare.LoadBalancerPool:
+        def origin_pool(
+            pool_name: str,
+            origins: list[cloudflare.LoadBalancerPoolOriginArgs],
+            check_regions: list[str],
+            minimum_origins: int,
+            description: str,
+        ) -> cloudflare.LoadBalancerPool:
             return cloudflare.LoadBalancerPool(
                 f"{name}-{pool_name}",
                 account_id=args.account_id,
@@ -160,9 +165,13 @@ class CloudflareLB(pulumi.ComponentResource):
         pools = {
             pool_name: origin_pool(
                 pool_name,
-                [cloudflare.LoadBalancerPoolOriginArgs(name=origin, address=address, enabled=True, weight=1)
-                 for origin, address in pool.origins.items()],
-                pool.check_regions, pool.minimum_origins, f"{pool_name}: its cloud's ingress addresses",
+                [
+                    cloudflare.LoadBalancerPoolOriginArgs(name=origin, address=address, enabled=True, weight=1)
+                    for origin, address in pool.origins.items()
+                ],
+                pool.check_regions,
+                pool.minimum_origins,
+                f"{pool_name}: its cloud's ingress addresses",
             )
             for pool_name, pool in args.pools.items()
         }
@@ -174,10 +183,13 @@ class CloudflareLB(pulumi.ComponentResource):
             )
             split = origin_pool(
                 "split",
-                [cloudflare.LoadBalancerPoolOriginArgs(
-                    name=f"{pool_name}-{origin}", address=address, enabled=True, weight=weights[pool_name])
-                 for pool_name in args.default_weights
-                 for origin, address in args.pools[pool_name].origins.items()],
+                [
+                    cloudflare.LoadBalancerPoolOriginArgs(
+                        name=f"{pool_name}-{origin}", address=address, enabled=True, weight=weights[pool_name]
+                    )
+                    for pool_name in args.default_weights
+                    for origin, address in args.pools[pool_name].origins.items()
+                ],
                 sorted({region for pool in args.pools.values() for region in pool.check_regions}),
                 sum(args.pools[p].minimum_origins for p in args.default_weights),
                 "Both clouds, weighted " + " / ".join(f"{p} {w:.0%}" for p, w in args.default_weights.items()),
@@ -198,7 +210,8 @@ class CloudflareLB(pulumi.ComponentResource):
             alert_type="load_balancing_health_alert",
             enabled=True,
             filters=cloudflare.NotificationPolicyFiltersArgs(
-                pool_ids=list(pool_ids.values()), event_sources=["pool", "origin"],
+                pool_ids=list(pool_ids.values()),
+                event_sources=["pool", "origin"],
                 new_healths=["Healthy", "Unhealthy"],
             ),
             mechanisms=cloudflare.NotificationPolicyMechanismsArgs(
@@ -210,14 +223,22 @@ class CloudflareLB(pulumi.ComponentResource):
         self.monitor_id = monitor.id
         self.pool_ids = pool_ids
         self.load_balancer_ids = {hostname: balancer.id for hostname, balancer in balancers.items()}
-        self.register_outputs({
-            "monitor_id": self.monitor_id,
-            "pool_ids": self.pool_ids,
-            "load_balancer_ids": self.load_balancer_ids,
-        })
+        self.register_outputs(
+            {
+                "monitor_id": self.monitor_id,
+                "pool_ids": self.pool_ids,
+                "load_balancer_ids": self.load_balancer_ids,
+            }
+        )
 
-    def _load_balancer(self, name: str, hostname: str, served: list[str],
-                       pool_ids: dict[str, pulumi.Output[str]], args: CloudflareLBArgs) -> cloudflare.LoadBalancer:
+    def _load_balancer(
+        self,
+        name: str,
+        hostname: str,
+        served: list[str],
+        pool_ids: dict[str, pulumi.Output[str]],
+        args: CloudflareLBArgs,
+    ) -> cloudflare.LoadBalancer:
         failover = [pool_ids[p] for p in served]
         if len(served) > 1:
             # See the module docstring: geo for the mapped countries, the weighted split
@@ -225,7 +246,8 @@ class CloudflareLB(pulumi.ComponentResource):
             steering = "geo"
             country_pools = {
                 country: [pool_ids[first]] + [pool_ids[p] for p in served if p != first]
-                for country, first in sorted(args.country_pools.items()) if first in served
+                for country, first in sorted(args.country_pools.items())
+                if first in served
             }
             default_pools = [pool_ids["split"], *failover]
         else:
@@ -246,7 +268,9 @@ class CloudflareLB(pulumi.ComponentResource):
             session_affinity="cookie",
             session_affinity_ttl=args.session_affinity_ttl_seconds,
             session_affinity_attributes=cloudflare.LoadBalancerSessionAffinityAttributesArgs(
-                secure="Always", samesite="Lax", zero_downtime_failover="sticky",
+                secure="Always",
+                samesite="Lax",
+                zero_downtime_failover="sticky",
             ),
             adaptive_routing=cloudflare.LoadBalancerAdaptiveRoutingArgs(failover_across_pools=True),
             opts=pulumi.ResourceOptions(parent=self),
@@ -260,7 +284,9 @@ def _check(name: str, args: CloudflareLBArgs) -> None:
         if not served or unknown:
             raise ValueError(f"CloudflareLB {name}: {hostname} needs pools from {sorted(args.pools)}, got {served}")
         if len(served) > 1 and set(args.default_weights) != set(served):
-            raise ValueError(f"CloudflareLB {name}: {hostname} is served by {served} but weights name {sorted(args.default_weights)}")
+            raise ValueError(
+                f"CloudflareLB {name}: {hostname} is served by {served} but weights name {sorted(args.default_weights)}"
+            )
     if any(weight <= 0 for weight in args.default_weights.values()):
         raise ValueError(f"CloudflareLB {name}: weights must be positive, got {args.default_weights}")
     for pool_name, pool in args.pools.items():

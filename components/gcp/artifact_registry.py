@@ -35,7 +35,9 @@ class ArtifactRegistry(pulumi.ComponentResource):
         if args.keep_last_versions < 1:
             raise ValueError(f"ArtifactRegistry {name}: keep_last_versions must be >= 1, got {args.keep_last_versions}")
         if args.untagged_expire_days < 1:
-            raise ValueError(f"ArtifactRegistry {name}: untagged_expire_days must be >= 1, got {args.untagged_expire_days}")
+            raise ValueError(
+                f"ArtifactRegistry {name}: untagged_expire_days must be >= 1, got {args.untagged_expire_days}"
+            )
         super().__init__("platform:gcp:ArtifactRegistry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -64,7 +66,8 @@ class ArtifactRegistry(pulumi.ComponentResource):
                     id="delete-untagged",
                     action="DELETE",
                     condition=gcp.artifactregistry.RepositoryCleanupPolicyConditionArgs(
-                        tag_state="UNTAGGED", older_than=f"{args.untagged_expire_days * 86400}s",
+                        tag_state="UNTAGGED",
+                        older_than=f"{args.untagged_expire_days * 86400}s",
                     ),
                 ),
             ],

@@ -108,7 +108,12 @@ class CloudSqlReplica(pulumi.ComponentResource):
         # a shell and JSON, where quotes, backslashes and $ would each need escaping.
         # 40 characters from 62 is ~238 bits.
         password = random.RandomPassword(
-            f"{name}-replication-password", length=40, special=False, min_lower=1, min_upper=1, min_numeric=1,
+            f"{name}-replication-password",
+            length=40,
+            special=False,
+            min_lower=1,
+            min_upper=1,
+            min_numeric=1,
             opts=child,
         )
         secret = gcp.secretmanager.Secret(
@@ -121,7 +126,10 @@ class CloudSqlReplica(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, delete_before_replace=True),
         )
         gcp.secretmanager.SecretVersion(
-            f"{name}-replication-password-value", secret=secret.id, secret_data=password.result, opts=child,
+            f"{name}-replication-password-value",
+            secret=secret.id,
+            secret_data=password.result,
+            opts=child,
         )
 
         source = gcp.sql.SourceRepresentationInstance(
@@ -181,7 +189,9 @@ class CloudSqlReplica(pulumi.ComponentResource):
                     record_client_address=False,
                 ),
                 maintenance_window=gcp.sql.DatabaseInstanceSettingsMaintenanceWindowArgs(
-                    day=args.maintenance_day, hour=args.maintenance_hour, update_track="stable",
+                    day=args.maintenance_day,
+                    hour=args.maintenance_hour,
+                    update_track="stable",
                 ),
                 # deletion_protection above guards Pulumi only; this guards console and gcloud too.
                 deletion_protection_enabled=args.protect,
@@ -208,15 +218,17 @@ class CloudSqlReplica(pulumi.ComponentResource):
         self.replication_password_secret_id = secret.id
         self.verify_external_sync_command = _admin_api_call(project, replica.name, "verifyExternalSyncSettings")
         self.start_external_sync_command = _admin_api_call(project, replica.name, "startExternalSync")
-        self.register_outputs({
-            "instance_name": self.instance_name,
-            "connection_name": self.connection_name,
-            "private_ip_address": self.private_ip_address,
-            "source_instance_name": self.source_instance_name,
-            "replication_password_secret_id": self.replication_password_secret_id,
-            "verify_external_sync_command": self.verify_external_sync_command,
-            "start_external_sync_command": self.start_external_sync_command,
-        })
+        self.register_outputs(
+            {
+                "instance_name": self.instance_name,
+                "connection_name": self.connection_name,
+                "private_ip_address": self.private_ip_address,
+                "source_instance_name": self.source_instance_name,
+                "replication_password_secret_id": self.replication_password_secret_id,
+                "verify_external_sync_command": self.verify_external_sync_command,
+                "start_external_sync_command": self.start_external_sync_command,
+            }
+        )
 
 
 def _admin_api_call(project: pulumi.Output[str], instance: pulumi.Output[str], method: str) -> pulumi.Output[str]:
@@ -226,10 +238,13 @@ def _admin_api_call(project: pulumi.Output[str], instance: pulumi.Output[str], m
     The parallel level is left out; unset, the API uses OPTIMAL.
     """
     return pulumi.Output.format(
-        "curl -sS -X POST -H \"Authorization: Bearer $(gcloud auth print-access-token)\" "
+        'curl -sS -X POST -H "Authorization: Bearer $(gcloud auth print-access-token)" '
         "-H 'Content-Type: application/json' -d '{{\"syncMode\": \"ONLINE\"}}' "
         "{0}/projects/{1}/instances/{2}/{3}",
-        ADMIN_API, project, instance, method,
+        ADMIN_API,
+        project,
+        instance,
+        method,
     )
 
 
@@ -257,7 +272,9 @@ def _validate(name: str, args: CloudSqlReplicaArgs) -> str:
     if args.disk_size_gb < 10:
         problems.append(f"disk_size_gb must be >= 10 (PD-SSD minimum), got {args.disk_size_gb}")
     if not 1 <= args.maintenance_day <= 7 or not 0 <= args.maintenance_hour <= 23:
-        problems.append(f"maintenance window must be day 1-7, hour 0-23, got {args.maintenance_day}/{args.maintenance_hour}")
+        problems.append(
+            f"maintenance window must be day 1-7, hour 0-23, got {args.maintenance_day}/{args.maintenance_hour}"
+        )
     if problems:
         raise ValueError(f"CloudSqlReplica {name}: " + "; ".join(problems))
     return editions[0]

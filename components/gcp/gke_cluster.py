@@ -88,16 +88,21 @@ class GkeClusterArgs:
             if ipaddress.ip_network(network.cidr_block).prefixlen == 0:
                 raise ValueError(f"{owner}: CIS GKE 5.6.3: {network.cidr_block} would open the control plane to all")
             if not self.public_endpoint and not ipaddress.ip_network(network.cidr_block).is_private:
-                raise ValueError(f"{owner}: {network.cidr_block} is public, but a private-only endpoint "
-                                 "admits only private ranges")
+                raise ValueError(
+                    f"{owner}: {network.cidr_block} is public, but a private-only endpoint admits only private ranges"
+                )
             if not network.display_name:
                 raise ValueError(f"{owner}: authorized network {network.cidr_block} needs a display_name")
         if self.public_endpoint and not self.master_authorized_networks:
             raise ValueError(f"{owner}: a public endpoint needs master_authorized_networks (CIS GKE 5.6.3)")
         if self.release_channel not in RELEASE_CHANNELS:
-            raise ValueError(f"{owner}: release_channel must be one of {RELEASE_CHANNELS}, got {self.release_channel!r}")
+            raise ValueError(
+                f"{owner}: release_channel must be one of {RELEASE_CHANNELS}, got {self.release_channel!r}"
+            )
         if not _START_TIME.match(self.maintenance_start_time):
-            raise ValueError(f"{owner}: maintenance_start_time must be HH:MM (UTC), got {self.maintenance_start_time!r}")
+            raise ValueError(
+                f"{owner}: maintenance_start_time must be HH:MM (UTC), got {self.maintenance_start_time!r}"
+            )
 
 
 class GkeCluster(pulumi.ComponentResource):
@@ -138,7 +143,8 @@ class GkeCluster(pulumi.ComponentResource):
         # CIS GKE 5.3.1: Kubernetes secrets envelope-encrypted in etcd with a key we own.
         # The key must live in the cluster's own location.
         key_ring = gcp.kms.KeyRing(
-            f"{name}-keyring", location=args.region,
+            f"{name}-keyring",
+            location=args.region,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         key = gcp.kms.CryptoKey(
@@ -155,7 +161,8 @@ class GkeCluster(pulumi.ComponentResource):
             crypto_key_id=key.id,
             role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
             member=pulumi.Output.concat(
-                "serviceAccount:service-", project.number, "@container-engine-robot.iam.gserviceaccount.com"),
+                "serviceAccount:service-", project.number, "@container-engine-robot.iam.gserviceaccount.com"
+            ),
             opts=child,
         )
 
@@ -179,12 +186,14 @@ class GkeCluster(pulumi.ComponentResource):
                 # Off: admins and the Pulumi deployer reach the endpoint from a host in this
                 # region's VPC (an authorized network); no other region needs it.
                 master_global_access_config=gcp.container.ClusterPrivateClusterConfigMasterGlobalAccessConfigArgs(
-                    enabled=False),
+                    enabled=False
+                ),
             ),
             master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
                 cidr_blocks=[
                     gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
-                        cidr_block=n.cidr_block, display_name=n.display_name)
+                        cidr_block=n.cidr_block, display_name=n.display_name
+                    )
                     for n in args.master_authorized_networks
                 ],
                 # Any Compute Engine VM of any customer has a Google public IP: never trust them.
@@ -206,7 +215,8 @@ class GkeCluster(pulumi.ComponentResource):
             # 48 h of availability per rolling 32 days in windows of at least 4 h.
             maintenance_policy=gcp.container.ClusterMaintenancePolicyArgs(
                 daily_maintenance_window=gcp.container.ClusterMaintenancePolicyDailyMaintenanceWindowArgs(
-                    start_time=args.maintenance_start_time),
+                    start_time=args.maintenance_start_time
+                ),
             ),
             database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=key.id),
             # CIS GKE 5.8.3: RBAC only, no legacy ABAC.
@@ -215,12 +225,14 @@ class GkeCluster(pulumi.ComponentResource):
             # authenticates with short-lived Google tokens (gke-gcloud-auth-plugin).
             master_auth=gcp.container.ClusterMasterAuthArgs(
                 client_certificate_config=gcp.container.ClusterMasterAuthClientCertificateConfigArgs(
-                    issue_client_certificate=False),
+                    issue_client_certificate=False
+                ),
             ),
             # CIS GKE 5.7.1: system and control-plane logs in Cloud Logging (audit logs are
             # always on); workload logs go to ELK as well, but these survive a broken cluster.
-            logging_config=gcp.container.ClusterLoggingConfigArgs(enable_components=[
-                "SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]),
+            logging_config=gcp.container.ClusterLoggingConfigArgs(
+                enable_components=["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]
+            ),
             # System metrics for GKE's own dashboards. Workload metrics are kube-prometheus-
             # stack's job, so Managed Prometheus would only collect them twice.
             monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
@@ -239,15 +251,19 @@ class GkeCluster(pulumi.ComponentResource):
             node_config=gcp.container.ClusterNodeConfigArgs(
                 **hardened_node_config(node_account.email),
                 shielded_instance_config=gcp.container.ClusterNodeConfigShieldedInstanceConfigArgs(
-                    enable_secure_boot=True, enable_integrity_monitoring=True),
+                    enable_secure_boot=True, enable_integrity_monitoring=True
+                ),
                 workload_metadata_config=gcp.container.ClusterNodeConfigWorkloadMetadataConfigArgs(
-                    mode=WORKLOAD_METADATA_MODE),
+                    mode=WORKLOAD_METADATA_MODE
+                ),
             ),
             # pulumi-gcp defaults this to true; set from the tier so dev can be torn down.
             deletion_protection=args.protect,
             resource_labels=args.labels,
             opts=pulumi.ResourceOptions(
-                parent=self, protect=args.protect, depends_on=[key_grant, node_role, *args.network_dependencies],
+                parent=self,
+                protect=args.protect,
+                depends_on=[key_grant, node_role, *args.network_dependencies],
                 # The name is fixed (it is the cluster's name), so a replacement must delete
                 # the old cluster first; prod's protect makes any replacement a preview error.
                 delete_before_replace=True,
@@ -261,8 +277,11 @@ class GkeCluster(pulumi.ComponentResource):
             GkeNodePool(
                 f"{name}-{spec.role}",
                 GkeNodePoolArgs(
-                    cluster_id=cluster.id, region=args.region,
-                    service_account_email=node_account.email, spec=spec, labels=args.labels,
+                    cluster_id=cluster.id,
+                    region=args.region,
+                    service_account_email=node_account.email,
+                    spec=spec,
+                    labels=args.labels,
                 ),
                 opts=child,
             )
@@ -273,39 +292,56 @@ class GkeCluster(pulumi.ComponentResource):
         self.node_service_account_email = node_account.email
         self.workload_pool = workload_pool
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(cluster.name, cluster.endpoint, self.ca_certificate, args.region)
-            .apply(lambda v: _kubeconfig(*v))
+            pulumi.Output.all(cluster.name, cluster.endpoint, self.ca_certificate, args.region).apply(
+                lambda v: _kubeconfig(*v)
+            )
         )
-        self.register_outputs({
-            "cluster_name": self.cluster_name,
-            "endpoint": self.endpoint,
-            "ca_certificate": self.ca_certificate,
-            "node_service_account_email": self.node_service_account_email,
-            "workload_pool": self.workload_pool,
-            "kubeconfig": self.kubeconfig,
-        })
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "endpoint": self.endpoint,
+                "ca_certificate": self.ca_certificate,
+                "node_service_account_email": self.node_service_account_email,
+                "workload_pool": self.workload_pool,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
 
 
 def _account_id(name: str, suffix: str) -> str:
     """A service-account id (6-30 characters, no trailing hyphen) from the component name."""
-    return f"{name[:29 - len(suffix)].rstrip('-')}-{suffix}"
+    return f"{name[: 29 - len(suffix)].rstrip('-')}-{suffix}"
 
 
 def _kubeconfig(cluster_name: str, endpoint: str, ca_certificate: str, region: str) -> str:
     """A kubeconfig that authenticates with gke-gcloud-auth-plugin: no static credentials."""
     context = f"gke_{region}_{cluster_name}"
-    return yaml.safe_dump({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": context, "cluster": {
-            "server": f"https://{endpoint}", "certificate-authority-data": ca_certificate}}],
-        "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
-        "current-context": context,
-        "users": [{"name": context, "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
-            "command": "gke-gcloud-auth-plugin",
-            "provideClusterInfo": True,
-            "interactiveMode": "Never",
-            "installHint": "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
-        }}}],
-    }, sort_keys=False)
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": context,
+                    "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_certificate},
+                }
+            ],
+            "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
+            "current-context": context,
+            "users": [
+                {
+                    "name": context,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "gke-gcloud-auth-plugin",
+                            "provideClusterInfo": True,
+                            "interactiveMode": "Never",
+                            "installHint": "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
+                        }
+                    },
+                }
+            ],
+        },
+        sort_keys=False,
+    )

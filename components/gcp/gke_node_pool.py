@@ -65,13 +65,15 @@ class NodePoolSpec:
             raise ValueError(f"{where}: need min_nodes_per_zone >= 0 and max_nodes_per_zone >= 1")
         if self.min_nodes_per_zone > self.max_nodes_per_zone:
             raise ValueError(
-                f"{where}: min_nodes_per_zone {self.min_nodes_per_zone} > max_nodes_per_zone {self.max_nodes_per_zone}")
+                f"{where}: min_nodes_per_zone {self.min_nodes_per_zone} > max_nodes_per_zone {self.max_nodes_per_zone}"
+            )
         if self.disk_size_gb < 10:
             raise ValueError(f"{where}: disk_size_gb must be at least 10, got {self.disk_size_gb}")
         if (self.accelerator_type is None) != (self.accelerator_count == 0) or self.accelerator_count < 0:
             raise ValueError(
                 f"{where}: accelerator_type and a positive accelerator_count go together, got "
-                f"{self.accelerator_type!r} x {self.accelerator_count}")
+                f"{self.accelerator_type!r} x {self.accelerator_count}"
+            )
         bad_zones = [z for z in self.node_locations if not _ZONE.match(z)]
         if bad_zones:
             raise ValueError(f"{where}: node_locations must be zones like asia-northeast3-b, got {bad_zones}")
@@ -123,15 +125,17 @@ class GkeNodePool(pulumi.ComponentResource):
             taints.append(GPU_TAINT)
         guest_accelerators = None
         if spec.accelerator_type is not None:
-            guest_accelerators = [gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
-                type=spec.accelerator_type,
-                count=spec.accelerator_count,
-                # GKE installs the driver it tested with the node version, so no
-                # privileged installer DaemonSet runs on the nodes.
-                gpu_driver_installation_config=gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
-                    gpu_driver_version="DEFAULT",
-                ),
-            )]
+            guest_accelerators = [
+                gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
+                    type=spec.accelerator_type,
+                    count=spec.accelerator_count,
+                    # GKE installs the driver it tested with the node version, so no
+                    # privileged installer DaemonSet runs on the nodes.
+                    gpu_driver_installation_config=gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
+                        gpu_driver_version="DEFAULT",
+                    ),
+                )
+            ]
 
         node_pool = gcp.container.NodePool(
             f"{name}-nodes",
@@ -156,7 +160,9 @@ class GkeNodePool(pulumi.ComponentResource):
             # The seed's rolling-update rule: add a node before removing one, never go
             # below the serving capacity (maxUnavailable 0).
             upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(
-                strategy="SURGE", max_surge=args.max_surge, max_unavailable=0,
+                strategy="SURGE",
+                max_surge=args.max_surge,
+                max_unavailable=0,
             ),
             node_config=gcp.container.NodePoolNodeConfigArgs(
                 **hardened_node_config(args.service_account_email),
@@ -164,7 +170,8 @@ class GkeNodePool(pulumi.ComponentResource):
                 disk_size_gb=spec.disk_size_gb,
                 # CIS GKE 5.5.5 / 5.5.6: Shielded VM with secure boot and integrity monitoring.
                 shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
-                    enable_secure_boot=True, enable_integrity_monitoring=True,
+                    enable_secure_boot=True,
+                    enable_integrity_monitoring=True,
                 ),
                 workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
                     mode=WORKLOAD_METADATA_MODE,
@@ -184,6 +191,8 @@ class GkeNodePool(pulumi.ComponentResource):
         )
 
         self.node_pool_name = node_pool.name
-        self.register_outputs({
-            "node_pool_name": self.node_pool_name,
-        })
+        self.register_outputs(
+            {
+                "node_pool_name": self.node_pool_name,
+            }
+        )

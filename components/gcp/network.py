@@ -111,7 +111,9 @@ class GcpNetwork(pulumi.ComponentResource):
             # Google picks and scales the NAT addresses; nothing pins them.
             nat_ip_allocate_option="AUTO_ONLY",
             source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
-            subnetworks=[gcp.compute.RouterNatSubnetworkArgs(name=subnet.id, source_ip_ranges_to_nats=["ALL_IP_RANGES"])],
+            subnetworks=[
+                gcp.compute.RouterNatSubnetworkArgs(name=subnet.id, source_ip_ranges_to_nats=["ALL_IP_RANGES"])
+            ],
             log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"),
             opts=child,
         )
@@ -173,34 +175,62 @@ class GcpNetwork(pulumi.ComponentResource):
         self.nat_router_name = router.name
         self.ingress_address = ingress.address
         self.peering_operations = [connection, routes]
-        self.register_outputs({
-            "ingress_address": self.ingress_address,
-            "network_id": self.network_id,
-            "subnet_id": self.subnet_id,
-            "private_service_access_range_name": self.private_service_access_range_name,
-            "nat_name": nat.name,
-        })
+        self.register_outputs(
+            {
+                "ingress_address": self.ingress_address,
+                "network_id": self.network_id,
+                "subnet_id": self.subnet_id,
+                "private_service_access_range_name": self.private_service_access_range_name,
+                "nat_name": nat.name,
+            }
+        )
 
     def _firewalls(self, name: str, network: gcp.compute.Network, args: GcpNetworkArgs) -> None:
-        def ingress(rule: str, description: str, priority: int, sources: list[str],
-                    allows: list[gcp.compute.FirewallAllowArgs] | None = None,
-                    denies: list[gcp.compute.FirewallDenyArgs] | None = None) -> None:
+        def ingress(
+            rule: str,
+            description: str,
+            priority: int,
+            sources: list[str],
+            allows: list[gcp.compute.FirewallAllowArgs] | None = None,
+            denies: list[gcp.compute.FirewallDenyArgs] | None = None,
+        ) -> None:
             # Every rule logs its matches (CIS GCP 3.x firewall logging), allow and deny alike.
             gcp.compute.Firewall(
-                f"{name}-{rule}", network=network.id, description=description, direction="INGRESS",
-                priority=priority, source_ranges=sources, allows=allows, denies=denies, log_config=LOG_ALL,
+                f"{name}-{rule}",
+                network=network.id,
+                description=description,
+                direction="INGRESS",
+                priority=priority,
+                source_ranges=sources,
+                allows=allows,
+                denies=denies,
+                log_config=LOG_ALL,
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
         # GCP already drops unmatched ingress, but silently. An explicit rule with logging
         # shows what was refused. Egress stays open: nodes pull images and call APIs
         # through NAT and private Google access.
-        ingress("deny-all-ingress", "Baseline: refuse and log any ingress no higher rule allows",
-                BASELINE_PRIORITY, ["0.0.0.0/0"], denies=[gcp.compute.FirewallDenyArgs(protocol="all")])
+        ingress(
+            "deny-all-ingress",
+            "Baseline: refuse and log any ingress no higher rule allows",
+            BASELINE_PRIORITY,
+            ["0.0.0.0/0"],
+            denies=[gcp.compute.FirewallDenyArgs(protocol="all")],
+        )
         # Nodes and pods talk to each other (kubelet, DNS, pod-to-pod). Dataplane V2
         # network policies then narrow pod traffic further.
-        ingress("allow-internal", "Node and pod traffic inside the cluster's ranges", 1000,
-                [args.subnet_cidr, args.pods_cidr],
-                allows=[gcp.compute.FirewallAllowArgs(protocol=p) for p in ("tcp", "udp", "icmp")])
-        ingress("allow-health-checks", "Google load-balancer health checks to the ingress gateway on the nodes",
-                1000, GOOGLE_HEALTH_CHECK_RANGES, allows=[gcp.compute.FirewallAllowArgs(protocol="tcp")])
+        ingress(
+            "allow-internal",
+            "Node and pod traffic inside the cluster's ranges",
+            1000,
+            [args.subnet_cidr, args.pods_cidr],
+            allows=[gcp.compute.FirewallAllowArgs(protocol=p) for p in ("tcp", "udp", "icmp")],
+        )
+        ingress(
+            "allow-health-checks",
+            "Google load-balancer health checks to the ingress gateway on the nodes",
+            1000,
+            GOOGLE_HEALTH_CHECK_RANGES,
+            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp")],
+        )

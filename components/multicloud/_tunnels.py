@@ -75,15 +75,18 @@ class TunnelPlan:
 
 def plan_tunnels(inside_cidrs: list[str]) -> list[TunnelPlan]:
     """Inside CIDRs in the order connection 0 tunnel 1, 0/2, 1/1, 1/2."""
-    return [TunnelPlan(index=i, connection=i // 2, aws_tunnel=i % 2 + 1, inside_cidr=cidr)
-            for i, cidr in enumerate(inside_cidrs)]
+    return [
+        TunnelPlan(index=i, connection=i // 2, aws_tunnel=i % 2 + 1, inside_cidr=cidr)
+        for i, cidr in enumerate(inside_cidrs)
+    ]
 
 
 def validate_plan(name: str, inside_cidrs: list[str], gcp_asn: int, aws_asn: int) -> None:
     """Raise ValueError naming the component if the tunnels could not come up as planned."""
     if len(inside_cidrs) != TUNNEL_COUNT:
-        raise ValueError(f"CrossCloudVpn {name}: expected {TUNNEL_COUNT} inside CIDRs (one /30 per tunnel), "
-                         f"got {len(inside_cidrs)}")
+        raise ValueError(
+            f"CrossCloudVpn {name}: expected {TUNNEL_COUNT} inside CIDRs (one /30 per tunnel), got {len(inside_cidrs)}"
+        )
     networks: list[ipaddress.IPv4Network] = []
     for cidr in inside_cidrs:
         try:
@@ -91,23 +94,29 @@ def validate_plan(name: str, inside_cidrs: list[str], gcp_asn: int, aws_asn: int
         except ValueError as error:
             raise ValueError(f"CrossCloudVpn {name}: inside CIDR {cidr!r} is not an IPv4 network: {error}") from error
         if network.prefixlen != 30:
-            raise ValueError(f"CrossCloudVpn {name}: inside CIDR {cidr} must be a /30 (AWS and Cloud Router "
-                             f"take one address each), got /{network.prefixlen}")
+            raise ValueError(
+                f"CrossCloudVpn {name}: inside CIDR {cidr} must be a /30 (AWS and Cloud Router "
+                f"take one address each), got /{network.prefixlen}"
+            )
         if not network.subnet_of(LINK_LOCAL):
             raise ValueError(f"CrossCloudVpn {name}: inside CIDR {cidr} must lie inside {LINK_LOCAL}")
         if network in AWS_RESERVED_INSIDE_CIDRS:
             raise ValueError(f"CrossCloudVpn {name}: inside CIDR {cidr} is reserved by AWS; pick another /30")
         clash = next((other for other in networks if other.overlaps(network)), None)
         if clash is not None:
-            raise ValueError(f"CrossCloudVpn {name}: inside CIDRs {clash} and {cidr} overlap; each tunnel needs its own /30")
+            raise ValueError(
+                f"CrossCloudVpn {name}: inside CIDRs {clash} and {cidr} overlap; each tunnel needs its own /30"
+            )
         networks.append(network)
     for side, asn in (("gcp_asn", gcp_asn), ("aws_asn", aws_asn)):
         if not any(asn in private for private in PRIVATE_ASNS):
-            raise ValueError(f"CrossCloudVpn {name}: {side} must be a private ASN (64512-65534 or "
-                             f"4200000000-4294967294), got {asn}")
+            raise ValueError(
+                f"CrossCloudVpn {name}: {side} must be a private ASN (64512-65534 or 4200000000-4294967294), got {asn}"
+            )
     if gcp_asn == aws_asn:
-        raise ValueError(f"CrossCloudVpn {name}: gcp_asn and aws_asn must differ (the sessions are eBGP), "
-                         f"both are {gcp_asn}")
+        raise ValueError(
+            f"CrossCloudVpn {name}: gcp_asn and aws_asn must differ (the sessions are eBGP), both are {gcp_asn}"
+        )
 
 
 def customer_gateway_asn(asn: int) -> dict[str, str]:
@@ -123,13 +132,25 @@ def aws_tunnel_options(
     if tunnel.aws_tunnel == 1:
         log_options = aws.ec2.VpnConnectionTunnel1LogOptionsArgs(
             cloudwatch_log_options=aws.ec2.VpnConnectionTunnel1LogOptionsCloudwatchLogOptionsArgs(
-                log_enabled=True, log_group_arn=log_group_arn, log_output_format="json",
-                bgp_log_enabled=True, bgp_log_group_arn=log_group_arn, bgp_log_output_format="json"))
+                log_enabled=True,
+                log_group_arn=log_group_arn,
+                log_output_format="json",
+                bgp_log_enabled=True,
+                bgp_log_group_arn=log_group_arn,
+                bgp_log_output_format="json",
+            )
+        )
     else:
         log_options = aws.ec2.VpnConnectionTunnel2LogOptionsArgs(
             cloudwatch_log_options=aws.ec2.VpnConnectionTunnel2LogOptionsCloudwatchLogOptionsArgs(
-                log_enabled=True, log_group_arn=log_group_arn, log_output_format="json",
-                bgp_log_enabled=True, bgp_log_group_arn=log_group_arn, bgp_log_output_format="json"))
+                log_enabled=True,
+                log_group_arn=log_group_arn,
+                log_output_format="json",
+                bgp_log_enabled=True,
+                bgp_log_group_arn=log_group_arn,
+                bgp_log_output_format="json",
+            )
+        )
     options: dict[str, Any] = {
         "inside_cidr": tunnel.inside_cidr,
         "preshared_key": preshared_key,

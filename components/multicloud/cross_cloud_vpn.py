@@ -87,17 +87,24 @@ class CrossCloudVpn(pulumi.ComponentResource):
 
         # --- GCP: gateway and router ------------------------------------------------
         gateway = gcp.compute.HaVpnGateway(
-            f"{name}-gateway", region=args.gcp_region, network=args.gcp_network_id,
-            description=f"HA VPN of {name} to the AWS virtual private gateway", opts=child,
+            f"{name}-gateway",
+            region=args.gcp_region,
+            network=args.gcp_network_id,
+            description=f"HA VPN of {name} to the AWS virtual private gateway",
+            opts=child,
         )
         # A router of its own, not the NAT router: its ASN and advertisements belong to
         # this BGP link. CUSTOM mode keeps the subnets and adds the extra ranges (the
         # private-services range is reachable from AWS only if it is advertised).
         router = gcp.compute.Router(
-            f"{name}-router", region=args.gcp_region, network=args.gcp_network_id,
+            f"{name}-router",
+            region=args.gcp_region,
+            network=args.gcp_network_id,
             description=f"BGP to AWS for {name}",
             bgp=gcp.compute.RouterBgpArgs(
-                asn=args.gcp_asn, advertise_mode="CUSTOM", advertised_groups=["ALL_SUBNETS"],
+                asn=args.gcp_asn,
+                advertise_mode="CUSTOM",
+                advertised_groups=["ALL_SUBNETS"],
                 advertised_ip_ranges=[
                     gcp.compute.RouterBgpAdvertisedIpRangeArgs(range=cidr, description=f"{cidr} via {name}")
                     for cidr in args.gcp_advertised_ranges
@@ -105,25 +112,37 @@ class CrossCloudVpn(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        interface_ips = [gateway.vpn_interfaces.apply(lambda interfaces, i=i: _interface_ip(name, interfaces, i))
-                         for i in (0, 1)]
+        interface_ips = [
+            gateway.vpn_interfaces.apply(lambda interfaces, i=i: _interface_ip(name, interfaces, i)) for i in (0, 1)
+        ]
 
         # --- AWS: gateway, route propagation, customer gateways, connections ----------
         vgw = aws.ec2.VpnGateway(
-            f"{name}-vgw", vpc_id=args.aws_vpc_id, amazon_side_asn=str(args.aws_asn), tags=tags(f"{name}-vgw"),
+            f"{name}-vgw",
+            vpc_id=args.aws_vpc_id,
+            amazon_side_asn=str(args.aws_asn),
+            tags=tags(f"{name}-vgw"),
             opts=child,
         )
         table_ids = pulumi.Output.from_input(args.aws_private_route_table_ids).apply(
-            lambda ids: _expect_count(name, ids, len(table_keys)))
+            lambda ids: _expect_count(name, ids, len(table_keys))
+        )
         for index, key in enumerate(table_keys):
             aws.ec2.VpnGatewayRoutePropagation(
-                f"{name}-propagation-{key}", vpn_gateway_id=vgw.id,
-                route_table_id=table_ids.apply(lambda ids, index=index: ids[index]), opts=child,
+                f"{name}-propagation-{key}",
+                vpn_gateway_id=vgw.id,
+                route_table_id=table_ids.apply(lambda ids, index=index: ids[index]),
+                opts=child,
             )
         customer_gateways = [
             aws.ec2.CustomerGateway(
-                f"{name}-cgw-{interface}", type="ipsec.1", ip_address=ip, **customer_gateway_asn(args.gcp_asn),
-                device_name=f"{name} HA VPN interface {interface}", tags=tags(f"{name}-cgw-{interface}"), opts=child,
+                f"{name}-cgw-{interface}",
+                type="ipsec.1",
+                ip_address=ip,
+                **customer_gateway_asn(args.gcp_asn),
+                device_name=f"{name} HA VPN interface {interface}",
+                tags=tags(f"{name}-cgw-{interface}"),
+                opts=child,
             )
             for interface, ip in enumerate(interface_ips)
         ]
@@ -131,16 +150,22 @@ class CrossCloudVpn(pulumi.ComponentResource):
         # One key per tunnel. Letters only: AWS allows 8-64 of [A-Za-z0-9._] and no
         # leading '0', so an alphabet without digits or specials always qualifies. 32
         # characters is Google's recommended PSK length (~182 bits from 52 letters).
-        psks = [random.RandomPassword(f"{name}-psk-{t.index}", length=32, special=False, numeric=False, opts=child)
-                for t in tunnels]
+        psks = [
+            random.RandomPassword(f"{name}-psk-{t.index}", length=32, special=False, numeric=False, opts=child)
+            for t in tunnels
+        ]
 
         # Tunnel and BGP logs of all four tunnels, under /aws/vendedlogs/ like the other
         # vended logs: no growth of the account's size-limited Logs resource policy.
         _, log_groups = encrypted_log_groups(
-            f"{name}-logs", context=AwsContext.of(self),
+            f"{name}-logs",
+            context=AwsContext.of(self),
             description=f"Encrypts the tunnel and BGP logs of {name}",
             log_groups={f"{name}-tunnel-logs": f"/aws/vendedlogs/vpn/{name}"},
-            retention_days=args.log_retention_days, parent=self, protect=args.protect, tags=args.tags,
+            retention_days=args.log_retention_days,
+            parent=self,
+            protect=args.protect,
+            tags=args.tags,
         )
         log_group_arn = log_groups[f"{name}-tunnel-logs"].arn
 
@@ -149,17 +174,19 @@ class CrossCloudVpn(pulumi.ComponentResource):
             options: dict[str, Any] = {}
             for tunnel in (t for t in tunnels if t.connection == connection):
                 options.update(aws_tunnel_options(tunnel, psks[tunnel.index].result, log_group_arn))
-            connections.append(aws.ec2.VpnConnection(
-                f"{name}-conn-{connection}",
-                type="ipsec.1",
-                customer_gateway_id=customer_gateway.id,
-                vpn_gateway_id=vgw.id,
-                # Dynamic routing: both clouds learn each other's prefixes over BGP.
-                static_routes_only=False,
-                tags=tags(f"{name}-conn-{connection}"),
-                opts=child,
-                **options,
-            ))
+            connections.append(
+                aws.ec2.VpnConnection(
+                    f"{name}-conn-{connection}",
+                    type="ipsec.1",
+                    customer_gateway_id=customer_gateway.id,
+                    vpn_gateway_id=vgw.id,
+                    # Dynamic routing: both clouds learn each other's prefixes over BGP.
+                    static_routes_only=False,
+                    tags=tags(f"{name}-conn-{connection}"),
+                    opts=child,
+                    **options,
+                )
+            )
 
         def from_aws(tunnel_index: int, attribute: str) -> pulumi.Output[str]:
             """`tunnelN_<attribute>` of the AWS connection carrying a planned tunnel."""
@@ -170,10 +197,13 @@ class CrossCloudVpn(pulumi.ComponentResource):
 
         # --- GCP: peer gateway, tunnels, BGP sessions --------------------------------
         peer = gcp.compute.ExternalVpnGateway(
-            f"{name}-aws-peer", redundancy_type="FOUR_IPS_REDUNDANCY",
+            f"{name}-aws-peer",
+            redundancy_type="FOUR_IPS_REDUNDANCY",
             description=f"The two AWS Site-to-Site VPN connections of {name}",
-            interfaces=[gcp.compute.ExternalVpnGatewayInterfaceArgs(id=t.peer_interface, ip_address=outside_ips[t.index])
-                        for t in tunnels],
+            interfaces=[
+                gcp.compute.ExternalVpnGatewayInterfaceArgs(id=t.peer_interface, ip_address=outside_ips[t.index])
+                for t in tunnels
+            ],
             opts=child,
         )
         gcp_tunnels: list[gcp.compute.VPNTunnel] = []
@@ -195,13 +225,22 @@ class CrossCloudVpn(pulumi.ComponentResource):
             )
             gcp_tunnels.append(tunnel)
             interface = gcp.compute.RouterInterface(
-                f"{name}-if-{t.index}", router=router.name, region=args.gcp_region,
-                ip_range=pulumi.Output.concat(cgw_inside, "/30"), vpn_tunnel=tunnel.name, opts=child,
+                f"{name}-if-{t.index}",
+                router=router.name,
+                region=args.gcp_region,
+                ip_range=pulumi.Output.concat(cgw_inside, "/30"),
+                vpn_tunnel=tunnel.name,
+                opts=child,
             )
             gcp.compute.RouterPeer(
-                f"{name}-peer-{t.index}", router=router.name, region=args.gcp_region, interface=interface.name,
-                ip_address=cgw_inside, peer_ip_address=from_aws(t.index, "vgw_inside_address"),
-                peer_asn=args.aws_asn, opts=child,
+                f"{name}-peer-{t.index}",
+                router=router.name,
+                region=args.gcp_region,
+                interface=interface.name,
+                ip_address=cgw_inside,
+                peer_ip_address=from_aws(t.index, "vgw_inside_address"),
+                peer_asn=args.aws_asn,
+                opts=child,
             )
 
         self.gcp_gateway_ips = pulumi.Output.all(*interface_ips)
@@ -210,14 +249,16 @@ class CrossCloudVpn(pulumi.ComponentResource):
         self.tunnel_names = pulumi.Output.all(*[t.name for t in gcp_tunnels])
         self.gcp_router_name = router.name
         self.aws_vpn_gateway_id = vgw.id
-        self.register_outputs({
-            "gcp_gateway_ips": self.gcp_gateway_ips,
-            "aws_tunnel_addresses": self.aws_tunnel_addresses,
-            "vpn_connection_ids": self.vpn_connection_ids,
-            "tunnel_names": self.tunnel_names,
-            "gcp_router_name": self.gcp_router_name,
-            "aws_vpn_gateway_id": self.aws_vpn_gateway_id,
-        })
+        self.register_outputs(
+            {
+                "gcp_gateway_ips": self.gcp_gateway_ips,
+                "aws_tunnel_addresses": self.aws_tunnel_addresses,
+                "vpn_connection_ids": self.vpn_connection_ids,
+                "tunnel_names": self.tunnel_names,
+                "gcp_router_name": self.gcp_router_name,
+                "aws_vpn_gateway_id": self.aws_vpn_gateway_id,
+            }
+        )
 
 
 def _interface_ip(name: str, interfaces: Sequence[gcp.compute.outputs.HaVpnGatewayVpnInterface], index: int) -> str:
@@ -229,6 +270,8 @@ def _interface_ip(name: str, interfaces: Sequence[gcp.compute.outputs.HaVpnGatew
 
 def _expect_count(name: str, ids: list[str], count: int) -> list[str]:
     if len(ids) != count:
-        raise ValueError(f"CrossCloudVpn {name}: {count} route table keys but {len(ids)} route table ids "
-                         f"arrived; some tables would not learn the GCP routes")
+        raise ValueError(
+            f"CrossCloudVpn {name}: {count} route table keys but {len(ids)} route table ids "
+            f"arrived; some tables would not learn the GCP routes"
+        )
     return ids

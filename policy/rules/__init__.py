@@ -4,9 +4,31 @@
 evaluates the same objects in-process over the offline synth record.
 """
 
-from . import (aws_data, aws_eks, aws_network, aws_storage, cloudflare, gcp_data, gcp_gke, k8s_access, k8s_workloads,
-               stack_hygiene, stack_relations)
+from . import (
+    aws_data,
+    aws_eks,
+    aws_network,
+    aws_storage,
+    cloudflare,
+    gcp_data,
+    gcp_gke,
+    k8s_access,
+    k8s_workloads,
+    stack_hygiene,
+    stack_relations,
+)
 
-RULE_MODULES = (aws_eks, aws_data, aws_storage, aws_network, gcp_gke, gcp_data, cloudflare, k8s_workloads, k8s_access,
-                stack_hygiene, stack_relations)
+RULE_MODULES = (
+    aws_eks,
+    aws_data,
+    aws_storage,
+    aws_network,
+    gcp_gke,
+    gcp_data,
+    cloudflare,
+    k8s_workloads,
+    k8s_access,
+    stack_hygiene,
+    stack_relations,
+)
 ALL_POLICIES = [policy for module in RULE_MODULES for policy in module.POLICIES]

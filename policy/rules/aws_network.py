@@ -21,22 +21,38 @@ ALL_PROTOCOLS = ("-1", "all")
 def _ingress_rules(resource_type: str, props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """Every ingress rule a resource declares, normalised to cidrs/fromPort/toPort/protocol."""
     if resource_type == SECURITY_GROUP:
-        return [{"cidrs": as_list(r.get("cidrBlocks")) + as_list(r.get("ipv6CidrBlocks")),
-                 "fromPort": r.get("fromPort"), "toPort": r.get("toPort"), "protocol": r.get("protocol")}
-                for r in as_list(get(props, "ingress"))]
+        return [
+            {
+                "cidrs": as_list(r.get("cidrBlocks")) + as_list(r.get("ipv6CidrBlocks")),
+                "fromPort": r.get("fromPort"),
+                "toPort": r.get("toPort"),
+                "protocol": r.get("protocol"),
+            }
+            for r in as_list(get(props, "ingress"))
+        ]
     if resource_type == SECURITY_GROUP_RULE:
         if get(props, "type") != "ingress":
             return []
-        return [{"cidrs": as_list(get(props, "cidrBlocks")) + as_list(get(props, "ipv6CidrBlocks")),
-                 "fromPort": get(props, "fromPort"), "toPort": get(props, "toPort"),
-                 "protocol": get(props, "protocol")}]
-    return [{"cidrs": [c for c in (get(props, "cidrIpv4"), get(props, "cidrIpv6")) if c],
-             "fromPort": get(props, "fromPort"), "toPort": get(props, "toPort"),
-             "protocol": get(props, "ipProtocol")}]
+        return [
+            {
+                "cidrs": as_list(get(props, "cidrBlocks")) + as_list(get(props, "ipv6CidrBlocks")),
+                "fromPort": get(props, "fromPort"),
+                "toPort": get(props, "toPort"),
+                "protocol": get(props, "protocol"),
+            }
+        ]
+    return [
+        {
+            "cidrs": [c for c in (get(props, "cidrIpv4"), get(props, "cidrIpv6")) if c],
+            "fromPort": get(props, "fromPort"),
+            "toPort": get(props, "toPort"),
+            "protocol": get(props, "ipProtocol"),
+        }
+    ]
 
 
 def _protocol(rule: Mapping[str, Any]) -> str:
-    """"tcp", "icmp", or "-1" for all; the engine may hand a numeric -1 over as -1.0."""
+    """ "tcp", "icmp", or "-1" for all; the engine may hand a numeric -1 over as -1.0."""
     protocol = rule["protocol"]
     return str(int(protocol)) if isinstance(protocol, float) else str(protocol).lower()
 
@@ -89,26 +105,37 @@ POLICIES = [
     ResourceControl(
         name="security-group-no-public-ingress",
         description="No security group admits 0.0.0.0/0 or ::/0, except HTTP(S) on the ingress load balancer.",
-        severity=Severity.CRITICAL, framework=cis_aws("5.2, 5.3"), family=FAMILY,
+        severity=Severity.CRITICAL,
+        framework=cis_aws("5.2, 5.3"),
+        family=FAMILY,
         resource_types=[SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE],
         when_absent="secure: a rule without a CIDR admits no internet source",
         remediation="admit a referenced security group or private CIDR; only the ingress load balancer may open "
-                    "80/443 to the internet",
-        settings=PUBLIC_INGRESS_SETTINGS, check=_no_public_ingress),
+        "80/443 to the internet",
+        settings=PUBLIC_INGRESS_SETTINGS,
+        check=_no_public_ingress,
+    ),
     ResourceControl(
         name="security-group-rule-descriptions",
         description="Every security group and rule says why it exists.",
-        severity=Severity.LOW, framework=checkov("CKV_AWS_23"), family=FAMILY,
+        severity=Severity.LOW,
+        framework=checkov("CKV_AWS_23"),
+        family=FAMILY,
         resource_types=[SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE, EGRESS_RULE],
         when_absent="insecure for this control: an absent description is the finding",
         remediation="set description on the group and on each rule",
-        check=_rules_described),
+        check=_rules_described,
+    ),
     ResourceControl(
         name="default-security-group-closed",
         description="Each VPC's default security group has no rules, so nothing uses it by accident.",
-        severity=Severity.HIGH, framework=cis_aws("5.4"), family=FAMILY, resource_types=[DEFAULT_SECURITY_GROUP],
+        severity=Severity.HIGH,
+        framework=cis_aws("5.4"),
+        family=FAMILY,
+        resource_types=[DEFAULT_SECURITY_GROUP],
         when_absent="secure: adopting the default group with no ingress or egress removes AWS's default rules; "
-                    "a VPC that never adopts it is caught by vpc-default-security-group-adopted",
+        "a VPC that never adopts it is caught by vpc-default-security-group-adopted",
         remediation="adopt the default group with aws.ec2.DefaultSecurityGroup and ingress=[] egress=[]",
-        check=_default_group_closed),
+        check=_default_group_closed,
+    ),
 ]

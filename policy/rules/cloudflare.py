@@ -20,6 +20,7 @@ def _setting_is(setting_id: str, allowed: tuple[str, ...], problem: str):
     def check(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
         if get(args.props, "settingId") == setting_id and get(args.props, "value") not in allowed:
             yield f"{problem} ({setting_id} is {get(args.props, 'value')!r})"
+
     return check
 
 
@@ -47,8 +48,7 @@ def _hsts(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
 
 def _lb_proxied(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
     if not is_true(get(args.props, "proxied")):
-        yield "the hostname is DNS-only, exposing origin addresses and skipping TLS settings and rate limits " \
-              "(proxied)"
+        yield "the hostname is DNS-only, exposing origin addresses and skipping TLS settings and rate limits (proxied)"
 
 
 def _pool_monitored(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
@@ -60,54 +60,71 @@ POLICIES = [
     ResourceControl(
         name="cloudflare-always-use-https",
         description="The zone redirects every plain-HTTP request to HTTPS.",
-        severity=Severity.MEDIUM, framework=cloudflare_guide("Always Use HTTPS"), family=FAMILY,
+        severity=Severity.MEDIUM,
+        framework=cloudflare_guide("Always Use HTTPS"),
+        family=FAMILY,
         resource_types=[ZONE_SETTING],
         when_absent="insecure: the zone serves plain HTTP by default; cloudflare-zone-baseline catches a missing "
-                    "setting",
+        "setting",
         remediation="set the zone's always_use_https setting to 'on'",
-        check=_setting_is("always_use_https", ("on",), "plain HTTP is served")),
+        check=_setting_is("always_use_https", ("on",), "plain HTTP is served"),
+    ),
     ResourceControl(
         name="cloudflare-ssl-strict",
         description="Cloudflare verifies the origin's certificate (SSL mode Full strict).",
-        severity=Severity.HIGH, framework=cloudflare_guide("SSL/TLS encryption modes: Full (strict)"),
-        family=FAMILY, resource_types=[ZONE_SETTING],
+        severity=Severity.HIGH,
+        framework=cloudflare_guide("SSL/TLS encryption modes: Full (strict)"),
+        family=FAMILY,
+        resource_types=[ZONE_SETTING],
         when_absent="insecure: a zone with no ssl setting keeps Cloudflare's default (flexible or full); "
-                    "cloudflare-zone-baseline catches a missing setting",
+        "cloudflare-zone-baseline catches a missing setting",
         remediation="set the zone's ssl setting to 'strict'",
-        check=_setting_is("ssl", ("strict",), "origin certificates are not verified")),
+        check=_setting_is("ssl", ("strict",), "origin certificates are not verified"),
+    ),
     ResourceControl(
         name="cloudflare-min-tls-1-2",
         description="The zone refuses TLS older than 1.2.",
-        severity=Severity.HIGH, framework=cloudflare_guide("Minimum TLS version (PCI DSS 4.0 req. 4.2.1)"),
-        family=FAMILY, resource_types=[ZONE_SETTING],
+        severity=Severity.HIGH,
+        framework=cloudflare_guide("Minimum TLS version (PCI DSS 4.0 req. 4.2.1)"),
+        family=FAMILY,
+        resource_types=[ZONE_SETTING],
         when_absent="insecure: the zone default is TLS 1.0; cloudflare-zone-baseline catches a missing setting",
         remediation="set the zone's min_tls_version to '1.2'",
         settings={"minimumVersion": {"enum": list(TLS_VERSIONS), "default": "1.2"}},
-        check=_min_tls),
+        check=_min_tls,
+    ),
     ResourceControl(
         name="cloudflare-hsts",
         description="The zone sends HSTS for at least six months, subdomains included.",
-        severity=Severity.MEDIUM, framework=cloudflare_guide("HTTP Strict Transport Security (OWASP ASVS 14.4.5)"),
-        family=FAMILY, resource_types=[ZONE_SETTING],
+        severity=Severity.MEDIUM,
+        framework=cloudflare_guide("HTTP Strict Transport Security (OWASP ASVS 14.4.5)"),
+        family=FAMILY,
+        resource_types=[ZONE_SETTING],
         when_absent="insecure: HSTS is off by default; cloudflare-zone-baseline catches a missing setting",
-        remediation="set security_header.strict_transport_security {enabled, max_age >= 15552000, "
-                    "include_subdomains}",
+        remediation="set security_header.strict_transport_security {enabled, max_age >= 15552000, include_subdomains}",
         settings={"minimumMaxAgeSeconds": {"type": "integer", "minimum": 0, "default": HSTS_MIN_AGE_SECONDS}},
-        check=_hsts),
+        check=_hsts,
+    ),
     ResourceControl(
         name="cloudflare-lb-proxied",
         description="Load-balanced hostnames are proxied through Cloudflare.",
-        severity=Severity.HIGH, framework=cloudflare_guide("Load Balancing: proxied hostnames"),
-        family=FAMILY, resource_types=[LOAD_BALANCER],
+        severity=Severity.HIGH,
+        framework=cloudflare_guide("Load Balancing: proxied hostnames"),
+        family=FAMILY,
+        resource_types=[LOAD_BALANCER],
         when_absent="insecure: proxied defaults to false (DNS-only)",
         remediation="set proxied true",
-        check=_lb_proxied),
+        check=_lb_proxied,
+    ),
     ResourceControl(
         name="cloudflare-pool-monitored",
         description="Every load-balancer pool has a health monitor.",
-        severity=Severity.HIGH, framework=cloudflare_guide("Load Balancing: monitors"),
-        family=FAMILY, resource_types=[POOL],
+        severity=Severity.HIGH,
+        framework=cloudflare_guide("Load Balancing: monitors"),
+        family=FAMILY,
+        resource_types=[POOL],
         when_absent="insecure: a pool without a monitor is always considered healthy",
         remediation="attach the /health monitor to the pool (monitor)",
-        check=_pool_monitored),
+        check=_pool_monitored,
+    ),
 ]

@@ -53,9 +53,11 @@ def enforcement_for(severity: Severity) -> EnforcementLevel:
 
 # -- framework references ------------------------------------------------------------
 
+
 def _framework(name: str, version: str) -> Callable[[str], PolicyComplianceFramework]:
     def reference(control_id: str) -> PolicyComplianceFramework:
         return PolicyComplianceFramework(name=name, version=version, reference=control_id)
+
     return reference
 
 
@@ -73,15 +75,27 @@ cloudflare_guide = _framework("Cloudflare SSL/TLS and Load Balancing recommendat
 
 # -- controls ------------------------------------------------------------------------
 
+
 def _schema(settings: Mapping[str, Mapping[str, Any]] | None) -> PolicyConfigSchema | None:
     return PolicyConfigSchema(properties={k: dict(v) for k, v in settings.items()}) if settings else None
 
 
-def _policy_options(severity: Severity, framework: PolicyComplianceFramework, remediation: str, family: str,
-                    settings: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Any]:
+def _policy_options(
+    severity: Severity,
+    framework: PolicyComplianceFramework,
+    remediation: str,
+    family: str,
+    settings: Mapping[str, Mapping[str, Any]] | None,
+) -> dict[str, Any]:
     """The `pulumi_policy.Policy` arguments every control derives the same way."""
-    return {"enforcement_level": enforcement_for(severity), "config_schema": _schema(settings),
-            "severity": severity, "framework": framework, "tags": [family], "remediation_steps": remediation}
+    return {
+        "enforcement_level": enforcement_for(severity),
+        "config_schema": _schema(settings),
+        "severity": severity,
+        "framework": framework,
+        "tags": [family],
+        "remediation_steps": remediation,
+    }
 
 
 class _Metadata:
@@ -110,11 +124,26 @@ def violation_message(name: str, resource_type: str, problem: str, remediation: 
 class ResourceControl(ResourceValidationPolicy, _Metadata):
     """A check of one resource's inputs, for the resource types it names."""
 
-    def __init__(self, *, name: str, description: str, severity: Severity, framework: PolicyComplianceFramework,
-                 remediation: str, resource_types: Iterable[str], when_absent: str, check: ResourceCheck,
-                 family: str, settings: Mapping[str, Mapping[str, Any]] | None = None):
-        super().__init__(name=name, description=description, validate=self._validate,
-                         **_policy_options(severity, framework, remediation, family, settings))
+    def __init__(
+        self,
+        *,
+        name: str,
+        description: str,
+        severity: Severity,
+        framework: PolicyComplianceFramework,
+        remediation: str,
+        resource_types: Iterable[str],
+        when_absent: str,
+        check: ResourceCheck,
+        family: str,
+        settings: Mapping[str, Mapping[str, Any]] | None = None,
+    ):
+        super().__init__(
+            name=name,
+            description=description,
+            validate=self._validate,
+            **_policy_options(severity, framework, remediation, family, settings),
+        )
         self._keep_metadata(family, when_absent, settings)
         self.resource_types = frozenset(resource_types)
         self._check = check
@@ -124,18 +153,33 @@ class ResourceControl(ResourceValidationPolicy, _Metadata):
             return
         config = self.settings_with_defaults(args.get_config())
         for problem in self._check(args, config):
-            report_violation(violation_message(args.name, args.resource_type, problem, self.remediation_steps or ""),
-                             None)
+            report_violation(
+                violation_message(args.name, args.resource_type, problem, self.remediation_steps or ""), None
+            )
 
 
 class StackControl(StackValidationPolicy, _Metadata):
     """A check across the stack's resources (relationships, protect flags, the whole graph)."""
 
-    def __init__(self, *, name: str, description: str, severity: Severity, framework: PolicyComplianceFramework,
-                 remediation: str, when_absent: str, check: StackCheck, family: str,
-                 settings: Mapping[str, Mapping[str, Any]] | None = None):
-        super().__init__(name=name, description=description, validate=self._validate,
-                         **_policy_options(severity, framework, remediation, family, settings))
+    def __init__(
+        self,
+        *,
+        name: str,
+        description: str,
+        severity: Severity,
+        framework: PolicyComplianceFramework,
+        remediation: str,
+        when_absent: str,
+        check: StackCheck,
+        family: str,
+        settings: Mapping[str, Mapping[str, Any]] | None = None,
+    ):
+        super().__init__(
+            name=name,
+            description=description,
+            validate=self._validate,
+            **_policy_options(severity, framework, remediation, family, settings),
+        )
         self._keep_metadata(family, when_absent, settings)
         self._check = check
 
@@ -153,11 +197,16 @@ ANYWHERE = ("0.0.0.0/0", "::/0")
 # Settings of the AWS security-group and GCP firewall ingress controls.
 PUBLIC_INGRESS_SETTINGS = {
     "allowedPublicPorts": {
-        "type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 65535}, "default": [80, 443],
-        "description": "ports the ingress load balancer may open to the internet"},
+        "type": "array",
+        "items": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "default": [80, 443],
+        "description": "ports the ingress load balancer may open to the internet",
+    },
     "ingressLoadBalancerPattern": {
-        "type": "string", "default": "ingress-lb",
-        "description": "regex on the resource name that marks the ingress load balancer's rule or group"},
+        "type": "string",
+        "default": "ingress-lb",
+        "description": "regex on the resource name that marks the ingress load balancer's rule or group",
+    },
 }
 
 
@@ -183,7 +232,7 @@ def as_list(value: Any) -> list[Any]:
     """A list input, or one nested object the provider flattens (maxItems 1), as a list."""
     if value is None:
         return []
-    if isinstance(value, Mapping) or isinstance(value, str):
+    if isinstance(value, (Mapping, str)):
         return [value]
     return list(value)
 
@@ -210,8 +259,9 @@ def get_or_unknown(props: Mapping[str, Any], path: str) -> Any:
         return UNKNOWN
 
 
-def known(resources: Iterable[PolicyResource],
-          check: Callable[[PolicyResource], Iterable[str]]) -> Iterator[StackFinding]:
+def known(
+    resources: Iterable[PolicyResource], check: Callable[[PolicyResource], Iterable[str]]
+) -> Iterator[StackFinding]:
     """Run `check` on each resource; one whose checked value is unknown in preview is skipped."""
     for resource in resources:
         try:

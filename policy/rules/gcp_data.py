@@ -6,8 +6,17 @@ from collections.abc import Iterator
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from .framework import (ANYWHERE, PUBLIC_INGRESS_SETTINGS, Config, ResourceControl, as_list, cis_gcp, get, is_true,
-                        platform_baseline)
+from .framework import (
+    ANYWHERE,
+    PUBLIC_INGRESS_SETTINGS,
+    Config,
+    ResourceControl,
+    as_list,
+    cis_gcp,
+    get,
+    is_true,
+    platform_baseline,
+)
 
 FAMILY = "gcp-data"
 SQL_INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
@@ -52,8 +61,10 @@ def _kms_rotation(args: ResourceValidationArgs, config: Config) -> Iterator[str]
         return  # only symmetric encryption keys rotate automatically
     period = _seconds(get(args.props, "rotationPeriod"))
     if period is None or period > config["maxRotationSeconds"]:
-        yield f"the key rotates {'never' if period is None else f'every {period:g}s'}, " \
-              f"less often than every {config['maxRotationSeconds']}s (rotationPeriod)"
+        yield (
+            f"the key rotates {'never' if period is None else f'every {period:g}s'}, "
+            f"less often than every {config['maxRotationSeconds']}s (rotationPeriod)"
+        )
 
 
 def _firewall_public_ingress(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
@@ -86,49 +97,71 @@ POLICIES = [
     ResourceControl(
         name="cloudsql-no-public-ip",
         description="Cloud SQL instances have no public IP and no internet-wide authorized network.",
-        severity=Severity.CRITICAL, framework=cis_gcp("6.6"), family=FAMILY, resource_types=[SQL_INSTANCE],
+        severity=Severity.CRITICAL,
+        framework=cis_gcp("6.6"),
+        family=FAMILY,
+        resource_types=[SQL_INSTANCE],
         when_absent="insecure: ipv4Enabled defaults to true",
         remediation="set settings.ipConfiguration.ipv4Enabled false and privateNetwork to the VPC",
-        check=_sql_no_public_ip),
+        check=_sql_no_public_ip,
+    ),
     ResourceControl(
         name="cloudsql-ssl-enforced",
         description="Cloud SQL refuses unencrypted connections.",
-        severity=Severity.HIGH, framework=cis_gcp("6.4"), family=FAMILY, resource_types=[SQL_INSTANCE],
+        severity=Severity.HIGH,
+        framework=cis_gcp("6.4"),
+        family=FAMILY,
+        resource_types=[SQL_INSTANCE],
         when_absent="insecure: sslMode defaults to ALLOW_UNENCRYPTED_AND_ENCRYPTED",
         remediation="set settings.ipConfiguration.sslMode 'ENCRYPTED_ONLY'",
-        check=_sql_ssl),
+        check=_sql_ssl,
+    ),
     ResourceControl(
         name="cloudsql-deletion-protection",
         description="Cloud SQL instances are protected from deletion by Pulumi and by the API.",
-        severity=Severity.HIGH, framework=platform_baseline("data-protection"), family=FAMILY,
+        severity=Severity.HIGH,
+        framework=platform_baseline("data-protection"),
+        family=FAMILY,
         resource_types=[SQL_INSTANCE],
         when_absent="mixed: deletionProtection defaults to true (secure), settings.deletionProtectionEnabled "
-                    "to false (insecure)",
+        "to false (insecure)",
         remediation="set deletionProtection true and settings.deletionProtectionEnabled true",
-        check=_sql_deletion_protection),
+        check=_sql_deletion_protection,
+    ),
     ResourceControl(
         name="gcp-kms-key-rotation",
         description="Cloud KMS symmetric keys rotate at least every 90 days.",
-        severity=Severity.MEDIUM, framework=cis_gcp("1.10"), family=FAMILY, resource_types=[CRYPTO_KEY],
+        severity=Severity.MEDIUM,
+        framework=cis_gcp("1.10"),
+        family=FAMILY,
+        resource_types=[CRYPTO_KEY],
         when_absent="insecure: without rotationPeriod the key never rotates",
         remediation="set rotationPeriod to '7776000s' (90 days) or less",
         settings={"maxRotationSeconds": {"type": "integer", "minimum": 86400, "default": NINETY_DAYS_SECONDS}},
-        check=_kms_rotation),
+        check=_kms_rotation,
+    ),
     ResourceControl(
         name="gcp-firewall-no-public-ingress",
         description="No VPC firewall rule allows the internet in, except HTTP(S) to the ingress load balancer.",
-        severity=Severity.CRITICAL, framework=cis_gcp("3.6, 3.7"), family=FAMILY, resource_types=[FIREWALL],
+        severity=Severity.CRITICAL,
+        framework=cis_gcp("3.6, 3.7"),
+        family=FAMILY,
+        resource_types=[FIREWALL],
         when_absent="secure: a rule without sourceRanges 0.0.0.0/0 admits no internet source; deny rules pass",
         remediation="restrict sourceRanges to private or Google health-check ranges; only the ingress rule may "
-                    "open tcp 80/443",
+        "open tcp 80/443",
         settings=PUBLIC_INGRESS_SETTINGS,
-        check=_firewall_public_ingress),
+        check=_firewall_public_ingress,
+    ),
     ResourceControl(
         name="artifact-registry-immutable-tags",
         description="Artifact Registry Docker repositories make tags immutable.",
-        severity=Severity.MEDIUM, framework=platform_baseline("supply-chain"), family=FAMILY,
+        severity=Severity.MEDIUM,
+        framework=platform_baseline("supply-chain"),
+        family=FAMILY,
         resource_types=[REGISTRY],
         when_absent="insecure: immutableTags defaults to false",
         remediation="set dockerConfig.immutableTags true",
-        check=_registry_immutable),
+        check=_registry_immutable,
+    ),
 ]

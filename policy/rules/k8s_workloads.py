@@ -42,13 +42,15 @@ def security_setting(args: ResourceValidationArgs, container: Container, key: st
     return get(pod_spec(args), f"securityContext.{key}") if value is None else value
 
 
-def _per_container(problem: Callable[[ResourceValidationArgs, Container, Config], str | None],
-                   include_init: bool = True):
+def _per_container(
+    problem: Callable[[ResourceValidationArgs, Container, Config], str | None], include_init: bool = True
+):
     def check(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
         for container in containers(args, include_init):
             message = problem(args, container, config)
             if message:
                 yield f"container {get(container, 'name')!r}: {message}"
+
     return check
 
 
@@ -57,8 +59,13 @@ def _probe(kind: str):
 
 
 def _resource(section: str, resource: str):
-    return _per_container(lambda _a, c, _c: None if get(c, f"resources.{section}.{resource}")
-                          else f"no {resource} {section[:-1]} (resources.{section}.{resource})")
+    return _per_container(
+        lambda _a, c, _c: (
+            None
+            if get(c, f"resources.{section}.{resource}")
+            else f"no {resource} {section[:-1]} (resources.{section}.{resource})"
+        )
+    )
 
 
 def image_tag(image: str) -> str | None:
@@ -85,6 +92,7 @@ def _pod_flag(flag: str, problem: str):
     def check(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
         if get(pod_spec(args), flag) is True:
             yield f"{problem} ({flag})"
+
     return check
 
 
@@ -123,8 +131,7 @@ def _seed_uid(args: ResourceValidationArgs, container: Container, config: Config
 
 def _drop_all(_: ResourceValidationArgs, container: Container, config: Config) -> str | None:
     dropped = as_list(get(container, "securityContext.capabilities.drop"))
-    added = [c for c in as_list(get(container, "securityContext.capabilities.add"))
-             if c not in config["allowedAdded"]]
+    added = [c for c in as_list(get(container, "securityContext.capabilities.add")) if c not in config["allowedAdded"]]
     if "ALL" not in dropped:
         return "keeps the runtime's default capabilities (capabilities.drop ['ALL'])"
     return f"adds capabilities {added}" if added else None
@@ -158,87 +165,253 @@ def _rolling_update(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
         yield "a rollout may take serving pods down (spec.strategy.rollingUpdate.maxUnavailable is not 0)"
 
 
-def kubernetes_control(name: str, description: str, severity: Severity, framework, types: list[str],
-                       when_absent: str, remediation: str, check, settings=None) -> ResourceControl:
+def kubernetes_control(
+    name: str,
+    description: str,
+    severity: Severity,
+    framework,
+    types: list[str],
+    when_absent: str,
+    remediation: str,
+    check,
+    settings=None,
+) -> ResourceControl:
     """A control of the kubernetes family, arguments in the order the tables below read."""
-    return ResourceControl(name=name, description=description, severity=severity, framework=framework,
-                           family=FAMILY, resource_types=types, when_absent=when_absent, remediation=remediation,
-                           check=check, settings=settings)
+    return ResourceControl(
+        name=name,
+        description=description,
+        severity=severity,
+        framework=framework,
+        family=FAMILY,
+        resource_types=types,
+        when_absent=when_absent,
+        remediation=remediation,
+        check=check,
+        settings=settings,
+    )
 
 
 _control = kubernetes_control
 
 POLICIES = [
-    _control("k8s-liveness-probe", "Serving containers declare a liveness probe.", Severity.MEDIUM,
-             checkov("CKV_K8S_8"), SERVING, "insecure: without a probe a hung container is never restarted",
-             "add livenessProbe (the app's /health)", _probe("livenessProbe")),
-    _control("k8s-readiness-probe", "Serving containers declare a readiness probe.", Severity.MEDIUM,
-             checkov("CKV_K8S_9"), SERVING, "insecure: without a probe traffic reaches pods before they are ready",
-             "add readinessProbe (the app's /ready)", _probe("readinessProbe")),
-    _control("k8s-cpu-requests", "Containers request CPU.", Severity.MEDIUM, checkov("CKV_K8S_10"), WORKLOADS,
-             "insecure: an unset request schedules the pod as best-effort", "set resources.requests.cpu",
-             _resource("requests", "cpu")),
-    _control("k8s-cpu-limits", "Containers limit CPU.", Severity.MEDIUM, checkov("CKV_K8S_11"), WORKLOADS,
-             "insecure: an unset limit lets one pod starve its node", "set resources.limits.cpu",
-             _resource("limits", "cpu")),
-    _control("k8s-memory-requests", "Containers request memory.", Severity.MEDIUM, checkov("CKV_K8S_12"),
-             WORKLOADS, "insecure: an unset request hides the pod's size from the scheduler",
-             "set resources.requests.memory", _resource("requests", "memory")),
-    _control("k8s-memory-limits", "Containers limit memory.", Severity.MEDIUM, checkov("CKV_K8S_13"), WORKLOADS,
-             "insecure: an unset limit lets one pod exhaust its node", "set resources.limits.memory",
-             _resource("limits", "memory")),
-    _control("k8s-image-no-latest", "Images name a version, never latest.", Severity.HIGH, checkov("CKV_K8S_14"),
-             WORKLOADS, "insecure: an image without a tag means latest", "pin a version tag or a digest",
-             _per_container(_no_latest)),
-    _control("k8s-image-digest", "Images are pinned by digest.", Severity.HIGH, checkov("CKV_K8S_43"), WORKLOADS,
-             "insecure: a tag can be re-pointed; only a digest is immutable",
-             "reference images as <repo>@sha256:<digest>", _per_container(_digest)),
-    _control("k8s-no-privileged", "No container runs privileged.", Severity.CRITICAL, checkov("CKV_K8S_16"),
-             WORKLOADS, "secure: privileged defaults to false", "remove securityContext.privileged",
-             _per_container(_privileged)),
-    _control("k8s-no-host-pid", "Pods do not share the host's PID namespace.", Severity.HIGH,
-             checkov("CKV_K8S_17"), WORKLOADS, "secure: hostPID defaults to false", "remove hostPID",
-             _pod_flag("hostPID", "the pod sees every process on the node")),
-    _control("k8s-no-host-ipc", "Pods do not share the host's IPC namespace.", Severity.HIGH,
-             checkov("CKV_K8S_18"), WORKLOADS, "secure: hostIPC defaults to false", "remove hostIPC",
-             _pod_flag("hostIPC", "the pod shares the node's IPC")),
-    _control("k8s-no-host-network", "Pods do not use the host's network.", Severity.HIGH, checkov("CKV_K8S_19"),
-             WORKLOADS, "secure: hostNetwork defaults to false", "remove hostNetwork",
-             _pod_flag("hostNetwork", "the pod bypasses network policies on the node's network")),
-    _control("k8s-no-privilege-escalation", "Containers cannot gain more privileges than their parent.",
-             Severity.HIGH, checkov("CKV_K8S_20"), WORKLOADS,
-             "insecure: allowPrivilegeEscalation defaults to true",
-             "set securityContext.allowPrivilegeEscalation false", _per_container(_no_escalation)),
-    _control("k8s-read-only-root-filesystem", "Containers run with a read-only root filesystem.",
-             Severity.MEDIUM, checkov("CKV_K8S_22"), WORKLOADS, "insecure: the root filesystem is writable by default",
-             "set securityContext.readOnlyRootFilesystem true and mount an emptyDir for scratch space",
-             _per_container(_read_only_root)),
-    _control("k8s-run-as-non-root", "Containers run as a non-root user.", Severity.HIGH, checkov("CKV_K8S_23"),
-             WORKLOADS, "insecure: without runAsNonRoot the kubelet runs whatever user the image names, root included",
-             "set securityContext.runAsNonRoot true on the pod", _per_container(_non_root)),
-    _control("k8s-seed-uid", "Containers run as the seeds' application uid (1001).", Severity.MEDIUM,
-             seed("Dockerfile USER 1001"), WORKLOADS, "insecure: without runAsUser the image decides",
-             "set securityContext.runAsUser 1001 (pod or container)", _per_container(_seed_uid),
-             settings={"runAsUser": {"type": "integer", "minimum": 1, "default": 1001}}),
-    _control("k8s-drop-all-capabilities", "Containers drop every Linux capability.", Severity.MEDIUM,
-             checkov("CKV_K8S_37"), WORKLOADS, "insecure: the runtime's default set includes NET_RAW",
-             "set securityContext.capabilities.drop ['ALL'] (add back only NET_BIND_SERVICE if needed)",
-             _per_container(_drop_all),
-             settings={"allowedAdded": {"type": "array", "items": {"type": "string"},
-                                        "default": ["NET_BIND_SERVICE"]}}),
-    _control("k8s-seccomp-runtime-default", "Containers run under the RuntimeDefault seccomp profile.",
-             Severity.MEDIUM, checkov("CKV_K8S_31"), WORKLOADS, "insecure: Kubernetes defaults to Unconfined",
-             "set securityContext.seccompProfile.type 'RuntimeDefault' on the pod", _per_container(_seccomp)),
-    _control("k8s-no-token-automount", "Pods mount a service-account token only when they call the API.",
-             Severity.MEDIUM, checkov("CKV_K8S_38"), WORKLOADS, "insecure: tokens are mounted by default",
-             "set automountServiceAccountToken false, or list the account in apiClients", _token_automount,
-             settings={"apiClients": {"type": "array", "items": {"type": "string"}, "default": [],
-                                      "description": "service accounts whose pods call the Kubernetes API"}}),
-    _control("k8s-no-default-service-account", "Pods run as their own service account.", Severity.MEDIUM,
-             cis_eks("4.1.5"), WORKLOADS, "insecure: serviceAccountName defaults to 'default'",
-             "create a ServiceAccount per workload and set serviceAccountName", _named_service_account),
-    _control("k8s-rolling-update-zero-unavailable", "Deployments roll out without taking serving pods down.",
-             Severity.MEDIUM, seed("rollingUpdate maxUnavailable 0"), ["kubernetes:apps/v1:Deployment"],
-             "insecure: the default rollout allows 25% unavailable",
-             "set spec.strategy.rollingUpdate {maxSurge: 1, maxUnavailable: 0}", _rolling_update),
+    _control(
+        "k8s-liveness-probe",
+        "Serving containers declare a liveness probe.",
+        Severity.MEDIUM,
+        checkov("CKV_K8S_8"),
+        SERVING,
+        "insecure: without a probe a hung container is never restarted",
+        "add livenessProbe (the app's /health)",
+        _probe("livenessProbe"),
+    ),
+    _control(
+        "k8s-readiness-probe",
+        "Serving containers declare a readiness probe.",
+        Severity.MEDIUM,
+        checkov("CKV_K8S_9"),
+        SERVING,
+        "insecure: without a probe traffic reaches pods before they are ready",
+        "add readinessProbe (the app's /ready)",
+        _probe("readinessProbe"),
+    ),
+    _control(
+        "k8s-cpu-requests",
+        "Containers request CPU.",
+        Severity.MEDIUM,
+        checkov("CKV_K8S_10"),
+        WORKLOADS,
+        "insecure: an unset request schedules the pod as best-effort",
+        "set resources.requests.cpu",
+        _resource("requests", "cpu"),
+    ),
+    _control(
+        "k8s-cpu-limits",
+        "Containers limit CPU.",
+        Severity.MEDIUM,
+        checkov("CKV_K8S_11"),
+        WORKLOADS,
+        "insecure: an unset limit lets one pod starve its node",
+        "set resources.limits.cpu",
+        _resource("limits", "cpu"),
+    ),
+    _control(
+        "k8s-memory-requests",
+        "Containers request memory.",
+        Severity.MEDIUM,
+        checkov("CKV_K8S_12"),
+        WORKLOADS,
+        "insecure: an unset request hides the pod's size from the scheduler",
+        "set resources.requests.memory",
+        _resource("requests", "memory"),
+    ),
+    _control(
+        "k8s-memory-limits",
+        "Containers limit memory.",
+        Severity.MEDIUM,
+        checkov("CKV_K8S_13"),
+        WORKLOADS,
+        "insecure: an unset limit lets one pod exhaust its node",
+        "set resources.limits.memory",
+        _resource("limits", "memory"),
+    ),
+    _control(
+        "k8s-image-no-latest",
+        "Images name a version, never latest.",
+        Severity.HIGH,
+        checkov("CKV_K8S_14"),
+        WORKLOADS,
+        "insecure: an image without a tag means latest",
+        "pin a version tag or a digest",
+        _per_container(_no_latest),
+    ),
+    _control(
+        "k8s-image-digest",
+        "Images are pinned by digest.",
+        Severity.HIGH,
+        checkov("CKV_K8S_43"),
+        WORKLOADS,
+        "insecure: a tag can be re-pointed; only a digest is immutable",
+        "reference images as <repo>@sha256:<digest>",
+        _per_container(_digest),
+    ),
+    _control(
+        "k8s-no-privileged",
+        "No container runs privileged.",
+        Severity.CRITICAL,
+        checkov("CKV_K8S_16"),
+        WORKLOADS,
+        "secure: privileged defaults to false",
+        "remove securityContext.privileged",
+        _per_container(_privileged),
+    ),
+    _control(
+        "k8s-no-host-pid",
+        "Pods do not share the host's PID namespace.",
+        Severity.HIGH,
+        checkov("CKV_K8S_17"),
+        WORKLOADS,
+        "secure: hostPID defaults to false",
+        "remove hostPID",
+        _pod_flag("hostPID", "the pod sees every process on the node"),
+    ),
+    _control(
+        "k8s-no-host-ipc",
+        "Pods do not share the host's IPC namespace.",
+        Severity.HIGH,
+        checkov("CKV_K8S_18"),
+        WORKLOADS,
+        "secure: hostIPC defaults to false",
+        "remove hostIPC",
+        _pod_flag("hostIPC", "the pod shares the node's IPC"),
+    ),
+    _control(
+        "k8s-no-host-network",
+        "Pods do not use the host's network.",
+        Severity.HIGH,
+        checkov("CKV_K8S_19"),
+        WORKLOADS,
+        "secure: hostNetwork defaults to false",
+        "remove hostNetwork",
+        _pod_flag("hostNetwork", "the pod bypasses network policies on the node's network"),
+    ),
+    _control(
+        "k8s-no-privilege-escalation",
+        "Containers cannot gain more privileges than their parent.",
+        Severity.HIGH,
+        checkov("CKV_K8S_20"),
+        WORKLOADS,
+        "insecure: allowPrivilegeEscalation defaults to true",
+        "set securityContext.allowPrivilegeEscalation false",
+        _per_container(_no_escalation),
+    ),
+    _control(
+        "k8s-read-only-root-filesystem",
+        "Containers run with a read-only root filesystem.",
+        Severity.MEDIUM,
+        checkov("CKV_K8S_22"),
+        WORKLOADS,
+        "insecure: the root filesystem is writable by default",
+        "set securityContext.readOnlyRootFilesystem true and mount an emptyDir for scratch space",
+        _per_container(_read_only_root),
+    ),
+    _control(
+        "k8s-run-as-non-root",
+        "Containers run as a non-root user.",
+        Severity.HIGH,
+        checkov("CKV_K8S_23"),
+        WORKLOADS,
+        "insecure: without runAsNonRoot the kubelet runs whatever user the image names, root included",
+        "set securityContext.runAsNonRoot true on the pod",
+        _per_container(_non_root),
+    ),
+    _control(
+        "k8s-seed-uid",
+        "Containers run as the seeds' application uid (1001).",
+        Severity.MEDIUM,
+        seed("Dockerfile USER 1001"),
+        WORKLOADS,
+        "insecure: without runAsUser the image decides",
+        "set securityContext.runAsUser 1001 (pod or container)",
+        _per_container(_seed_uid),
+        settings={"runAsUser": {"type": "integer", "minimum": 1, "default": 1001}},
+    ),
+    _control(
+        "k8s-drop-all-capabilities",
+        "Containers drop every Linux capability.",
+        Severity.MEDIUM,
+        checkov("CKV_K8S_37"),
+        WORKLOADS,
+        "insecure: the runtime's default set includes NET_RAW",
+        "set securityContext.capabilities.drop ['ALL'] (add back only NET_BIND_SERVICE if needed)",
+        _per_container(_drop_all),
+        settings={"allowedAdded": {"type": "array", "items": {"type": "string"}, "default": ["NET_BIND_SERVICE"]}},
+    ),
+    _control(
+        "k8s-seccomp-runtime-default",
+        "Containers run under the RuntimeDefault seccomp profile.",
+        Severity.MEDIUM,
+        checkov("CKV_K8S_31"),
+        WORKLOADS,
+        "insecure: Kubernetes defaults to Unconfined",
+        "set securityContext.seccompProfile.type 'RuntimeDefault' on the pod",
+        _per_container(_seccomp),
+    ),
+    _control(
+        "k8s-no-token-automount",
+        "Pods mount a service-account token only when they call the API.",
+        Severity.MEDIUM,
+        checkov("CKV_K8S_38"),
+        WORKLOADS,
+        "insecure: tokens are mounted by default",
+        "set automountServiceAccountToken false, or list the account in apiClients",
+        _token_automount,
+        settings={
+            "apiClients": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "service accounts whose pods call the Kubernetes API",
+            }
+        },
+    ),
+    _control(
+        "k8s-no-default-service-account",
+        "Pods run as their own service account.",
+        Severity.MEDIUM,
+        cis_eks("4.1.5"),
+        WORKLOADS,
+        "insecure: serviceAccountName defaults to 'default'",
+        "create a ServiceAccount per workload and set serviceAccountName",
+        _named_service_account,
+    ),
+    _control(
+        "k8s-rolling-update-zero-unavailable",
+        "Deployments roll out without taking serving pods down.",
+        Severity.MEDIUM,
+        seed("rollingUpdate maxUnavailable 0"),
+        ["kubernetes:apps/v1:Deployment"],
+        "insecure: the default rollout allows 25% unavailable",
+        "set spec.strategy.rollingUpdate {maxSurge: 1, maxUnavailable: 0}",
+        _rolling_update,
+    ),
 ]

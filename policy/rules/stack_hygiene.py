@@ -7,22 +7,30 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity, StackValidationArgs
-
 from pulumi_policy.proxy import UnknownValueError
 
-from .framework import (Config, ResourceControl, StackControl, StackFinding, as_json, get, known,
-                        platform_baseline, seed)
+from .framework import Config, ResourceControl, StackControl, StackFinding, as_json, get, known, platform_baseline, seed
 
 FAMILY = "stack"
 
 STATEFUL_TYPES = [
-    "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup", "aws:eks/cluster:Cluster", "aws:rds/instance:Instance",
+    "aws:kms/key:Key",
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:eks/cluster:Cluster",
+    "aws:rds/instance:Instance",
     "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
-    "aws:elasticache/replicationGroup:ReplicationGroup", "aws:secretsmanager/secret:Secret",
-    "aws:ecr/repository:Repository", "aws:s3/bucket:Bucket", "gcp:artifactregistry/repository:Repository",
-    "gcp:container/cluster:Cluster", "gcp:kms/keyRing:KeyRing", "gcp:kms/cryptoKey:CryptoKey",
-    "gcp:sql/databaseInstance:DatabaseInstance", "gcp:sql/sourceRepresentationInstance:SourceRepresentationInstance",
-    "gcp:secretmanager/secret:Secret", "gcp:compute/address:Address",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:secretsmanager/secret:Secret",
+    "aws:ecr/repository:Repository",
+    "aws:s3/bucket:Bucket",
+    "gcp:artifactregistry/repository:Repository",
+    "gcp:container/cluster:Cluster",
+    "gcp:kms/keyRing:KeyRing",
+    "gcp:kms/cryptoKey:CryptoKey",
+    "gcp:sql/databaseInstance:DatabaseInstance",
+    "gcp:sql/sourceRepresentationInstance:SourceRepresentationInstance",
+    "gcp:secretmanager/secret:Secret",
+    "gcp:compute/address:Address",
 ]
 
 
@@ -30,9 +38,14 @@ def _stateful_unprotected(args: StackValidationArgs, config: Config) -> Iterator
     def check(resource: PolicyResource) -> list[str]:
         # Elastic IPs are stateful only as the front door's origins; NAT addresses are replaceable.
         stateful = resource.resource_type in config["statefulTypes"] or (
-            resource.resource_type == "aws:ec2/eip:Eip" and get(resource.props, "tags.role") == "ingress")
-        return ["the stateful resource is not protected (ResourceOptions(protect=True))"] \
-            if stateful and not resource.opts.protect else []
+            resource.resource_type == "aws:ec2/eip:Eip" and get(resource.props, "tags.role") == "ingress"
+        )
+        return (
+            ["the stateful resource is not protected (ResourceOptions(protect=True))"]
+            if stateful and not resource.opts.protect
+            else []
+        )
+
     yield from known(args.resources, check)
 
 
@@ -50,12 +63,24 @@ GCP_LABEL_PATHS = {
 }
 # Billable or stateful AWS types; every one takes `tags` and the provider's defaultTags.
 AWS_TAGGABLE = [
-    "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip",
-    "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/launchTemplate:LaunchTemplate", "aws:ec2/vpnGateway:VpnGateway",
-    "aws:ec2/vpnConnection:VpnConnection", "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup",
-    "aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup", "aws:s3/bucket:Bucket",
-    "aws:kms/key:Key", "aws:ecr/repository:Repository", "aws:cloudwatch/logGroup:LogGroup",
-    "aws:secretsmanager/secret:Secret", "aws:iam/role:Role",
+    "aws:ec2/vpc:Vpc",
+    "aws:ec2/subnet:Subnet",
+    "aws:ec2/natGateway:NatGateway",
+    "aws:ec2/eip:Eip",
+    "aws:ec2/securityGroup:SecurityGroup",
+    "aws:ec2/launchTemplate:LaunchTemplate",
+    "aws:ec2/vpnGateway:VpnGateway",
+    "aws:ec2/vpnConnection:VpnConnection",
+    "aws:eks/cluster:Cluster",
+    "aws:eks/nodeGroup:NodeGroup",
+    "aws:rds/instance:Instance",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:s3/bucket:Bucket",
+    "aws:kms/key:Key",
+    "aws:ecr/repository:Repository",
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:secretsmanager/secret:Secret",
+    "aws:iam/role:Role",
 ]
 
 
@@ -84,26 +109,35 @@ def _required_tags(args: ResourceValidationArgs, config: Config) -> Iterator[str
 
 # -- literal secrets -----------------------------------------------------------------
 
-SECRET_KEY = re.compile(r"password|passwd|passphrase|secret|token|api_?key|private_?key|access_?key|credential|"
-                        r"preshared_?key|psk|auth_?key|hmac", re.IGNORECASE)
+SECRET_KEY = re.compile(
+    r"password|passwd|passphrase|secret|token|api_?key|private_?key|access_?key|credential|"
+    r"preshared_?key|psk|auth_?key|hmac",
+    re.IGNORECASE,
+)
 # Names that mention a secret but hold a reference, a setting, a flag or a digest.
-REFERENCE_KEY = re.compile(r"(id|ids|arn|arns|name|names|ref|length|version|enabled|type|mode|days|ttl|count|"
-                           r"kmskeyid|window|config|configuration|location|path|url|endpoint|tokens|hash|status|"
-                           r"strategy|policy|rotation)$", re.IGNORECASE)
+REFERENCE_KEY = re.compile(
+    r"(id|ids|arn|arns|name|names|ref|length|version|enabled|type|mode|days|ttl|count|"
+    r"kmskeyid|window|config|configuration|location|path|url|endpoint|tokens|hash|status|"
+    r"strategy|policy|rotation)$",
+    re.IGNORECASE,
+)
 # Enum-like values ("ROTATE", "active") are settings, not secrets.
 ENUM_VALUE = re.compile(r"[A-Z0-9_]+|[a-z]+")
 # Well-known credential shapes, whatever the key.
 TOKEN_PATTERNS = [
-    re.compile(r"AKIA[0-9A-Z]{16}"),                    # AWS access key id
+    re.compile(r"AKIA[0-9A-Z]{16}"),  # AWS access key id
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),  # PEM private key
-    re.compile(r"gh[pousr]_[A-Za-z0-9]{36,}"),          # GitHub token
-    re.compile(r"xox[abprs]-[A-Za-z0-9-]{10,}"),         # Slack token
-    re.compile(r"AIza[0-9A-Za-z_-]{35}"),                # Google API key
+    re.compile(r"gh[pousr]_[A-Za-z0-9]{36,}"),  # GitHub token
+    re.compile(r"xox[abprs]-[A-Za-z0-9-]{10,}"),  # Slack token
+    re.compile(r"AIza[0-9A-Za-z_-]{35}"),  # Google API key
     re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+"),  # JWT
 ]
 # Certificates, digests, hashes and encoded payloads are long and random-looking but not secret.
-PUBLIC_RANDOM_KEY = re.compile(r"certificate|cert|fingerprint|digest|hash|checksum|etag|sha|publickey|userdata|"
-                               r"base64", re.IGNORECASE)
+PUBLIC_RANDOM_KEY = re.compile(
+    r"certificate|cert|fingerprint|digest|hash|checksum|etag|sha|publickey|userdata|"
+    r"base64",
+    re.IGNORECASE,
+)
 # Resources whose job is to generate secrets (their outputs are the generated values).
 GENERATOR_PREFIXES = ("random:", "tls:", "aws:iam/accessKey:", "gcp:serviceaccount/key:")
 
@@ -115,15 +149,23 @@ def entropy(text: str) -> float:
 
 def looks_random(text: str, config: Config) -> bool:
     """A long single token mixing cases and digits with high entropy: a key, not a name or id."""
-    return (len(text) >= config["minimumSecretLength"] and re.fullmatch(r"[A-Za-z0-9+/=_\-]+", text) is not None
-            and re.search(r"[a-z]", text) is not None and re.search(r"[A-Z]", text) is not None
-            and re.search(r"[0-9]", text) is not None and entropy(text) >= config["entropyThreshold"])
+    return (
+        len(text) >= config["minimumSecretLength"]
+        and re.fullmatch(r"[A-Za-z0-9+/=_\-]+", text) is not None
+        and re.search(r"[a-z]", text) is not None
+        and re.search(r"[A-Z]", text) is not None
+        and re.search(r"[0-9]", text) is not None
+        and entropy(text) >= config["entropyThreshold"]
+    )
 
 
 def _children(value: Any) -> Iterator[tuple[str, Any]]:
     """(path suffix, item) of a mapping or list behind the engine's proxy; unknown items are skipped."""
-    keys = [(f".{key}", key) for key in value] if isinstance(value, Mapping) else \
-        [(f"[{index}]", index) for index in range(len(value))]
+    keys = (
+        [(f".{key}", key) for key in value]
+        if isinstance(value, Mapping)
+        else [(f"[{index}]", index) for index in range(len(value))]
+    )
     for suffix, key in keys:
         try:
             yield suffix, value[key]
@@ -139,8 +181,12 @@ def _literal_secrets_in(value: Any, path: str, config: Config) -> Iterator[str]:
         key = path.rsplit(".", 1)[-1].split("[", 1)[0]
         if any(pattern.search(value) for pattern in TOKEN_PATTERNS):
             yield f"{path} holds a credential-shaped literal"
-        elif SECRET_KEY.search(key) and not REFERENCE_KEY.search(key) and len(value) >= 8 \
-                and not ENUM_VALUE.fullmatch(value):
+        elif (
+            SECRET_KEY.search(key)
+            and not REFERENCE_KEY.search(key)
+            and len(value) >= 8
+            and not ENUM_VALUE.fullmatch(value)
+        ):
             yield f"{path} is a secret-named input set to a literal"
         elif not PUBLIC_RANDOM_KEY.search(path) and looks_random(value, config):
             yield f"{path} holds a high-entropy literal"
@@ -150,7 +196,7 @@ def _no_literal_secrets(args: StackValidationArgs, config: Config) -> Iterator[S
     # Provider resources are left out: their credentials come from secret config or the
     # environment (stacks/config/loader.py refuses a plain-text token).
     for resource in args.resources:
-        if resource.resource_type.startswith(GENERATOR_PREFIXES + ("pulumi:providers:",)):
+        if resource.resource_type.startswith((*GENERATOR_PREFIXES, "pulumi:providers:")):
             continue
         for path, value in _children(resource.props):
             # A value that flows from another resource (a generated password, a secret's id)
@@ -164,29 +210,45 @@ POLICIES = [
     StackControl(
         name="prod-stateful-protected",
         description="Every stateful resource (data, keys, clusters, origin addresses) is protected.",
-        severity=Severity.HIGH, framework=platform_baseline("stateful-protection"), family=FAMILY,
+        severity=Severity.HIGH,
+        framework=platform_baseline("stateful-protection"),
+        family=FAMILY,
         when_absent="insecure: resources are unprotected unless protect=True",
         remediation="pass ResourceOptions(protect=True) (platform:protect true in the stack file)",
         settings={"statefulTypes": {"type": "array", "items": {"type": "string"}, "default": STATEFUL_TYPES}},
-        check=_stateful_unprotected),
+        check=_stateful_unprotected,
+    ),
     ResourceControl(
         name="required-tags",
         description="Taggable AWS resources and labelable GCP resources carry the ownership tags.",
-        severity=Severity.MEDIUM, framework=platform_baseline("tagging"), family=FAMILY,
+        severity=Severity.MEDIUM,
+        framework=platform_baseline("tagging"),
+        family=FAMILY,
         resource_types=[*AWS_TAGGABLE, *GCP_LABEL_PATHS],
         when_absent="insecure: a resource without tags is unowned in billing and incident response",
         remediation="keep the provider's defaultTags/defaultLabels, or set the missing keys on the resource",
-        settings={"requiredTags": {"type": "array", "items": {"type": "string"},
-                                   "default": ["project", "environment", "owner", "cost-center", "managed-by"]}},
-        check=_required_tags),
+        settings={
+            "requiredTags": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": ["project", "environment", "owner", "cost-center", "managed-by"],
+            }
+        },
+        check=_required_tags,
+    ),
     StackControl(
         name="no-literal-secrets",
         description="No resource property holds a literal secret (by key name, credential shape or entropy).",
-        severity=Severity.CRITICAL, framework=seed("no plaintext secrets"), family=FAMILY,
+        severity=Severity.CRITICAL,
+        framework=seed("no plaintext secrets"),
+        family=FAMILY,
         when_absent="secure: an absent value holds no secret",
         remediation="generate it with pulumi_random or the cloud (manage_master_user_password), keep it in "
-                    "Secrets Manager / Secret Manager, and pass the Output; never write the value",
-        settings={"minimumSecretLength": {"type": "integer", "minimum": 8, "default": 24},
-                  "entropyThreshold": {"type": "number", "minimum": 0, "default": 4.0}},
-        check=_no_literal_secrets),
+        "Secrets Manager / Secret Manager, and pass the Output; never write the value",
+        settings={
+            "minimumSecretLength": {"type": "integer", "minimum": 8, "default": 24},
+            "entropyThreshold": {"type": "number", "minimum": 0, "default": 4.0},
+        },
+        check=_no_literal_secrets,
+    ),
 ]

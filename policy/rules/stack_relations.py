@@ -10,8 +10,21 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity, StackValidationArgs
 
-from .framework import (UNKNOWN, Config, ResourceControl, StackControl, StackFinding, as_list, cis_aws, cis_eks,
-                        cloudflare_guide, get, get_or_unknown, known, seed)
+from .framework import (
+    UNKNOWN,
+    Config,
+    ResourceControl,
+    StackControl,
+    StackFinding,
+    as_list,
+    cis_aws,
+    cis_eks,
+    cloudflare_guide,
+    get,
+    get_or_unknown,
+    known,
+    seed,
+)
 from .k8s_workloads import POD_SPEC_PATHS
 
 FAMILY = "stack"
@@ -21,7 +34,8 @@ BUCKET_GUARDRAILS = {
     "a public access block": ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",),
     "default encryption": (
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"),
+        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+    ),
     "versioning": ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"),
     "a TLS-only bucket policy": ("aws:s3/bucketPolicy:BucketPolicy",),
 }
@@ -58,9 +72,10 @@ def _missing_companions(owner_types: tuple[str, ...], companions: dict[str, tupl
     def check(args: StackValidationArgs, _: Config) -> Iterator[StackFinding]:
         def problems(owner: PolicyResource) -> list[str]:
             attached, unresolved = _attached(args.resources, owner, prop)
-            return [f"lacks {what}" for what, types in companions.items()
-                    if not set(types) & (attached | unresolved)]
+            return [f"lacks {what}" for what, types in companions.items() if not set(types) & (attached | unresolved)]
+
         yield from known([r for r in args.resources if r.resource_type in owner_types], problems)
+
     return check
 
 
@@ -77,19 +92,23 @@ def _zone_baseline(args: StackValidationArgs, config: Config) -> Iterator[StackF
         present = settings_by_zone[get(balancer.props, "zoneId")]
         missing = [s for s in config["requiredSettings"] if s not in present]
         return [f"its zone has no {missing} setting, so Cloudflare's permissive defaults apply"] if missing else []
-    yield from known([r for r in args.resources if r.resource_type == "cloudflare:index/loadBalancer:LoadBalancer"],
-                     problems)
+
+    yield from known(
+        [r for r in args.resources if r.resource_type == "cloudflare:index/loadBalancer:LoadBalancer"], problems
+    )
 
 
 def _namespaces_isolated(args: StackValidationArgs, _: Config) -> Iterator[StackFinding]:
-    isolated = {get_or_unknown(r.props, "metadata.namespace")
-                for r in args.resources if r.resource_type == NETWORK_POLICY}
+    isolated = {
+        get_or_unknown(r.props, "metadata.namespace") for r in args.resources if r.resource_type == NETWORK_POLICY
+    }
 
     def problems(workload: PolicyResource) -> list[str]:
         namespace = get(workload.props, "metadata.namespace") or "default"
         if namespace in isolated or UNKNOWN in isolated:
             return []
         return [f"namespace {namespace!r} has no NetworkPolicy"]
+
     yield from known([r for r in args.resources if r.resource_type in POD_SPEC_PATHS], problems)
 
 
@@ -128,51 +147,74 @@ def _throughput_reachable(args: ResourceValidationArgs, config: Config) -> Itera
     elif per_pod is None:
         yield f"declares {declared} rps but no per-pod {config['metricName']} target scales it"
     elif max_replicas * per_pod < target:
-        yield f"{max_replicas:g} replicas x {per_pod:g} rps = {max_replicas * per_pod:g} rps at most, " \
-              f"below the declared {target:g} rps"
+        yield (
+            f"{max_replicas:g} replicas x {per_pod:g} rps = {max_replicas * per_pod:g} rps at most, "
+            f"below the declared {target:g} rps"
+        )
 
 
 POLICIES = [
     StackControl(
         name="s3-bucket-guardrails",
         description="Every S3 bucket has a public access block, KMS default encryption, versioning and a "
-                    "TLS-only policy.",
-        severity=Severity.HIGH, framework=cis_aws("2.1.1, 2.1.4"), family=FAMILY,
+        "TLS-only policy.",
+        severity=Severity.HIGH,
+        framework=cis_aws("2.1.1, 2.1.4"),
+        family=FAMILY,
         when_absent="insecure: a bucket without these companion resources keeps S3's defaults",
         remediation="create BucketPublicAccessBlock, BucketServerSideEncryptionConfiguration, BucketVersioning "
-                    "and BucketPolicy for the bucket (components/aws/backup_bucket.py does)",
-        check=_missing_companions(BUCKET_TYPES, BUCKET_GUARDRAILS, "bucket")),
+        "and BucketPolicy for the bucket (components/aws/backup_bucket.py does)",
+        check=_missing_companions(BUCKET_TYPES, BUCKET_GUARDRAILS, "bucket"),
+    ),
     StackControl(
         name="vpc-flow-logs-and-default-group",
         description="Every VPC logs its flows and adopts its default security group with no rules.",
-        severity=Severity.MEDIUM, framework=cis_aws("3.7, 5.4"), family=FAMILY,
+        severity=Severity.MEDIUM,
+        framework=cis_aws("3.7, 5.4"),
+        family=FAMILY,
         when_absent="insecure: a new VPC logs nothing and its default group admits itself",
         remediation="create an aws.ec2.FlowLog and an aws.ec2.DefaultSecurityGroup (no rules) for the VPC",
-        check=_missing_companions(("aws:ec2/vpc:Vpc",), VPC_COMPANIONS, "vpcId")),
+        check=_missing_companions(("aws:ec2/vpc:Vpc",), VPC_COMPANIONS, "vpcId"),
+    ),
     StackControl(
         name="cloudflare-zone-baseline",
         description="Each load-balanced Cloudflare zone sets SSL mode, minimum TLS and HSTS explicitly.",
-        severity=Severity.HIGH, framework=cloudflare_guide("zone SSL/TLS baseline"), family=FAMILY,
+        severity=Severity.HIGH,
+        framework=cloudflare_guide("zone SSL/TLS baseline"),
+        family=FAMILY,
         when_absent="insecure: Cloudflare's zone defaults are flexible-or-full SSL, TLS 1.0 and no HSTS",
         remediation="declare ZoneSetting resources for ssl, min_tls_version and security_header "
-                    "(components/cloudflare/zone_security.py)",
-        settings={"requiredSettings": {"type": "array", "items": {"type": "string"},
-                                       "default": ["ssl", "min_tls_version", "security_header", "always_use_https"]}},
-        check=_zone_baseline),
+        "(components/cloudflare/zone_security.py)",
+        settings={
+            "requiredSettings": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": ["ssl", "min_tls_version", "security_header", "always_use_https"],
+            }
+        },
+        check=_zone_baseline,
+    ),
     StackControl(
         name="k8s-namespace-network-policy",
         description="Every namespace that runs workloads has a NetworkPolicy.",
-        severity=Severity.HIGH, framework=cis_eks("4.3.2"), family=FAMILY,
+        severity=Severity.HIGH,
+        framework=cis_eks("4.3.2"),
+        family=FAMILY,
         when_absent="insecure: without a NetworkPolicy every pod accepts traffic from everywhere",
         remediation="add a default-deny NetworkPolicy plus the seeds' allow rules to the namespace",
-        check=_namespaces_isolated),
+        check=_namespaces_isolated,
+    ),
     ResourceControl(
         name="hpa-throughput-reachable",
         description="An autoscaler's maximum replicas times its per-pod target reach the declared throughput.",
-        severity=Severity.HIGH, framework=seed("10,000 RPS at HPA max"), family=FAMILY, resource_types=[HPA],
+        severity=Severity.HIGH,
+        framework=seed("10,000 RPS at HPA max"),
+        family=FAMILY,
+        resource_types=[HPA],
         when_absent=f"not applicable without the {THROUGHPUT_ANNOTATION} annotation; insecure (unreachable) when "
-                    "it is declared but no per-pod rps metric scales the workload",
+        "it is declared but no per-pod rps metric scales the workload",
         remediation="raise spec.maxReplicas or the per-pod averageValue so maxReplicas x averageValue >= target",
         settings={"metricName": {"type": "string", "default": "requests_per_second"}},
-        check=_throughput_reachable),
+        check=_throughput_reachable,
+    ),
 ]

@@ -10,8 +10,13 @@ from stacks.config.schema import stack_file_schema
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stacks.config", description="Stack configuration tools.")
-    parser.add_argument("--schema", nargs="?", const="stacks/config/stack.schema.json", metavar="PATH",
-                        help="write the stack-file JSON schema (default: %(const)s)")
+    parser.add_argument(
+        "--schema",
+        nargs="?",
+        const="stacks/config/stack.schema.json",
+        metavar="PATH",
+        help="write the stack-file JSON schema (default: %(const)s)",
+    )
     args = parser.parse_args(argv)
     if args.schema is None:
         parser.print_help()

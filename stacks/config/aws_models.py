@@ -17,9 +17,12 @@ NatGatewayMode = Literal["single", "perAz"]
 DEFAULT_EKS_VERSION = "1.35"
 MIN_EKS_VERSION = "1.34"
 # An IAM role name (resolved in the deploying account) or a full role ARN.
-IamRole = Annotated[str, StringConstraints(
-    max_length=2048, pattern=r"^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+|[A-Za-z0-9_+=,.@-]{1,64})$"
-)]
+IamRole = Annotated[
+    str,
+    StringConstraints(
+        max_length=2048, pattern=r"^(arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+|[A-Za-z0-9_+=,.@-]{1,64})$"
+    ),
+]
 
 
 def _minor(version: str) -> int:
@@ -29,7 +32,7 @@ def _minor(version: str) -> int:
 def _quoted_version(value: object) -> object:
     """YAML reads an unquoted 1.30 as the number 1.3; insist on the string."""
     if isinstance(value, (int, float)):
-        raise ValueError(f"expected a quoted version such as \"1.35\" (YAML turns 1.30 into 1.3), got {value!r}")
+        raise ValueError(f'expected a quoted version such as "1.35" (YAML turns 1.30 into 1.3), got {value!r}')
     return value
 
 
@@ -76,7 +79,8 @@ class EksConfig(Section):
         default=[], description="Public ranges allowed to reach the API server; empty turns public access off."
     )
     admin_roles: list[IamRole] = Field(
-        min_length=1, description="IAM roles (name in the deploying account, or full ARN) given cluster admin.",
+        min_length=1,
+        description="IAM roles (name in the deploying account, or full ARN) given cluster admin.",
     )
     node_groups: EksNodeGroupsConfig
 
@@ -94,9 +98,7 @@ class EksConfig(Section):
             if cidr.prefixlen == 0:
                 raise ValueError(f"CIS EKS 5.4.1: the public endpoint must not be open to the internet, got {cidr}")
             if not cidr.is_global:
-                raise ValueError(
-                    f"expected public ranges (private access already covers the VPC), got {cidr}"
-                )
+                raise ValueError(f"expected public ranges (private access already covers the VPC), got {cidr}")
         return value
 
 
@@ -139,9 +141,7 @@ class SubnetPlan:
     public: list[ipaddress.IPv4Network]
 
 
-def plan_subnets(
-    vpc: ipaddress.IPv4Network, zones: list[str], private_prefix: int, public_prefix: int
-) -> SubnetPlan:
+def plan_subnets(vpc: ipaddress.IPv4Network, zones: list[str], private_prefix: int, public_prefix: int) -> SubnetPlan:
     """Give each zone the private block and the public block of its letter's slot.
 
     The VPC splits into blocks of `private_prefix`: block i is the private subnet of zone
@@ -162,7 +162,9 @@ def plan_subnets(
     public_block = blocks[slot_count]
     # Checked first: subnets() itself raises when the new prefix is shorter than the block's.
     public_fits = public_prefix >= public_block.prefixlen
-    public_blocks = list(itertools.islice(public_block.subnets(new_prefix=public_prefix), slot_count)) if public_fits else []
+    public_blocks = (
+        list(itertools.islice(public_block.subnets(new_prefix=public_prefix), slot_count)) if public_fits else []
+    )
     if len(public_blocks) < slot_count:
         raise SubnetPlanError(
             "network.publicSubnetPrefix",

@@ -44,8 +44,29 @@ CountryCode = Annotated[str, AfterValidator(_iso_country)]
 
 # The periods (seconds) Cloudflare's rate-limiting rules take, for counting and for
 # mitigation (WAF docs, "Availability"); 0 as a mitigation timeout means throttle.
-RATE_LIMIT_PERIODS = (10, 15, 20, 30, 40, 45, 60, 90, 120, 180, 240, 300, 480, 600, 900, 1200, 1800, 2400,
-                      3600, 65535, 86400)
+RATE_LIMIT_PERIODS = (
+    10,
+    15,
+    20,
+    30,
+    40,
+    45,
+    60,
+    90,
+    120,
+    180,
+    240,
+    300,
+    480,
+    600,
+    900,
+    1200,
+    1800,
+    2400,
+    3600,
+    65535,
+    86400,
+)
 MITIGATION_TIMEOUTS = (0, *RATE_LIMIT_PERIODS)
 SECONDS_PER = {"second": 1, "minute": 60, "hour": 3600}
 CHALLENGE_ACTIONS = ("challenge", "js_challenge", "managed_challenge")
@@ -199,7 +220,9 @@ class CloudflareConfig(Section):
     @classmethod
     def _allowed_timeout(cls, seconds: int) -> int:
         if seconds not in MITIGATION_TIMEOUTS:
-            raise ValueError(f"expected one of Cloudflare's mitigation timeouts {list(MITIGATION_TIMEOUTS)}, got {seconds}")
+            raise ValueError(
+                f"expected one of Cloudflare's mitigation timeouts {list(MITIGATION_TIMEOUTS)}, got {seconds}"
+            )
         return seconds
 
     @field_validator("minimum_origins")
@@ -220,28 +243,39 @@ def _plan_problems(cloudflare: CloudflareConfig) -> list[str]:
     limits, enterprise = PLAN_LIMITS[plan], plan == "enterprise"
     problems = []
     if cloudflare.monitor.interval_seconds < limits.monitor_interval_min:
-        problems.append(f"{key}.monitor.intervalSeconds: expected at least {limits.monitor_interval_min} on the "
-                        f"{plan} plan, got {cloudflare.monitor.interval_seconds}")
+        problems.append(
+            f"{key}.monitor.intervalSeconds: expected at least {limits.monitor_interval_min} on the "
+            f"{plan} plan, got {cloudflare.monitor.interval_seconds}"
+        )
     in_use = sorted({lb.rate_limit for lb in cloudflare.load_balancers.values() if lb.rate_limit})
     if len(in_use) > limits.rate_limit_rules:
-        problems.append(f"{key}.rateLimits: the {plan} plan allows {limits.rate_limit_rules} rate-limiting rules, "
-                        f"got {len(in_use)} in use ({', '.join(in_use)})")
+        problems.append(
+            f"{key}.rateLimits: the {plan} plan allows {limits.rate_limit_rules} rate-limiting rules, "
+            f"got {len(in_use)} in use ({', '.join(in_use)})"
+        )
     for name in in_use:
         limit = cloudflare.rate_limits.get(name)
         if limit is not None and limit.as_cloudflare_period()[0] > limits.counting_period_max:
-            problems.append(f"{key}.rateLimits.{name}.per: the {plan} plan counts over at most "
-                            f"{limits.counting_period_max} s, got {limit.per}")
+            problems.append(
+                f"{key}.rateLimits.{name}.per: the {plan} plan counts over at most "
+                f"{limits.counting_period_max} s, got {limit.per}"
+            )
     action, timeout = cloudflare.rate_limit_action, cloudflare.mitigation_timeout_seconds
     if timeout > limits.mitigation_timeout_max:
-        problems.append(f"{key}.mitigationTimeoutSeconds: expected at most {limits.mitigation_timeout_max} on the "
-                        f"{plan} plan, got {timeout}")
+        problems.append(
+            f"{key}.mitigationTimeoutSeconds: expected at most {limits.mitigation_timeout_max} on the "
+            f"{plan} plan, got {timeout}"
+        )
     if not enterprise and action in CHALLENGE_ACTIONS and timeout != 0:
         # Below Enterprise, Cloudflare only throttles challenges: the API wants a timeout of 0.
-        problems.append(f"{key}.mitigationTimeoutSeconds: expected 0 with the {action!r} action on the {plan} "
-                        f"plan (Cloudflare throttles challenges), got {timeout}")
+        problems.append(
+            f"{key}.mitigationTimeoutSeconds: expected 0 with the {action!r} action on the {plan} "
+            f"plan (Cloudflare throttles challenges), got {timeout}"
+        )
     if not enterprise and action == "block" and timeout == 0:
-        problems.append(f"{key}.mitigationTimeoutSeconds: throttling a block (timeout 0) needs Enterprise, got 0 "
-                        f"on the {plan} plan")
+        problems.append(
+            f"{key}.mitigationTimeoutSeconds: throttling a block (timeout 0) needs Enterprise, got 0 on the {plan} plan"
+        )
     if not enterprise and action == "log":
         problems.append(f"{key}.rateLimitAction: 'log' needs Enterprise, got it on the {plan} plan")
     return problems
@@ -253,7 +287,9 @@ def front_door_problems(cloudflare: CloudflareConfig, aws_origin_count: int) -> 
     problems = []
     for hostname, balancer in cloudflare.load_balancers.items():
         if hostname != cloudflare.zone and not hostname.endswith(f".{cloudflare.zone}"):
-            problems.append(f"{key}.loadBalancers.{hostname}: expected a hostname in zone {cloudflare.zone}, got {hostname!r}")
+            problems.append(
+                f"{key}.loadBalancers.{hostname}: expected a hostname in zone {cloudflare.zone}, got {hostname!r}"
+            )
         if balancer.rate_limit is not None and balancer.rate_limit not in cloudflare.rate_limits:
             problems.append(
                 f"{key}.loadBalancers.{hostname}.rateLimit: expected one of the rateLimits "
@@ -280,17 +316,36 @@ def front_door_problems(cloudflare: CloudflareConfig, aws_origin_count: int) -> 
 # Cloudflare's health-check regions nearest each AWS/GCP region family, more specific
 # prefixes first. Seoul and Tokyo (both clouds' regions here) are Northeast Asia.
 CHECK_REGION_BY_PREFIX = (
-    ("ap-northeast-", "NEAS"), ("asia-northeast", "NEAS"), ("ap-east-", "NEAS"), ("asia-east", "NEAS"),
-    ("ap-southeast-2", "OC"), ("ap-southeast-4", "OC"), ("ap-southeast-6", "OC"),
-    ("ap-southeast-", "SEAS"), ("asia-southeast", "SEAS"),
-    ("ap-south-", "SAS"), ("asia-south", "SAS"),
+    ("ap-northeast-", "NEAS"),
+    ("asia-northeast", "NEAS"),
+    ("ap-east-", "NEAS"),
+    ("asia-east", "NEAS"),
+    ("ap-southeast-2", "OC"),
+    ("ap-southeast-4", "OC"),
+    ("ap-southeast-6", "OC"),
+    ("ap-southeast-", "SEAS"),
+    ("asia-southeast", "SEAS"),
+    ("ap-south-", "SAS"),
+    ("asia-south", "SAS"),
     ("australia-", "OC"),
-    ("us-west", "WNAM"), ("us-east", "ENAM"), ("us-central", "ENAM"), ("us-south", "ENAM"),
-    ("ca-west-", "WNAM"), ("ca-", "ENAM"), ("northamerica-", "ENAM"),
-    ("sa-", "SSAM"), ("southamerica-", "SSAM"),
-    ("eu-north-", "EEU"), ("eu-", "WEU"), ("europe-central", "EEU"), ("europe-north", "EEU"), ("europe-", "WEU"),
-    ("me-", "ME"), ("il-", "ME"),
-    ("af-", "SAF"), ("africa-", "SAF"),
+    ("us-west", "WNAM"),
+    ("us-east", "ENAM"),
+    ("us-central", "ENAM"),
+    ("us-south", "ENAM"),
+    ("ca-west-", "WNAM"),
+    ("ca-", "ENAM"),
+    ("northamerica-", "ENAM"),
+    ("sa-", "SSAM"),
+    ("southamerica-", "SSAM"),
+    ("eu-north-", "EEU"),
+    ("eu-", "WEU"),
+    ("europe-central", "EEU"),
+    ("europe-north", "EEU"),
+    ("europe-", "WEU"),
+    ("me-", "ME"),
+    ("il-", "ME"),
+    ("af-", "SAF"),
+    ("africa-", "SAF"),
 )
 
 

@@ -14,9 +14,13 @@ DEFAULT_POSTGRES_MAJOR = 16
 GP3_MIN_GIB, GP3_MAX_GIB = 20, 65536
 
 # db.<family>.<size>, e.g. db.r6g.xlarge, db.t4g.medium, db.m7g.2xlarge.
-DbInstanceClass = Annotated[str, StringConstraints(pattern=r"^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge)$")]
+DbInstanceClass = Annotated[
+    str, StringConstraints(pattern=r"^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge)$")
+]
 # cache.<family>.<size>, e.g. cache.r6g.large.
-CacheNodeType = Annotated[str, StringConstraints(pattern=r"^cache\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge)$")]
+CacheNodeType = Annotated[
+    str, StringConstraints(pattern=r"^cache\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge)$")
+]
 # ECR repository path segment: lowercase, digits and single separators.
 RepositoryName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")]
 
@@ -57,7 +61,9 @@ class PostgresTuning(Section):
 
 class RdsConfig(Section):
     engine_major_version: int = Field(
-        default=DEFAULT_POSTGRES_MAJOR, ge=MIN_POSTGRES_MAJOR, le=99,
+        default=DEFAULT_POSTGRES_MAJOR,
+        ge=MIN_POSTGRES_MAJOR,
+        le=99,
         description=f"PostgreSQL major version (>= {MIN_POSTGRES_MAJOR}); the Cloud SQL replica must match it.",
     )
     instance_class: DbInstanceClass = Field(description="e.g. db.r6g.xlarge (the seed's prod class).")
@@ -99,7 +105,8 @@ class RedisConfig(Section):
 class EcrConfig(Section):
     # The seed's AWS workloads (heal7-ai-models runs on GCP and uses Artifact Registry).
     repositories: list[RepositoryName] = Field(
-        default=["web-main", "api-gateway", "saju-engine"], min_length=1,
+        default=["web-main", "api-gateway", "saju-engine"],
+        min_length=1,
         description="One repository per workload image.",
     )
     keep_last_images: int = Field(default=30, ge=1, le=1000, description="Tagged images each repository keeps.")

@@ -29,7 +29,6 @@ StartTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$
 PgIdentifier = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
 
 
-
 class GcpNetworkConfig(Section):
     subnet_cidr: ipaddress.IPv4Network = Field(description="Primary range of the regional subnet (nodes).")
     pods_cidr: ipaddress.IPv4Network = Field(description="Secondary range for GKE pods.")
@@ -92,7 +91,8 @@ class GpuNodePoolConfig(NodePoolConfig):
     # The ai-models pool exists to carry GPUs; a GPU-less one would be a silent misconfiguration.
     # Required (no default); a null is caught by _consistent, since the count is at least 1.
     accelerator_type: AcceleratorType | None = Field(
-        description="GPU type, e.g. nvidia-tesla-t4; it must exist in the pool's zones.")
+        description="GPU type, e.g. nvidia-tesla-t4; it must exist in the pool's zones."
+    )
     accelerator_count: int = Field(default=1, ge=1, le=16)
 
 
@@ -117,7 +117,9 @@ class GkeConfig(Section):
     def _endpoint_restricted(self) -> "GkeConfig":
         for network in self.master_authorized_networks:
             if network.cidr_block.prefixlen == 0:
-                raise ValueError(f"CIS GKE 5.6.3: authorized networks must not include the internet, got {network.cidr_block}")
+                raise ValueError(
+                    f"CIS GKE 5.6.3: authorized networks must not include the internet, got {network.cidr_block}"
+                )
             if not self.public_endpoint and not network.cidr_block.is_private:
                 # GKE rejects public ranges on a private-only endpoint.
                 raise ValueError(
@@ -146,11 +148,14 @@ class CloudSqlConfig(Section):
     # Must equal platform:aws.rds.engineMajorVersion: external-server replication needs
     # the same major on both sides (checked in stacks/config/rules.py).
     engine_major_version: int = Field(
-        default=DEFAULT_POSTGRES_MAJOR, ge=MIN_POSTGRES_MAJOR, le=99,
+        default=DEFAULT_POSTGRES_MAJOR,
+        ge=MIN_POSTGRES_MAJOR,
+        le=99,
         description="PostgreSQL major of the replica; must equal the RDS primary's.",
     )
     tier: Annotated[CloudSqlTier, AfterValidator(_custom_tier_shape)] = Field(
-        description="Machine tier, e.g. db-custom-4-16384 (the seed's).")
+        description="Machine tier, e.g. db-custom-4-16384 (the seed's)."
+    )
     disk_size_gb: int = Field(ge=10, le=65536, description="Initial SSD size; auto-resize grows it.")
     # The seed's flag; the replica serves the same pool as the primary.
     max_connections: int = Field(default=200, ge=20, le=5000)
@@ -173,9 +178,12 @@ class VpnConfig(Section):
     gcp_asn: int = Field(default=64514, description="Cloud Router's BGP ASN.")
     aws_asn: int = Field(default=64512, description="The AWS virtual private gateway's BGP ASN.")
     inside_cidrs: list[ipaddress.IPv4Network] = Field(
-        default=[ipaddress.IPv4Network(c) for c in (
-            "169.254.21.0/30", "169.254.21.4/30", "169.254.22.0/30", "169.254.22.4/30")],
-        min_length=TUNNEL_COUNT, max_length=TUNNEL_COUNT,
+        default=[
+            ipaddress.IPv4Network(c)
+            for c in ("169.254.21.0/30", "169.254.21.4/30", "169.254.22.0/30", "169.254.22.4/30")
+        ],
+        min_length=TUNNEL_COUNT,
+        max_length=TUNNEL_COUNT,
         description="BGP /30 per tunnel, in 169.254.0.0/16: connection 1 tunnels 1-2, then connection 2.",
     )
 
@@ -195,7 +203,7 @@ class VpnConfig(Section):
             if cidr in AWS_RESERVED_INSIDE_CIDRS:
                 raise ValueError(f"AWS reserves {cidr} for its own use; pick another /30")
         for i, first in enumerate(value):
-            for second in value[i + 1:]:
+            for second in value[i + 1 :]:
                 if first.overlaps(second):
                     raise ValueError(f"expected four distinct /30 ranges, got {first} twice")
         return value

@@ -8,8 +8,6 @@ the stack file, the key path and what was expected.
 """
 
 import json
-import re
-from pathlib import Path
 from typing import Any
 
 import pulumi

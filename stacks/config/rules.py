@@ -34,7 +34,9 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
             )
     if config.environment == "prod":
         if config.aws.network.nat_gateways != "perAz":
-            problems.append("platform:aws.network.natGateways: prod needs 'perAz' so a zone loss keeps egress, got 'single'")
+            problems.append(
+                "platform:aws.network.natGateways: prod needs 'perAz' so a zone loss keeps egress, got 'single'"
+            )
         if not config.protect:
             problems.append("platform:protect: prod must protect its stateful resources, got false")
         if not config.aws.rds.multi_az:
@@ -77,7 +79,9 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
     problems.extend(front_door_problems(config.cloudflare, aws_origin_count=len(azs)))
     for key, region in (("aws:region", config.aws_region), ("gcp:region", config.gcp_region)):
         if check_region_of(region) is None:
-            problems.append(f"{key}: no Cloudflare health-check region is known near {region!r} (stacks/cloudflare_models.py)")
+            problems.append(
+                f"{key}: no Cloudflare health-check region is known near {region!r} (stacks/cloudflare_models.py)"
+            )
     return problems
 
 

@@ -35,9 +35,7 @@ def stack_file_schema() -> dict[str, Any]:
     known = sorted(config_schema["properties"])
     config_schema.pop("additionalProperties", None)
     owned = "|".join((CONFIG_NAMESPACE, *UNREAD_PROVIDER_NAMESPACES))
-    config_schema["propertyNames"] = {
-        "anyOf": [{"enum": known}, {"pattern": f"^(?!({owned}):)[A-Za-z0-9_.-]+:.+$"}]
-    }
+    config_schema["propertyNames"] = {"anyOf": [{"enum": known}, {"pattern": f"^(?!({owned}):)[A-Za-z0-9_.-]+:.+$"}]}
     return {
         "$schema": SCHEMA_DIALECT,
         "title": "multicloud-platform stack file",
@@ -71,9 +69,7 @@ def _relax_required(node: dict[str, Any], defaults: list[Any]) -> None:
     """Drop from `required` the keys that every tier's defaults already provide."""
     properties = node.get("properties", {})
     required = node.get("required", [])
-    node["required"] = [
-        key for key in required if not all(isinstance(d, dict) and key in d for d in defaults)
-    ]
+    node["required"] = [key for key in required if not all(isinstance(d, dict) and key in d for d in defaults)]
     if not node["required"]:
         node.pop("required")
     for key, child in properties.items():

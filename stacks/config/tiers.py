@@ -20,8 +20,12 @@ SEED_POSTGRES_TUNING = {
 
 # The ai-models pool: NVIDIA T4 (inference) needs an N1 machine, and Seoul offers T4
 # only in zones b and c (`gcloud compute accelerator-types list --filter=zone~asia-northeast3`).
-GPU_POOL = {"machineType": "n1-standard-8", "acceleratorType": "nvidia-tesla-t4", "acceleratorCount": 1,
-            "nodeLocations": ["asia-northeast3-b", "asia-northeast3-c"]}
+GPU_POOL = {
+    "machineType": "n1-standard-8",
+    "acceleratorType": "nvidia-tesla-t4",
+    "acceleratorCount": 1,
+    "nodeLocations": ["asia-northeast3-b", "asia-northeast3-c"],
+}
 
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
@@ -115,7 +119,10 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             },
             "cloudSql": {"tier": "db-custom-2-7680", "diskSizeGb": 100},
         },
-        "platform:cloudflare": {"minimumOrigins": {"aws-primary": 1, "gcp-secondary": 1}, "monitor": {"intervalSeconds": 60}},
+        "platform:cloudflare": {
+            "minimumOrigins": {"aws-primary": 1, "gcp-secondary": 1},
+            "monitor": {"intervalSeconds": 60},
+        },
     },
     "prod": {
         # Every stateful resource is `protect`ed in prod: a `pulumi destroy` or a rename

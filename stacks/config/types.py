@@ -25,9 +25,12 @@ DnsZone = Annotated[str, StringConstraints(pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[
 # An hh:mm-hh:mm daily window (UTC), as RDS and ElastiCache take them.
 DailyWindow = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")]
 # A ddd:hh:mm-ddd:hh:mm weekly window (UTC).
-WeeklyWindow = Annotated[str, StringConstraints(
-    pattern=r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
-)]
+WeeklyWindow = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
+    ),
+]
 
 
 def _true_or_false(value: object) -> object:
@@ -44,14 +47,36 @@ Switch = Annotated[bool, BeforeValidator(_true_or_false)]
 
 # The only values CloudWatch Logs accepts for retention_in_days.
 CLOUDWATCH_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 
 
 def _cloudwatch_retention(value: int) -> int:
     if value not in CLOUDWATCH_RETENTION_DAYS:
-        raise ValueError(f"expected one of CloudWatch's retention values {list(CLOUDWATCH_RETENTION_DAYS)}, got {value}")
+        raise ValueError(
+            f"expected one of CloudWatch's retention values {list(CLOUDWATCH_RETENTION_DAYS)}, got {value}"
+        )
     return value
 
 

@@ -38,8 +38,12 @@ VPC_CNI = AddonSpec(
 NETWORK_ADDONS = [VPC_CNI, AddonSpec("kube-proxy", "kube-proxy"), AddonSpec("eks-pod-identity-agent", "pod-identity")]
 WORKLOAD_ADDONS = [
     AddonSpec("coredns", "coredns"),
-    AddonSpec("aws-ebs-csi-driver", "ebs-csi", ("kube-system", "ebs-csi-controller-sa"),
-              "service-role/AmazonEBSCSIDriverPolicy"),
+    AddonSpec(
+        "aws-ebs-csi-driver",
+        "ebs-csi",
+        ("kube-system", "ebs-csi-controller-sa"),
+        "service-role/AmazonEBSCSIDriverPolicy",
+    ),
 ]
 
 IrsaFactory = Callable[..., IrsaRole]
@@ -69,7 +73,9 @@ class EksAddons(pulumi.ComponentResource):
             if spec.service_account and spec.aws_managed_policy:
                 namespace, service_account = spec.service_account
                 role = args.irsa_role(
-                    f"{name}-{spec.short_name}", namespace, service_account,
+                    f"{name}-{spec.short_name}",
+                    namespace,
+                    service_account,
                     managed_policy_arns=[aws_context.aws_managed_policy(spec.aws_managed_policy)],
                     parent=self,
                 )

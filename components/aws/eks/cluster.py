@@ -12,16 +12,16 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws._context import AwsContext
-from components.aws._kms import encrypted_log_groups
 from components.aws._iam_documents import key_use_policy, service_trust_policy
+from components.aws._kms import encrypted_log_groups
 from components.aws.eks.addons import (
     NETWORK_ADDONS,
     WORKLOAD_ADDONS,
     EksAddons,
     EksAddonsArgs,
 )
-from components.aws.eks.node_group import EksNodeGroup, EksNodeGroupArgs, NodeGroupSpec
 from components.aws.eks.irsa_role import IrsaRole, IrsaRoleArgs
+from components.aws.eks.node_group import EksNodeGroup, EksNodeGroupArgs, NodeGroupSpec
 
 # CIS EKS 2.1.1: every control-plane log type, audit and authenticator included.
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -74,7 +74,9 @@ class EksCluster(pulumi.ComponentResource):
             description=f"Envelope-encrypts the Kubernetes secrets and control-plane logs of {cluster_name}",
             log_groups={f"{name}-logs": f"/aws/eks/{cluster_name}/cluster"},
             retention_days=args.log_retention_days,
-            parent=self, protect=args.protect, tags=args.tags,
+            parent=self,
+            protect=args.protect,
+            tags=args.tags,
         )
         log_group = log_groups[f"{name}-logs"]
 
@@ -88,13 +90,15 @@ class EksCluster(pulumi.ComponentResource):
             opts=child,
         )
         cluster_policy = aws.iam.RolePolicyAttachment(
-            f"{name}-cluster-policy", role=cluster_role.name,
+            f"{name}-cluster-policy",
+            role=cluster_role.name,
             policy_arn=aws_context.aws_managed_policy("AmazonEKSClusterPolicy"),
             opts=child,
         )
         # The control plane encrypts secrets with the key through its own role.
         key_policy = aws.iam.RolePolicy(
-            f"{name}-kms", role=cluster_role.id,
+            f"{name}-kms",
+            role=cluster_role.id,
             policy=key_use_policy(key.arn, ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]),
             opts=child,
         )
@@ -124,15 +128,18 @@ class EksCluster(pulumi.ComponentResource):
             # Access entries only (no aws-auth ConfigMap), and no implicit admin for
             # whoever happened to create the cluster: admins are listed in config.
             access_config=aws.eks.ClusterAccessConfigArgs(
-                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False,
+                authentication_mode="API",
+                bootstrap_cluster_creator_admin_permissions=False,
             ),
             # CIS EKS 5.3.1: secrets envelope-encrypted with a customer key.
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
-                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn), resources=["secrets"],
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn),
+                resources=["secrets"],
             ),
             enabled_cluster_log_types=CONTROL_PLANE_LOG_TYPES,
             kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(
-                ip_family="ipv4", service_ipv4_cidr=args.service_cidr,
+                ip_family="ipv4",
+                service_ipv4_cidr=args.service_cidr,
             ),
             # The networking add-ons are installed as managed add-ons below, so EKS must
             # not also install its unmanaged copies.
@@ -165,11 +172,17 @@ class EksCluster(pulumi.ComponentResource):
         for index, role in enumerate(args.admin_roles):
             principal = aws_context.role_arn(role)
             entry = aws.eks.AccessEntry(
-                f"{name}-admin-{index}", cluster_name=cluster.name, principal_arn=principal, type="STANDARD",
-                tags={**args.tags, "Name": f"{name}-admin-{index}"}, opts=child,
+                f"{name}-admin-{index}",
+                cluster_name=cluster.name,
+                principal_arn=principal,
+                type="STANDARD",
+                tags={**args.tags, "Name": f"{name}-admin-{index}"},
+                opts=child,
             )
             aws.eks.AccessPolicyAssociation(
-                f"{name}-admin-{index}-policy", cluster_name=cluster.name, principal_arn=principal,
+                f"{name}-admin-{index}-policy",
+                cluster_name=cluster.name,
+                principal_arn=principal,
                 policy_arn=pulumi.Output.concat(
                     "arn:", aws_context.partition, ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
                 ),
@@ -188,7 +201,8 @@ class EksCluster(pulumi.ComponentResource):
         # live on the vpc-cni add-on's own IRSA role, not on every node.
         node_policies = [
             aws.iam.RolePolicyAttachment(
-                f"{name}-node-{policy}", role=node_role.name,
+                f"{name}-node-{policy}",
+                role=node_role.name,
                 policy_arn=aws_context.aws_managed_policy(policy),
                 opts=child,
             )
@@ -199,7 +213,13 @@ class EksCluster(pulumi.ComponentResource):
         # become Ready; coredns and ebs-csi need nodes to schedule on.
         network_addons = EksAddons(
             f"{name}-network-addons",
-            EksAddonsArgs(cluster_name=cluster.name, kubernetes_version=cluster.version, addons=NETWORK_ADDONS, irsa_role=self.irsa_role, tags=args.tags),
+            EksAddonsArgs(
+                cluster_name=cluster.name,
+                kubernetes_version=cluster.version,
+                addons=NETWORK_ADDONS,
+                irsa_role=self.irsa_role,
+                tags=args.tags,
+            ),
             opts=child,
         )
         node_groups = [
@@ -212,7 +232,8 @@ class EksCluster(pulumi.ComponentResource):
                     subnet_ids=args.private_subnet_ids,
                     security_group_ids=[cluster.vpc_config.cluster_security_group_id, node_security_group.id],
                     spec=spec,
-                    instance_tags=args.instance_tags, tags=args.tags,
+                    instance_tags=args.instance_tags,
+                    tags=args.tags,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, network_addons]),
             )
@@ -220,7 +241,13 @@ class EksCluster(pulumi.ComponentResource):
         ]
         EksAddons(
             f"{name}-workload-addons",
-            EksAddonsArgs(cluster_name=cluster.name, kubernetes_version=cluster.version, addons=WORKLOAD_ADDONS, irsa_role=self.irsa_role, tags=args.tags),
+            EksAddonsArgs(
+                cluster_name=cluster.name,
+                kubernetes_version=cluster.version,
+                addons=WORKLOAD_ADDONS,
+                irsa_role=self.irsa_role,
+                tags=args.tags,
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=node_groups),
         )
 
@@ -229,18 +256,21 @@ class EksCluster(pulumi.ComponentResource):
         self.certificate_authority = cluster.certificate_authority.data
         self.node_security_group_id = node_security_group.id
         self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
-        self.kubeconfig = pulumi.Output.all(cluster.name, cluster.endpoint, self.certificate_authority,
-                                            aws_context.region).apply(lambda v: _kubeconfig(*v))
-        self.register_outputs({
-            "cluster_name": self.cluster_name,
-            "endpoint": self.endpoint,
-            "certificate_authority": self.certificate_authority,
-            "oidc_provider_arn": self.oidc_provider_arn,
-            "oidc_issuer_url": self.oidc_issuer_url,
-            "node_security_group_id": self.node_security_group_id,
-            "cluster_security_group_id": self.cluster_security_group_id,
-            "kubeconfig": self.kubeconfig,
-        })
+        self.kubeconfig = pulumi.Output.all(
+            cluster.name, cluster.endpoint, self.certificate_authority, aws_context.region
+        ).apply(lambda v: _kubeconfig(*v))
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "endpoint": self.endpoint,
+                "certificate_authority": self.certificate_authority,
+                "oidc_provider_arn": self.oidc_provider_arn,
+                "oidc_issuer_url": self.oidc_issuer_url,
+                "node_security_group_id": self.node_security_group_id,
+                "cluster_security_group_id": self.cluster_security_group_id,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
 
     def irsa_role(
         self,
@@ -256,9 +286,13 @@ class EksCluster(pulumi.ComponentResource):
         return IrsaRole(
             name,
             IrsaRoleArgs(
-                oidc_provider_arn=self.oidc_provider_arn, oidc_issuer_url=self.oidc_issuer_url,
-                namespace=namespace, service_account=service_account,
-                managed_policy_arns=managed_policy_arns or [], inline_policy=inline_policy, tags=self._tags,
+                oidc_provider_arn=self.oidc_provider_arn,
+                oidc_issuer_url=self.oidc_issuer_url,
+                namespace=namespace,
+                service_account=service_account,
+                managed_policy_arns=managed_policy_arns or [],
+                inline_policy=inline_policy,
+                tags=self._tags,
             ),
             opts=pulumi.ResourceOptions(parent=parent or self),
         )
@@ -266,16 +300,39 @@ class EksCluster(pulumi.ComponentResource):
 
 def _kubeconfig(cluster_name: str, endpoint: str, certificate_authority: str, region: str) -> str:
     """A kubeconfig that authenticates with `aws eks get-token`: no static credentials."""
-    return json.dumps({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": certificate_authority}}],
-        "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
-        "current-context": cluster_name,
-        "users": [{"name": cluster_name, "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
-            "command": "aws",
-            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"],
-            "interactiveMode": "Never",
-        }}}],
-    })
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": cluster_name,
+                    "cluster": {"server": endpoint, "certificate-authority-data": certificate_authority},
+                }
+            ],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "current-context": cluster_name,
+            "users": [
+                {
+                    "name": cluster_name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": [
+                                "eks",
+                                "get-token",
+                                "--cluster-name",
+                                cluster_name,
+                                "--region",
+                                region,
+                                "--output",
+                                "json",
+                            ],
+                            "interactiveMode": "Never",
+                        }
+                    },
+                }
+            ],
+        }
+    )

@@ -33,7 +33,9 @@ class IrsaRole(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: IrsaRoleArgs, opts: pulumi.ResourceOptions | None = None):
         if not args.managed_policy_arns and args.inline_policy is None:
-            raise ValueError(f"IrsaRole {name}: give managed_policy_arns or inline_policy; a role with no permissions is a mistake")
+            raise ValueError(
+                f"IrsaRole {name}: give managed_policy_arns or inline_policy; a role with no permissions is a mistake"
+            )
         super().__init__("platform:aws:IrsaRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(

@@ -68,15 +68,17 @@ class EksNodeGroup(pulumi.ComponentResource):
                 # cluster and pulling images; AWS-facing add-ons use IRSA roles instead.
                 http_put_response_hop_limit=2,
             ),
-            block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                device_name="/dev/xvda",  # the AL2023 EKS AMI's root device
-                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                    encrypted="true",
-                    volume_type="gp3",
-                    volume_size=args.root_volume_gib,
-                    delete_on_termination="true",
-                ),
-            )],
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name="/dev/xvda",  # the AL2023 EKS AMI's root device
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        encrypted="true",
+                        volume_type="gp3",
+                        volume_size=args.root_volume_gib,
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
             vpc_security_group_ids=args.security_group_ids,
             tag_specifications=[
                 aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=instance_tags)
@@ -115,7 +117,9 @@ class EksNodeGroup(pulumi.ComponentResource):
 
         self.node_group_name = node_group.node_group_name
         self.launch_template_id = launch_template.id
-        self.register_outputs({
-            "node_group_name": self.node_group_name,
-            "launch_template_id": self.launch_template_id,
-        })
+        self.register_outputs(
+            {
+                "node_group_name": self.node_group_name,
+                "launch_template_id": self.launch_template_id,
+            }
+        )
