@@ -4,6 +4,8 @@
 `__main__.py` with Pulumi's mocks, and returns a `SynthResult`: every registration in
 full (type, name, URN, parent, provider, protect, dependencies, ignoreChanges, inputs,
 mock outputs) and the resolved stack exports. Tests and `tools.plan` both use it.
+`synth_component(build)` does the same for one component built on its own, with the
+explicit providers a stack would give it.
 
 The stock MockMonitor hands the mocks only type, name and inputs. `RecordingMonitor`
 wraps its `RegisterResource` to keep the rest of the request as well.
@@ -13,6 +15,7 @@ import json
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
@@ -173,22 +176,74 @@ def synth(stack: str, config: dict[str, Any] | None = None, project_root: Path =
     Raises SynthError (with the partial result) if the program fails.
     """
     stack_config = read_stack_config(stack, project_root) if config is None else config
-    engine_config, secret_keys = _engine_config(stack_config)
+    program = str(project_root / "__main__.py")
 
+    def run_program() -> None:
+        runpy.run_path(program, run_name="__main__")
+
+    return _run(stack, stack_config, run_program)
+
+
+@dataclass(frozen=True)
+class ComponentProviders:
+    """The explicit providers `synth_component` makes, as the stacks would."""
+
+    aws: pulumi.ProviderResource
+    gcp: pulumi.ProviderResource
+    cloudflare: pulumi.ProviderResource
+    random: pulumi.ProviderResource
+
+    @property
+    def opts(self) -> pulumi.ResourceOptions:
+        """Options that hand every provider to a component (`providers=`)."""
+        return pulumi.ResourceOptions(providers=[self.aws, self.gcp, self.cloudflare, self.random])
+
+
+def synth_component(
+    build: Callable[[ComponentProviders], Mapping[str, Any] | None],
+    *,
+    stack: str = "test",
+    aws_region: str = "ap-northeast-2",
+    gcp_project: str = "heal7-test",
+    gcp_region: str = "asia-northeast3",
+) -> SynthResult:
+    """Synthesize one component on its own: same recording monitor, same mocks as `synth`.
+
+    `build(providers)` constructs the component with `opts=providers.opts` (or a subset);
+    whatever mapping of outputs it returns is resolved into `SynthResult.outputs`, as stack
+    exports would be. No stack file is read, so a test states exactly the args it means.
+    Raises SynthError (with the partial result) if the component fails.
+    """
+    import pulumi_aws as aws
+    import pulumi_cloudflare as cloudflare
+    import pulumi_gcp as gcp
+    import pulumi_random as random
+
+    def run_component() -> None:
+        providers = ComponentProviders(
+            aws=aws.Provider("test-aws", region=aws_region),
+            gcp=gcp.Provider("test-gcp", project=gcp_project, region=gcp_region),
+            cloudflare=cloudflare.Provider("test-cloudflare"),
+            random=random.Provider("test-random"),
+        )
+        for output_name, value in (build(providers) or {}).items():
+            pulumi.export(output_name, value)
+
+    return _run(stack, {}, run_component)
+
+
+def _run(stack: str, stack_config: dict[str, Any], program: Callable[[], None]) -> SynthResult:
+    """Run `program` under a fresh recording monitor and return what it registered."""
+    engine_config, secret_keys = _engine_config(stack_config)
     settings.ROOT.set(None)  # a fresh root Stack resource for every run
     mocks = PlatformMocks(stack)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT_NAME, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(engine_config, secret_keys)
 
-    program = str(project_root / "__main__.py")
-
-    def run_program() -> None:
-        runpy.run_path(program, run_name="__main__")
-
     failure: BaseException | None = None
     try:
-        _sync_await(run_pulumi_func(run_program))
+        _sync_await(run_pulumi_func(program))
     except Exception as error:  # reported through SynthError with the partial record
         failure = error
 
