@@ -13,9 +13,9 @@ wraps its `RegisterResource` to keep the rest of the request as well.
 
 import json
 import runpy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
