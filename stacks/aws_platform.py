@@ -13,11 +13,11 @@ import pulumi_aws as aws
 from components.aws.backup_bucket import BackupBucket, BackupBucketArgs
 from components.aws.ecr_repositories import EcrRepositories, EcrRepositoriesArgs
 from components.aws.eks.cluster import EksCluster, EksClusterArgs
-from components.aws.eks.irsa_role import IrsaRole
+from components.aws.eks.irsa_role import IrsaRole, IrsaRoleArgs
 from components.aws.eks.node_group import NodeGroupSpec
 from components.aws.elasticache_redis import ElastiCacheRedis, ElastiCacheRedisArgs
 from components.aws.network import AwsNetwork, AwsNetworkArgs
-from components.aws.rds_primary import RdsPrimary, RdsPrimaryArgs
+from components.aws.rds_primary import ClientSource, RdsPrimary, RdsPrimaryArgs
 from stacks.config.aws_models import ScalingConfig
 from stacks.config.models import PlatformConfig
 
@@ -133,9 +133,15 @@ def build_aws(config: PlatformConfig, on_aws: pulumi.ResourceOptions) -> AwsPrim
             # PostgreSQL identifiers take no '-'; the seed names its admin heal7_admin.
             db_name=config.name.replace("-", "_"),
             master_username=f"{config.name.replace('-', '_')}_admin",
-            client_security_group_ids=[cluster.node_security_group_id],
-            # The Cloud SQL replica connects from Google's private service range.
-            client_cidrs=[str(config.gcp.network.private_service_access_cidr)],
+            clients=[
+                ClientSource("eks-nodes", "PostgreSQL from the EKS worker nodes", cluster.node_security_group_id),
+                # The Cloud SQL replica connects from Google's private service range.
+                ClientSource(
+                    "cloudsql-replica",
+                    "PostgreSQL replication from the Cloud SQL replica over the VPN",
+                    cidr=str(config.gcp.network.private_service_access_cidr),
+                ),
+            ],
             multi_az=rds.multi_az,
             backup_retention_days=rds.backup_retention_days,
             backup_window=rds.backup_window,
@@ -154,7 +160,7 @@ def build_aws(config: PlatformConfig, on_aws: pulumi.ResourceOptions) -> AwsPrim
             vpc_id=network.vpc_id,
             subnet_ids=network.private_subnet_ids,
             availability_zones=list(aws_config.availability_zones),
-            client_security_group_ids=[cluster.node_security_group_id],
+            clients=[ClientSource("eks-nodes", "Redis from the EKS worker nodes", cluster.node_security_group_id)],
             node_type=redis.node_type,
             node_count=redis.node_count,
             engine_version=redis.engine_version,
@@ -191,12 +197,15 @@ def build_aws(config: PlatformConfig, on_aws: pulumi.ResourceOptions) -> AwsPrim
         opts=on_aws,
     )
     # The nightly dump job's identity: it may add objects to this bucket and nothing else.
-    backup_writer = cluster.irsa_role(
+    backup_writer = IrsaRole(
         f"{prefix}-backups-writer",
-        backups.service_account.namespace,
-        backups.service_account.name,
-        inline_policy=backup_bucket.writer_policy,
-        parent=backup_bucket,
+        IrsaRoleArgs(
+            oidc=cluster.oidc_identity,
+            namespace=backups.service_account.namespace,
+            service_account=backups.service_account.name,
+            inline_policy=backup_bucket.writer_policy,
+        ),
+        opts=pulumi.ResourceOptions(parent=backup_bucket),
     )
 
     return AwsPrimary(network, cluster, database, cache, registries, backup_bucket, backup_writer)

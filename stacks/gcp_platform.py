@@ -125,7 +125,9 @@ def build_gcp(config: PlatformConfig, on_gcp: pulumi.ResourceOptions, database: 
             keep_last_versions=registry_config.keep_last_versions,
             untagged_expire_days=registry_config.untagged_expire_days,
             # GKE nodes pull the workload images; nothing else reads the repository.
-            reader_members=[cluster_gke.node_service_account_email.apply(lambda email: f"serviceAccount:{email}")],
+            readers={
+                "gke-nodes": cluster_gke.node_service_account_email.apply(lambda email: f"serviceAccount:{email}")
+            },
             protect=config.protect,
         ),
         opts=on_gcp,

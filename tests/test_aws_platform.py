@@ -158,9 +158,9 @@ def test_every_child_is_named_after_its_component(synthed, stack):
 
 
 def test_components_refuse_args_that_would_build_something_broken():
-    from components.aws.eks.irsa_role import IrsaRole, IrsaRoleArgs
+    from components.aws.eks.irsa_role import IrsaRole, IrsaRoleArgs, OidcIdentity
     from components.aws.elasticache_redis import ElastiCacheRedis, ElastiCacheRedisArgs
-    from components.aws.rds_primary import RdsPrimary, RdsPrimaryArgs
+    from components.aws.rds_primary import ClientSource, RdsPrimary, RdsPrimaryArgs
 
     with pytest.raises(ValueError, match="automatic failover needs at least 2 nodes"):
         ElastiCacheRedis(
@@ -169,7 +169,7 @@ def test_components_refuse_args_that_would_build_something_broken():
                 vpc_id="vpc-1",
                 subnet_ids=["s"],
                 availability_zones=["a"],
-                client_security_group_ids=["sg-1"],
+                clients=[ClientSource("eks-nodes", "Redis from the nodes", "sg-1")],
                 node_count=1,
             ),
         )
@@ -188,6 +188,4 @@ def test_components_refuse_args_that_would_build_something_broken():
             ),
         )
     with pytest.raises(ValueError, match="a role with no permissions is a mistake"):
-        IrsaRole(
-            "i", IrsaRoleArgs(oidc_provider_arn="arn", oidc_issuer_url="https://x", namespace="n", service_account="s")
-        )
+        IrsaRole("i", IrsaRoleArgs(oidc=OidcIdentity("arn", "https://x"), namespace="n", service_account="s"))

@@ -115,7 +115,20 @@ def test_admin_roles_accept_full_arns(stack_config):
         "aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123",
         "platform-admin",
     ]
-    assert {e.name for e in entries} == {"heal7-dev-eks-admin-0", "heal7-dev-eks-admin-1"}
+    # Named by role name, never by position in the list.
+    assert {e.name for e in entries} == {
+        "heal7-dev-eks-admin-platform-admin",
+        "heal7-dev-eks-admin-AWSReservedSSO_Admin_0123",
+    }
+
+
+def test_two_admin_roles_with_one_role_name_are_refused(stack_config):
+    from tools.synth import SynthError, synth
+
+    config = stack_config("dev")
+    config["platform:aws"]["eks"]["adminRoles"] = ["platform-admin", "arn:aws:iam::123456789012:role/platform-admin"]
+    with pytest.raises(SynthError, match="admin role name 'platform-admin' is given twice"):
+        synth("dev", config)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -150,6 +163,10 @@ def test_managed_addons_in_dependency_order_with_irsa_roles(synthed, stack):
             if a.inputs["role"] == role.outputs["name"]
         ]
         assert [a.inputs["policyArn"] for a in attachments] == [f"arn:aws:iam::aws:policy/{policy}"]
+        # Named by the policy, and the add-on waits for the attachment, not only the role:
+        # otherwise the controller's first AWS calls can be refused while IAM catches up.
+        assert attachments[0].name == f"{role.name.removesuffix('-role')}-attach-{policy.rsplit('/', 1)[-1]}"
+        assert attachments[0].urn in addons[addon].dependencies
     network_addons = result.one("platform:aws:EksAddons", f"heal7-{stack}-eks-network-addons")
     workload_addons = result.one("platform:aws:EksAddons", f"heal7-{stack}-eks-workload-addons")
     assert addons["coredns"].parent == workload_addons.urn and addons["vpc-cni"].parent == network_addons.urn

@@ -34,7 +34,7 @@ PROD = {
     "ecr": "heal7-prod-ecr-api-gateway",
     "log-group": "heal7-prod-network-flow-logs-group",
     "secret": "heal7-prod-redis-auth-token",
-    "cidr-rule": "heal7-prod-postgres-from-cidr-1",
+    "cidr-rule": "heal7-prod-postgres-from-cloudsql-replica",
     "default-sg": "heal7-prod-network-default-sg",
     "gke": "heal7-prod-gke-cluster",
     "node-pool": "heal7-prod-gke-general-nodes",

@@ -10,9 +10,16 @@ import pulumi_aws as aws
 class ClientSource:
     """Who may open a connection: a security group or a CIDR, with the reason."""
 
+    key: str
+    """Required: a stable name for this client (`eks-nodes`, `cloudsql-replica`). It names the
+    ingress rule, so adding or removing another client never renames (replaces) this one's."""
     description: str
+    """Required: why this client is admitted; shown on the rule (CKV_AWS_23)."""
     security_group_id: pulumi.Input[str] | None = None
+    """The client's security group. Default None; give exactly one of this and `cidr`."""
     cidr: str | None = None
+    """The client's IPv4 range, in network form. Default None; give exactly one of this and
+    `security_group_id`."""
 
 
 def service_security_group(
@@ -38,10 +45,14 @@ def service_security_group(
         tags={**tags, "Name": f"{name}-sg"},
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    for index, client in enumerate(clients):
-        kind = "sg" if client.security_group_id is not None else "cidr"
+    keys = [client.key for client in clients]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"{name}: client keys must be unique, got {keys}")
+    for client in clients:
+        if (client.security_group_id is None) == (client.cidr is None):
+            raise ValueError(f"{name}: client {client.key!r} needs exactly one of security_group_id and cidr")
         aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-{kind}-{index}",
+            f"{name}-from-{client.key}",
             security_group_id=group.id,
             referenced_security_group_id=client.security_group_id,
             cidr_ipv4=client.cidr,

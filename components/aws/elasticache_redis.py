@@ -26,8 +26,9 @@ class ElastiCacheRedisArgs:
     subnet_ids: pulumi.Input[list[str]]
     availability_zones: list[str]
     """Nodes are placed round-robin across these, so each AZ holds a copy."""
-    client_security_group_ids: list[pulumi.Input[str]]
-    """Security groups admitted on 6379 (the EKS node group); nothing else is."""
+    clients: list[ClientSource]
+    """Required: who is admitted on 6379, each by a stable key (the EKS nodes' security group);
+    nothing else is."""
     node_type: str = "cache.r6g.large"
     node_count: int = 3
     engine_version: str = "7.1"
@@ -51,8 +52,8 @@ class ElastiCacheRedis(pulumi.ComponentResource):
             raise ValueError(
                 f"ElastiCacheRedis {name}: automatic failover needs at least 2 nodes, got {args.node_count}"
             )
-        if not args.client_security_group_ids:
-            raise ValueError(f"ElastiCacheRedis {name}: no client security groups; the cache would be unreachable")
+        if not args.clients:
+            raise ValueError(f"ElastiCacheRedis {name}: no clients; the cache would be unreachable")
         super().__init__("platform:aws:ElastiCacheRedis", name, None, opts)
         aws_context = AwsContext.of(self)
         child = pulumi.ResourceOptions(parent=self)
@@ -113,10 +114,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
             vpc_id=args.vpc_id,
             description=f"Redis clients of {name}",
             port=REDIS_PORT,
-            clients=[
-                ClientSource("Redis from the EKS worker nodes", security_group_id=g)
-                for g in args.client_security_group_ids
-            ],
+            clients=args.clients,
             parent=self,
             tags=args.tags,
         )

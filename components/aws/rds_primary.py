@@ -39,10 +39,10 @@ class RdsPrimaryArgs:
     db_name: str
     master_username: str
     engine_major_version: int = 16
-    client_security_group_ids: list[pulumi.Input[str]] = field(default_factory=list)
-    """Security groups admitted on 5432 (the EKS node group)."""
-    client_cidrs: list[str] = field(default_factory=list)
-    """Ranges admitted on 5432 (the Cloud SQL replica's range across the VPN)."""
+    clients: list[ClientSource] = field(default_factory=list)
+    """Who is admitted on 5432, each by a stable key (the EKS nodes' security group, the
+    Cloud SQL replica's range across the VPN). Default none, which is refused: the
+    database would be unreachable."""
     multi_az: bool = True
     backup_retention_days: int = 7
     backup_window: str = "03:00-04:00"
@@ -64,7 +64,7 @@ class RdsPrimary(pulumi.ComponentResource):
     instance_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: RdsPrimaryArgs, opts: pulumi.ResourceOptions | None = None):
-        if not args.client_security_group_ids and not args.client_cidrs:
+        if not args.clients:
             raise ValueError(f"RdsPrimary {name}: no clients given; the database would be unreachable")
         super().__init__("platform:aws:RdsPrimary", name, None, opts)
         aws_context = AwsContext.of(self)
@@ -118,16 +118,7 @@ class RdsPrimary(pulumi.ComponentResource):
             vpc_id=args.vpc_id,
             description=f"PostgreSQL clients of {identifier}",
             port=POSTGRES_PORT,
-            clients=[
-                *(
-                    ClientSource("PostgreSQL from the EKS worker nodes", security_group_id=g)
-                    for g in args.client_security_group_ids
-                ),
-                *(
-                    ClientSource("PostgreSQL replication from the Cloud SQL replica over the VPN", cidr=c)
-                    for c in args.client_cidrs
-                ),
-            ],
+            clients=args.clients,
             parent=self,
             tags=args.tags,
         )

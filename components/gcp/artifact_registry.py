@@ -21,8 +21,10 @@ class ArtifactRegistryArgs:
     keep_last_versions: int = 30
     """Most recent versions of each image that cleanup never deletes."""
     untagged_expire_days: int = 7
-    reader_members: list[pulumi.Input[str]] = field(default_factory=list)
-    """IAM members (e.g. `serviceAccount:<node SA>`) that may pull, on this repository only."""
+    readers: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """IAM members that may pull, on this repository only, by a stable key (`gke-nodes` ->
+    `serviceAccount:<node SA>`). The key names the grant, so removing one reader never
+    renames the others'. Default none."""
     protect: bool = True
 
 
@@ -74,9 +76,9 @@ class ArtifactRegistry(pulumi.ComponentResource):
             cleanup_policy_dry_run=False,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        for index, member in enumerate(args.reader_members):
+        for reader_key, member in args.readers.items():
             gcp.artifactregistry.RepositoryIamMember(
-                f"{name}-reader-{index}",
+                f"{name}-reader-{reader_key}",
                 repository=repository.name,
                 location=repository.location,
                 role="roles/artifactregistry.reader",

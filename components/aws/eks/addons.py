@@ -6,7 +6,6 @@ controller need nodes to schedule on, and EKS reports them DEGRADED until then).
 """
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,20 +13,26 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws._context import AwsContext
-from components.aws.eks.irsa_role import IrsaRole
+from components.aws.eks.irsa_role import IrsaRole, IrsaRoleArgs, OidcIdentity
 
 
 @dataclass(frozen=True)
 class AddonSpec:
+    """One EKS managed add-on and, when it calls AWS APIs, the IRSA role it runs as."""
+
     name: str
-    """The EKS add-on name, e.g. `vpc-cni`."""
+    """Required: the EKS add-on name, e.g. `vpc-cni`."""
     short_name: str
-    """Names its IRSA role: IAM role names stop at 64 characters, auto-suffix included."""
+    """Required: names its IRSA role; IAM role names stop at 64 characters, auto-suffix included."""
     service_account: tuple[str, str] | None = None
-    """(namespace, name) of the add-on's service account, when it calls AWS APIs."""
+    """(namespace, name) of the add-on's service account, when it calls AWS APIs. Default
+    None: no IRSA role (the add-on needs no AWS permissions)."""
     aws_managed_policy: str | None = None
-    """Path of the AWS-managed policy its IRSA role gets, e.g. `AmazonEKS_CNI_Policy`."""
+    """Path of the AWS-managed policy its IRSA role gets, e.g. `AmazonEKS_CNI_Policy`.
+    Default None; needed together with `service_account`."""
     configuration: dict[str, Any] | None = None
+    """The add-on's configuration values (its JSON schema, `aws eks describe-addon-configuration`).
+    Default None: EKS's defaults."""
 
 
 # The VPC CNI enforces Kubernetes NetworkPolicy only with this switch; without it the
@@ -46,18 +51,22 @@ WORKLOAD_ADDONS = [
     ),
 ]
 
-IrsaFactory = Callable[..., IrsaRole]
-
 
 @dataclass
 class EksAddonsArgs:
+    """Inputs of EksAddons."""
+
     cluster_name: pulumi.Input[str]
+    """Required: the EKS cluster the add-ons go on."""
     kubernetes_version: pulumi.Input[str]
-    """Add-on builds are chosen for this version, so a cluster upgrade moves them too."""
+    """Required: add-on builds are chosen for this version, so a cluster upgrade moves them too."""
     addons: list[AddonSpec]
-    irsa_role: IrsaFactory
-    """EksCluster.irsa_role: builds a role trusted by one service account of the cluster."""
+    """Required: the add-ons of this set, installed in parallel."""
+    oidc: OidcIdentity
+    """Required: the cluster's OIDC identity; each add-on that calls AWS gets a role trusted by
+    its own service account only."""
     tags: dict[str, str] = field(default_factory=dict)
+    """Tags on the add-ons and roles. Default none (the provider's default tags still apply)."""
 
 
 class EksAddons(pulumi.ComponentResource):
@@ -69,17 +78,21 @@ class EksAddons(pulumi.ComponentResource):
         invoke = pulumi.InvokeOutputOptions(parent=self)
         self.addon_arns = {}
         for spec in args.addons:
-            role_arn: pulumi.Output[str] | None = None
+            role: IrsaRole | None = None
             if spec.service_account and spec.aws_managed_policy:
                 namespace, service_account = spec.service_account
-                role = args.irsa_role(
+                policy_name = spec.aws_managed_policy.rsplit("/", 1)[-1]
+                role = IrsaRole(
                     f"{name}-{spec.short_name}",
-                    namespace,
-                    service_account,
-                    managed_policy_arns=[aws_context.aws_managed_policy(spec.aws_managed_policy)],
-                    parent=self,
+                    IrsaRoleArgs(
+                        oidc=args.oidc,
+                        namespace=namespace,
+                        service_account=service_account,
+                        managed_policies={policy_name: aws_context.aws_managed_policy(spec.aws_managed_policy)},
+                        tags=args.tags,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
                 )
-                role_arn = role.role_arn
             addon = aws.eks.Addon(
                 f"{name}-{spec.name}",
                 cluster_name=args.cluster_name,
@@ -89,14 +102,16 @@ class EksAddons(pulumi.ComponentResource):
                 addon_version=aws.eks.get_addon_version_output(
                     addon_name=spec.name, kubernetes_version=args.kubernetes_version, opts=invoke
                 ).version,
-                service_account_role_arn=role_arn,
+                service_account_role_arn=role.role_arn if role else None,
                 configuration_values=json.dumps(spec.configuration) if spec.configuration else None,
                 # First install replaces the self-managed copy if one exists; later
                 # updates keep any field someone changed on purpose.
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="PRESERVE",
                 tags={**args.tags, "Name": f"{name}-{spec.name}"},
-                opts=pulumi.ResourceOptions(parent=self),
+                # Wait for the role's policy attachments too, not just the role its ARN
+                # names: the controller's first AWS call must not race its permissions.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[role] if role else None),
             )
             self.addon_arns[spec.name] = addon.arn
         self.register_outputs({"addon_arns": self.addon_arns})

@@ -20,7 +20,7 @@ from components.aws.eks.addons import (
     EksAddons,
     EksAddonsArgs,
 )
-from components.aws.eks.irsa_role import IrsaRole, IrsaRoleArgs
+from components.aws.eks.irsa_role import OidcIdentity
 from components.aws.eks.node_group import EksNodeGroup, EksNodeGroupArgs, NodeGroupSpec
 
 # CIS EKS 2.1.1: every control-plane log type, audit and authenticator included.
@@ -55,6 +55,8 @@ class EksCluster(pulumi.ComponentResource):
     certificate_authority: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]
     oidc_issuer_url: pulumi.Output[str]
+    oidc_identity: OidcIdentity
+    """The two above as one value, for the IRSA roles of add-ons and workloads."""
     node_security_group_id: pulumi.Output[str]
     cluster_security_group_id: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
@@ -63,7 +65,6 @@ class EksCluster(pulumi.ComponentResource):
         if not args.node_groups:
             raise ValueError(f"EksCluster {name}: at least one node group is needed for coredns and ebs-csi")
         super().__init__("platform:aws:EksCluster", name, None, opts)
-        self._tags = args.tags
         aws_context = AwsContext.of(self)
         child = pulumi.ResourceOptions(parent=self)
         cluster_name = name  # fixed: the control-plane log group's name is derived from it
@@ -168,19 +169,22 @@ class EksCluster(pulumi.ComponentResource):
         )
         self.oidc_provider_arn = oidc_provider.arn
         self.oidc_issuer_url = oidc_issuer_url
+        self.oidc_identity = OidcIdentity(provider_arn=oidc_provider.arn, issuer_url=oidc_issuer_url)
 
-        for index, role in enumerate(args.admin_roles):
+        # Keyed by role name, not list position: removing one admin must not rename (and so
+        # replace) the others' entries; EKS refuses a second entry for the same principal.
+        for role_key, role in _admin_roles_by_name(name, args.admin_roles).items():
             principal = aws_context.role_arn(role)
             entry = aws.eks.AccessEntry(
-                f"{name}-admin-{index}",
+                f"{name}-admin-{role_key}",
                 cluster_name=cluster.name,
                 principal_arn=principal,
                 type="STANDARD",
-                tags={**args.tags, "Name": f"{name}-admin-{index}"},
+                tags={**args.tags, "Name": f"{name}-admin-{role_key}"},
                 opts=child,
             )
             aws.eks.AccessPolicyAssociation(
-                f"{name}-admin-{index}-policy",
+                f"{name}-admin-{role_key}-policy",
                 cluster_name=cluster.name,
                 principal_arn=principal,
                 policy_arn=pulumi.Output.concat(
@@ -217,7 +221,7 @@ class EksCluster(pulumi.ComponentResource):
                 cluster_name=cluster.name,
                 kubernetes_version=cluster.version,
                 addons=NETWORK_ADDONS,
-                irsa_role=self.irsa_role,
+                oidc=self.oidc_identity,
                 tags=args.tags,
             ),
             opts=child,
@@ -245,7 +249,7 @@ class EksCluster(pulumi.ComponentResource):
                 cluster_name=cluster.name,
                 kubernetes_version=cluster.version,
                 addons=WORKLOAD_ADDONS,
-                irsa_role=self.irsa_role,
+                oidc=self.oidc_identity,
                 tags=args.tags,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=node_groups),
@@ -272,30 +276,18 @@ class EksCluster(pulumi.ComponentResource):
             }
         )
 
-    def irsa_role(
-        self,
-        name: str,
-        namespace: str,
-        service_account: str,
-        *,
-        managed_policy_arns: list[pulumi.Input[str]] | None = None,
-        inline_policy: pulumi.Input[str] | None = None,
-        parent: pulumi.Resource | None = None,
-    ) -> IrsaRole:
-        """An IAM role only `namespace/service_account` of this cluster can assume."""
-        return IrsaRole(
-            name,
-            IrsaRoleArgs(
-                oidc_provider_arn=self.oidc_provider_arn,
-                oidc_issuer_url=self.oidc_issuer_url,
-                namespace=namespace,
-                service_account=service_account,
-                managed_policy_arns=managed_policy_arns or [],
-                inline_policy=inline_policy,
-                tags=self._tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=parent or self),
-        )
+
+def _admin_roles_by_name(name: str, admin_roles: list[str]) -> dict[str, str]:
+    """Each admin role (a name or an ARN) by its role name, the stable key of its access entry."""
+    by_name: dict[str, str] = {}
+    for role in admin_roles:
+        role_name = role.rsplit("/", 1)[-1]
+        if role_name in by_name:
+            raise ValueError(
+                f"EksCluster {name}: admin role name {role_name!r} is given twice ({by_name[role_name]}, {role})"
+            )
+        by_name[role_name] = role
+    return by_name
 
 
 def _kubeconfig(cluster_name: str, endpoint: str, certificate_authority: str, region: str) -> str:
