@@ -23,15 +23,16 @@ class EcrRepositoriesArgs:
     """Inputs of EcrRepositories. Defaults favour immutability and protection."""
 
     repositories: list[str]
-    """Workload names; each becomes the repository `<name_prefix>/<workload>`."""
+    """Required: workload names, each a repository `<name_prefix>/<workload>`; names are the stable keys of the
+    repositories' resources."""
     name_prefix: str
-    """Namespace of the repositories (e.g. the project), so IAM can grant `<prefix>/*`."""
+    """Required: namespace of the repositories (e.g. the project), so IAM can grant `<prefix>/*`."""
     keep_last_images: int = 30
-    """Images kept per repository, of any tag status; older ones expire (room for rollbacks)."""
+    """Images kept per repository, of any tag status; older ones expire (room for rollbacks). Default 30 images."""
     protect: bool = True
-    """`protect` the repositories and their key: deleting either loses every image."""
+    """`protect` the repositories and their key: deleting either loses every image. Default true."""
     tags: dict[str, str] = field(default_factory=dict)
-    """Tags for every resource (a Name tag is added per resource)."""
+    """Tags for every resource (a Name tag is added per resource). Default none."""
 
 
 def lifecycle_policy(keep_last_images: int) -> str:

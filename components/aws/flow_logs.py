@@ -20,13 +20,13 @@ class VpcFlowLogsArgs:
     """Inputs of VpcFlowLogs. Defaults favour forensics and protection."""
 
     vpc_id: pulumi.Input[str]
-    """The VPC whose traffic is logged."""
+    """Required: the VPC whose traffic is logged."""
     retention_days: int = 365
     """CloudWatch retention; a year by default for incident forensics."""
     protect: bool = True
-    """`protect` the log group and its key, and turn on the group's deletion protection."""
+    """`protect` the log group and its key, and turn on the group's deletion protection. Default true."""
     tags: dict[str, str] = field(default_factory=dict)
-    """Tags for every resource (a Name tag is added per resource)."""
+    """Tags for every resource (a Name tag is added per resource). Default none."""
 
 
 class VpcFlowLogs(pulumi.ComponentResource):

@@ -49,11 +49,12 @@ class OriginPoolArgs:
     """One cloud's ingress: its addresses and where its health is checked from."""
 
     origins: dict[str, pulumi.Input[str]]
-    """Origin name (e.g. the AZ) -> public IP of the ingress load balancer there."""
+    """Required: origin name (the stable key, e.g. the AZ) -> public IPv4 of the ingress load balancer there."""
     check_regions: list[str]
-    """Cloudflare regions whose probes check the pool; the ones nearest the cloud."""
+    """Required: Cloudflare regions whose probes check the pool, the ones nearest the cloud (no default fits both
+    clouds)."""
     minimum_origins: int = 1
-    """Healthy origins the pool needs to take traffic; below it the pool fails over."""
+    """Healthy origins the pool needs to take traffic, in origins; below it the pool fails over. Default 1."""
 
 
 @dataclass
@@ -61,31 +62,41 @@ class CloudflareLBArgs:
     """Inputs of CloudflareLB. Defaults: the seed's health check, proxied, sticky sessions."""
 
     account_id: str
+    """Required: the Cloudflare account (32 hex characters) that owns monitors, pools and notifications."""
     zone_id: str
+    """Required: the zone (32 hex characters) the load-balanced hostnames live in."""
     zone: str
-    """The zone's name; probes carry its settings (authenticated origin pulls' certificate)."""
+    """Required: the zone's name; probes carry its settings (authenticated origin pulls' certificate)."""
     pools: dict[str, OriginPoolArgs]
-    """Pool name (e.g. aws-primary) -> its origins."""
+    """Required: pool name (the stable key, e.g. aws-primary) -> its origins."""
     load_balancers: dict[str, list[str]]
-    """Hostname -> the pools that serve it, in failover order."""
+    """Required: hostname -> the pools that serve it, in failover order."""
     notification_email: str
-    """Receives an email whenever a pool or origin turns healthy or unhealthy."""
+    """Required: receives an email whenever a pool or origin turns healthy or unhealthy; nobody else would know."""
     monitor_host: str
-    """Host header of the health probe; every pool's gateway must serve it."""
+    """Required: Host header of the health probe; every pool's gateway must serve it."""
     country_pools: dict[str, str] = field(default_factory=dict)
-    """Country (ISO 3166-1 alpha-2) -> the pool it uses first, on multi-pool hostnames."""
+    """Country (ISO 3166-1 alpha-2) -> the pool it uses first, on multi-pool hostnames. Default none (every country
+    takes the default order)."""
     default_weights: dict[str, float] = field(default_factory=dict)
-    """Pool -> share of the other countries' traffic on multi-pool hostnames (sums to 1)."""
+    """Pool -> share of the other countries' traffic on multi-pool hostnames, fractions summing to 1. Default none
+    (failover order only)."""
     monitor_path: str = "/health"
+    """Path the health probe requests. Default /health (the HEAL7 design's health endpoint)."""
     expected_codes: str = "200"
+    """HTTP status the probe accepts as healthy. Default "200"."""
     # The seed's container HEALTHCHECK: --interval=30s --timeout=3s --retries=3.
     interval_seconds: int = 30
+    """Time between probes from each region, in seconds; the plan sets the floor (Pro 60, Business 15). Default 30."""
     timeout_seconds: int = 3
+    """Time a probe waits for the answer, in seconds; below the interval. Default 3."""
     retries: int = 3
+    """Failed probes in a row before an origin is marked down, in probes. Default 3."""
     session_affinity_ttl_seconds: int = 1800
+    """Lifetime of the affinity cookie that keeps a client on one cloud, in seconds. Default 1800 (30 min)."""
     enabled: bool = True
-    """Serve traffic. An enabled load balancer takes over its hostname's DNS, so keep it off
-    until the origins answer the monitor."""
+    """Serve traffic. An enabled load balancer takes over its hostname's DNS, so keep it off until the origins
+    answer the monitor. Default true."""
 
 
 def split_origin_weights(pool_weights: dict[str, float], origin_counts: dict[str, int]) -> dict[str, float]:

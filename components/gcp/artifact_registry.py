@@ -17,15 +17,19 @@ class ArtifactRegistryArgs:
     """Inputs of ArtifactRegistry. Defaults: immutable tags, scanning on, protected."""
 
     location: str
+    """Required: the region of the repository (the GKE cluster's, so pulls stay regional)."""
     repository_id: str
+    """Required: the repository's id, unique in the project and location."""
     keep_last_versions: int = 30
-    """Most recent versions of each image that cleanup never deletes."""
+    """Most recent versions of each image that cleanup never deletes, in versions. Default 30."""
     untagged_expire_days: int = 7
+    """Untagged versions older than this are deleted, in days. Default 7 (a week covers a rollback)."""
     readers: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     """IAM members that may pull, on this repository only, by a stable key (`gke-nodes` ->
     `serviceAccount:<node SA>`). The key names the grant, so removing one reader never
     renames the others'. Default none."""
     protect: bool = True
+    """`protect` the repository: deleting it loses every image. Default true."""
 
 
 class ArtifactRegistry(pulumi.ComponentResource):

@@ -38,7 +38,9 @@ class AuthorizedNetwork:
     """A range allowed to reach the control plane (CIS GKE 5.6.3)."""
 
     cidr_block: str
+    """Required: an IPv4 range in network form allowed to the control plane (never 0.0.0.0/0)."""
     display_name: str
+    """Required: who this range is (shown in the console and audit logs)."""
 
 
 @dataclass
@@ -47,31 +49,38 @@ class GkeClusterArgs:
     protected, REGULAR channel, maintenance at 18:00 UTC (03:00 in Seoul and Tokyo)."""
 
     region: str
-    """The cluster's location. Regional, not zonal: the control plane and every pool are
-    replicated across the region's zones, so a zone loss leaves the cluster serving."""
+    """Required: the cluster's location. Regional, not zonal: the control plane and every pool are replicated
+    across the region's zones, so a zone loss leaves the cluster serving."""
     network_id: pulumi.Input[str]
+    """Required: the VPC the cluster joins."""
     subnet_id: pulumi.Input[str]
+    """Required: the subnet of the nodes, with the pod and service secondary ranges."""
     pods_range_name: pulumi.Input[str]
-    """The subnet's secondary range for pod IPs (VPC-native)."""
+    """Required: the subnet's secondary range for pod IPs (VPC-native)."""
     services_range_name: pulumi.Input[str]
-    """The subnet's secondary range for Service ClusterIPs."""
+    """Required: the subnet's secondary range for Service ClusterIPs."""
     master_cidr: str
-    """The /28 of the control plane (the seed's 172.16.0.0/28); must not overlap the VPC."""
+    """Required: the /28 of the control plane (the HEAL7 design's 172.16.0.0/28); must not overlap the VPC."""
     node_pools: list[NodePoolSpec]
+    """Required: the cluster's pools, each named by its role; the default pool is removed."""
     master_authorized_networks: list[AuthorizedNetwork] = field(default_factory=list)
-    """Ranges allowed to the control plane. Empty: only the cluster's own nodes reach it.
-    With a private endpoint only, they must be private ranges inside (or routed to) the VPC."""
+    """Ranges allowed to the control plane. Default empty: only the cluster's own nodes reach it. With a private
+    endpoint only, they must be private ranges inside (or routed to) the VPC."""
     public_endpoint: bool = False
-    """Also expose a public endpoint; then master_authorized_networks must be non-empty."""
+    """Also expose a public endpoint; then master_authorized_networks must be non-empty (CIS GKE 5.6.3). Default
+    false."""
     release_channel: str = "REGULAR"
+    """GKE release channel (RAPID, REGULAR or STABLE) that upgrades the control plane and nodes. Default REGULAR."""
     maintenance_start_time: str = "18:00"
-    """Daily four-hour maintenance window start, "HH:MM" UTC."""
+    """Start of the daily four-hour maintenance window, "HH:MM" UTC. Default 18:00 (03:00 KST, the quietest hour in
+    Korea)."""
     protect: bool = True
-    """`protect` the cluster and its key, and turn on GKE deletion protection."""
+    """`protect` the cluster and its key, and turn on GKE deletion protection. Default true."""
     network_dependencies: list[pulumi.Resource] = field(default_factory=list)
-    """Other peering operations on the VPC (private services access). The control plane's
-    own peering must not run at the same time: GCP refuses a second concurrent one."""
+    """Other peering operations on the VPC (private services access). The control plane's own peering must not run
+    at the same time: GCP refuses a second concurrent one. Default none."""
     labels: dict[str, str] = field(default_factory=dict)
+    """GCP labels on the cluster (cost attribution). Default none."""
 
     def validate(self, owner: str) -> None:
         if not self.node_pools:

@@ -41,20 +41,26 @@ class NodePoolSpec:
     """One node pool. `role` is its name in the cluster and part of its logical names."""
 
     role: str
+    """Required: the pool's stable key (`general`, `gpu`); it names the pool `<cluster>-<role>`."""
     machine_type: str
+    """Required: the Compute Engine machine type, e.g. n2-standard-8."""
     min_nodes_per_zone: int
+    """Required: fewest nodes per zone the autoscaler keeps, in nodes."""
     max_nodes_per_zone: int
-    """Autoscaler bounds per zone: a regional pool runs in each of its zones."""
+    """Required: autoscaler ceiling per zone, in nodes: a regional pool runs in each of its zones."""
     disk_size_gb: int = 100
+    """Boot disk per node, in GB (Compute Engine's unit). Default 100."""
     node_locations: list[str] = field(default_factory=list)
-    """Zones of the pool; empty means every zone of the cluster. GPU types exist only in
-    some zones of a region, so GPU pools usually list theirs."""
+    """Zones of the pool. Default empty: every zone of the cluster. GPU types exist only in some zones of a region,
+    so GPU pools usually list theirs."""
     accelerator_type: str | None = None
-    """GPU type, e.g. nvidia-tesla-t4. Pools with GPUs get GPU_TAINT automatically."""
+    """GPU type, e.g. nvidia-tesla-t4; pools with GPUs get GPU_TAINT automatically. Default None: no GPUs."""
     accelerator_count: int = 0
+    """GPUs per node, in GPUs; needed with accelerator_type. Default 0."""
     labels: dict[str, str] = field(default_factory=dict)
-    """Kubernetes node labels, e.g. {"workload": "ai-models"} for workload selectors."""
+    """Kubernetes node labels, e.g. {"workload": "ai-models"} for workload selectors. Default none."""
     taints: list[gcp.container.NodePoolNodeConfigTaintArgs] = field(default_factory=list)
+    """Taints that keep all but tolerating pods off the pool (GPU pools get GPU_TAINT besides). Default none."""
 
     def validate(self, owner: str) -> None:
         """Raise ValueError naming `owner` if the spec cannot make a working pool."""
@@ -99,15 +105,17 @@ class GkeNodePoolArgs:
     """Inputs of GkeNodePool. The hardening is fixed; the spec sets size and hardware."""
 
     cluster_id: pulumi.Input[str]
-    """`projects/<p>/locations/<region>/clusters/<name>`: pins the pool to its cluster."""
+    """Required: `projects/<p>/locations/<region>/clusters/<name>`, which pins the pool to its cluster."""
     region: str
+    """Required: the cluster's region (a regional pool's location)."""
     service_account_email: pulumi.Input[str]
-    """The cluster's dedicated node service account (never the Compute Engine default)."""
+    """Required: the cluster's dedicated node service account (never the Compute Engine default, CIS GKE 5.2.1)."""
     spec: NodePoolSpec
+    """Required: machine type, size range, zones, GPUs, labels and taints."""
     max_surge: int = 1
-    """Extra nodes during an upgrade. max_unavailable is 0: capacity never dips."""
+    """Extra nodes during an upgrade, in nodes; max_unavailable is 0, so capacity never dips. Default 1."""
     labels: dict[str, str] = field(default_factory=dict)
-    """GCP labels for the pool's VMs and disks (cost attribution)."""
+    """GCP labels for the pool's VMs and disks (cost attribution). Default none."""
 
 
 class GkeNodePool(pulumi.ComponentResource):

@@ -31,15 +31,20 @@ class GcpNetworkArgs:
     """Inputs of GcpNetwork. Defaults: flow logs on, NAT errors logged, deny-all baseline."""
 
     region: str
+    """Required: the region of the subnet, router and NAT."""
     subnet_cidr: str
+    """Required: the nodes' primary IPv4 range, in network form."""
     pods_cidr: str
+    """Required: the secondary range of pod IPs, in network form."""
     services_cidr: str
+    """Required: the secondary range of Service ClusterIPs, in network form."""
     private_service_access_cidr: str
-    """Reserved for Google-managed services (Cloud SQL private IPs); at least a /24."""
+    """Required: reserved for Google-managed services (Cloud SQL private IPs); at least a /24."""
     flow_log_sampling: float = 0.5
-    """Share of flows kept in VPC flow logs (CIS GCP 3.8 asks for flow logs on every subnet)."""
+    """Share of flows kept in VPC flow logs, a fraction from 0 to 1 (CIS GCP 3.8 asks for flow logs on every
+    subnet). Default 0.5."""
     protect: bool = True
-    """`protect` the ingress address. Callers loosen this only for dev."""
+    """`protect` the ingress address. Callers loosen this only for dev. Default true."""
 
 
 class GcpNetwork(pulumi.ComponentResource):

@@ -34,29 +34,32 @@ class CrossCloudVpnArgs:
     """Inputs of CrossCloudVpn. Defaults: Google's four-tunnel topology, logged, protected."""
 
     gcp_region: str
-    """Region of the HA VPN gateway and its Cloud Router (the GCP subnet's region)."""
+    """Required: region of the HA VPN gateway and its Cloud Router (the GCP subnet's region)."""
     gcp_network_id: pulumi.Input[str]
+    """Required: the GCP VPC the HA VPN gateway and Cloud Router attach to."""
     aws_vpc_id: pulumi.Input[str]
+    """Required: the AWS VPC the virtual private gateway attaches to."""
     aws_private_route_table_ids: pulumi.Input[list[str]]
-    """Route tables that learn the GCP prefixes from BGP (usually one per private subnet)."""
+    """Required: route tables that learn the GCP prefixes from BGP (usually one per private subnet)."""
     aws_private_route_table_keys: list[str]
-    """A stable key per table, in the order of `aws_private_route_table_ids` (e.g. its
-    AZ). The ids are unknown until the tables exist, but the propagations must be known
-    at preview; naming them by key, not position, means dropping one AZ removes only its
-    own propagation. The ids' count is checked against the keys once the list resolves."""
+    """Required: a stable key per table, in the order of `aws_private_route_table_ids` (e.g. its AZ). The ids are
+    unknown until the tables exist, but the propagations must be known at preview; naming them by key, not
+    position, means dropping one AZ removes only its own propagation. The ids' count is checked against the keys
+    once the list resolves."""
     inside_cidrs: list[str]
-    """Four /30s in 169.254.0.0/16: connection 0 tunnels 1-2, then connection 1 tunnels 1-2."""
+    """Required: four /30s in 169.254.0.0/16: connection 0 tunnels 1-2, then connection 1 tunnels 1-2. The four
+    tunnels are fixed by HA VPN's two interfaces, so their position is their identity."""
     gcp_asn: int = 64514
-    """Cloud Router's private ASN."""
+    """Cloud Router's private ASN. Default 64514."""
     aws_asn: int = 64512
     """The virtual private gateway's private amazon-side ASN (64512 is AWS's default)."""
     gcp_advertised_ranges: list[str] = field(default_factory=list)
-    """Advertised to AWS besides the VPC's subnets, e.g. the Cloud SQL private-services
-    range, which lives in Google's peered network and is not a subnet of this VPC."""
+    """Advertised to AWS besides the VPC's subnets, e.g. the Cloud SQL private-services range, which lives in
+    Google's peered network and is not a subnet of this VPC. Default none."""
     log_retention_days: int = 365
-    """Retention of the tunnel and BGP logs in CloudWatch."""
+    """Retention of the tunnel and BGP logs in CloudWatch, in days. Default 365."""
     protect: bool = True
-    """`protect` the log group and its key."""
+    """`protect` the log group and its key. Default true."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for the AWS resources (GCP labels come from the provider's default labels)."""
 

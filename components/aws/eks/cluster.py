@@ -32,21 +32,31 @@ class EksClusterArgs:
     """Inputs of EksCluster. Defaults: private endpoint only, secrets encrypted, all logs."""
 
     vpc_id: pulumi.Input[str]
+    """Required: the VPC of the cluster's security groups."""
     private_subnet_ids: pulumi.Input[list[str]]
-    """Control-plane ENIs and nodes go here; nothing of the cluster sits in public subnets."""
+    """Required: control-plane ENIs and nodes go here; nothing of the cluster sits in public subnets."""
     version: str
+    """Required: Kubernetes minor version, e.g. "1.35" (a string: YAML would read 1.30 as 1.3); no sensible default
+    outlives a release."""
     admin_roles: list[str]
-    """IAM role names (in the deploying account) or ARNs that get cluster-admin access entries."""
+    """Required: IAM role names (in the deploying account) or ARNs that get cluster-admin access entries, keyed by
+    role name. Without one the cluster has no administrator (no implicit creator access)."""
     node_groups: list[NodeGroupSpec]
+    """Required: at least one node group (coredns and the EBS CSI controller need nodes); each named by its role."""
     service_cidr: str = "172.20.0.0/16"
+    """IPv4 range of Service ClusterIPs; must not overlap the VPC or anything routed to it (the GCP ranges over the
+    VPN). Default 172.20.0.0/16."""
     public_access_cidrs: list[str] = field(default_factory=list)
-    """Empty: no public endpoint at all (CIS EKS 5.4.2). Otherwise only these ranges (5.4.1)."""
+    """Default empty: no public endpoint at all (CIS EKS 5.4.2). Otherwise only these ranges reach it (CIS EKS
+    5.4.1)."""
     log_retention_days: int = 90
+    """CloudWatch retention of the control-plane logs, in days. Default 90 (the HEAL7 design's log retention)."""
     protect: bool = True
-    """`protect` the cluster, its key and log group, and turn on EKS deletion protection."""
+    """`protect` the cluster, its key and log group, and turn on EKS deletion protection. Default true."""
     instance_tags: dict[str, str] = field(default_factory=dict)
-    """Tags for what node groups launch (see EksNodeGroupArgs.instance_tags)."""
+    """Tags for what node groups launch (see EksNodeGroupArgs.instance_tags). Default none."""
     tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every resource (a Name tag is added per resource). Default none."""
 
 
 class EksCluster(pulumi.ComponentResource):

@@ -17,9 +17,9 @@ class OidcIdentity:
     """
 
     provider_arn: pulumi.Input[str]
-    """ARN of the cluster's IAM OIDC provider (`aws.iam.OpenIdConnectProvider`)."""
+    """Required: ARN of the cluster's IAM OIDC provider (`aws.iam.OpenIdConnectProvider`)."""
     issuer_url: pulumi.Input[str]
-    """The cluster's issuer URL, `https://oidc.eks.<region>.amazonaws.com/id/<id>`."""
+    """Required: the cluster's issuer URL, `https://oidc.eks.<region>.amazonaws.com/id/<id>`."""
 
 
 @dataclass

@@ -16,12 +16,20 @@ class NodeGroupSpec:
     """One managed node group: `role` names it (`<cluster>-<role>`)."""
 
     role: str
+    """Required: the group's stable key (`general`, `high-cpu`); it names the group `<cluster>-<role>`."""
     instance_types: list[str]
+    """Required: EC2 instance types, first preferred (e.g. m6i.2xlarge); one family keeps pods' requests
+    comparable."""
     min_size: int
+    """Required: fewest nodes the autoscaler keeps, in nodes."""
     desired_size: int
+    """Required: nodes at creation, in nodes (later ignored: the cluster autoscaler owns it)."""
     max_size: int
+    """Required: most nodes the autoscaler may add, in nodes; the capacity ceiling."""
     labels: dict[str, str] = field(default_factory=dict)
+    """Kubernetes node labels, e.g. {"node-class": "high-cpu"} for workload selectors. Default none."""
     taints: list[aws.eks.NodeGroupTaintArgs] = field(default_factory=list)
+    """Taints that keep all but tolerating pods off the group (dedicated pools). Default none."""
 
 
 @dataclass
@@ -29,21 +37,26 @@ class EksNodeGroupArgs:
     """Inputs of EksNodeGroup. Defaults are the hardened ones."""
 
     cluster_name: pulumi.Input[str]
+    """Required: the EKS cluster the group joins."""
     kubernetes_version: pulumi.Input[str]
+    """Required: the cluster's version; the group follows it on upgrade."""
     node_role_arn: pulumi.Input[str]
+    """Required: the node IAM role (worker policy and image pulls only)."""
     subnet_ids: pulumi.Input[list[str]]
-    """Private subnets only: nodes never get public addresses."""
+    """Required: private subnets only, so nodes never get public addresses."""
     security_group_ids: list[pulumi.Input[str]]
-    """The cluster's primary group (node <-> control plane) plus the node identity group."""
+    """Required: the cluster's primary group (node <-> control plane) plus the node identity group."""
     spec: NodeGroupSpec
-    """Instance types, size range, labels and taints."""
+    """Required: instance types, size range, labels and taints."""
     ami_type: str = "AL2023_x86_64_STANDARD"
-    """Amazon Linux 2023: AL2 AMIs stop at Kubernetes 1.32."""
+    """Default AL2023_x86_64_STANDARD: Amazon Linux 2023, since AL2 AMIs stop at Kubernetes 1.32."""
     root_volume_gib: int = 50
+    """Root EBS volume (gp3, encrypted) per node, in GiB. Default 50: images and emptyDirs of a full node."""
     instance_tags: dict[str, str] = field(default_factory=dict)
     """Tags for instances, volumes and ENIs: provider default tags do not reach what an
     Auto Scaling group launches, so they are set on the launch template."""
     tags: dict[str, str] = field(default_factory=dict)
+    """Tags on the node group and launch template. Default none."""
 
 
 class EksNodeGroup(pulumi.ComponentResource):
