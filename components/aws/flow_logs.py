@@ -22,7 +22,7 @@ class VpcFlowLogsArgs:
     vpc_id: pulumi.Input[str]
     """Required: the VPC whose traffic is logged."""
     retention_days: int = 365
-    """CloudWatch retention; a year by default for incident forensics."""
+    """CloudWatch retention of the flow logs, in days. Default 365: a year for incident forensics."""
     protect: bool = True
     """`protect` the log group and its key, and turn on the group's deletion protection. Default true."""
     tags: dict[str, str] = field(default_factory=dict)

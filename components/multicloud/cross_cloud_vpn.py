@@ -52,7 +52,7 @@ class CrossCloudVpnArgs:
     gcp_asn: int = 64514
     """Cloud Router's private ASN. Default 64514."""
     aws_asn: int = 64512
-    """The virtual private gateway's private amazon-side ASN (64512 is AWS's default)."""
+    """The virtual private gateway's private Amazon-side ASN. Default 64512 (AWS's own default)."""
     gcp_advertised_ranges: list[str] = field(default_factory=list)
     """Advertised to AWS besides the VPC's subnets, e.g. the Cloud SQL private-services range, which lives in
     Google's peered network and is not a subnet of this VPC. Default none."""
@@ -61,7 +61,7 @@ class CrossCloudVpnArgs:
     protect: bool = True
     """`protect` the log group and its key. Default true."""
     tags: dict[str, str] = field(default_factory=dict)
-    """Tags for the AWS resources (GCP labels come from the provider's default labels)."""
+    """Tags for the AWS resources (GCP labels come from the provider's default labels). Default none."""
 
 
 class CrossCloudVpn(pulumi.ComponentResource):

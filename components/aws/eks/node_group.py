@@ -53,8 +53,8 @@ class EksNodeGroupArgs:
     root_volume_gib: int = 50
     """Root EBS volume (gp3, encrypted) per node, in GiB. Default 50: images and emptyDirs of a full node."""
     instance_tags: dict[str, str] = field(default_factory=dict)
-    """Tags for instances, volumes and ENIs: provider default tags do not reach what an
-    Auto Scaling group launches, so they are set on the launch template."""
+    """Tags for instances, volumes and ENIs: provider default tags do not reach what an Auto Scaling group
+    launches, so they are set on the launch template. Default none."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags on the node group and launch template. Default none."""
 
