@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from components.cloudflare.load_balancer import split_origin_weights
 from policy.runner import evaluate
 from tests.conftest import STACKS
 from tests.policy_fixtures import mutated
@@ -275,3 +276,19 @@ def test_the_policy_refuses_the_staged_header_once_a_load_balancer_serves(stack_
     assert len(messages) == 2
     assert "HSTS does not cover subdomains (include_subdomains)" in messages[0]
     assert "HSTS max_age 86400 is below 15552000 seconds" in messages[1]
+
+
+@pytest.mark.parametrize(
+    ("aws_origins", "aws_weight", "gcp_weight", "aws_percent"),
+    # The figures split_origin_weights's docstring gives: prod (3 AZs), dev and staging (2).
+    [(3, 0.78, 1.0, 70.1), (2, 1.0, 0.86, 69.9)],
+)
+def test_split_pool_shares_are_the_ones_the_docstring_states(aws_origins, aws_weight, gcp_weight, aws_percent):
+    weights = split_origin_weights(
+        {"aws-primary": 0.7, "gcp-secondary": 0.3}, {"aws-primary": aws_origins, "gcp-secondary": 1}
+    )
+    assert weights == {"aws-primary": aws_weight, "gcp-secondary": gcp_weight}
+    aws_total = aws_weight * aws_origins
+    assert round(100 * aws_total / (aws_total + gcp_weight), 1) == aws_percent
+    assert f"{aws_percent} %" in split_origin_weights.__doc__
+    assert f"{round(100 - aws_percent, 1)} %" in split_origin_weights.__doc__
