@@ -70,6 +70,8 @@ def build_cloudflare(
         f"{prefix}-zone",
         CloudflareZoneSecurityArgs(
             zone_id=cloudflare.zone_id,
+            # HSTS with subdomains and preload only once the load balancers serve.
+            front_door_serving=cloudflare.serve_traffic,
             rate_limits=rate_limits,
             rate_limit_action=cloudflare.rate_limit_action,
             mitigation_timeout_seconds=cloudflare.mitigation_timeout_seconds,

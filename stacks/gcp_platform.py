@@ -5,7 +5,6 @@ from typing import Any
 
 import pulumi
 
-from components.aws.rds_primary import RdsPrimary
 from components.gcp.artifact_registry import ArtifactRegistry, ArtifactRegistryArgs
 from components.gcp.cloudsql_replica import CloudSqlReplica, CloudSqlReplicaArgs
 from components.gcp.gke_cluster import AuthorizedNetwork, GkeCluster, GkeClusterArgs
@@ -47,8 +46,9 @@ class GcpSecondary:
         }
 
 
-def build_gcp(config: PlatformConfig, on_gcp: pulumi.ResourceOptions, database: RdsPrimary) -> GcpSecondary:
-    """Register the GCP secondary region; the replica follows the RDS primary `database`."""
+def build_gcp(config: PlatformConfig, on_gcp: pulumi.ResourceOptions, source_host: pulumi.Input[str]) -> GcpSecondary:
+    """Register the GCP secondary region; the Cloud SQL replica follows the RDS primary,
+    which it reaches by `source_host` (a short alias of the RDS address)."""
     prefix = config.resource_prefix
     gcp_config = config.gcp
     gcp_network = GcpNetwork(
@@ -101,8 +101,8 @@ def build_gcp(config: PlatformConfig, on_gcp: pulumi.ResourceOptions, database: 
             network_id=gcp_network.network_id,
             psa_range_name=gcp_network.private_service_access_range_name,
             private_services_peering=gcp_network.peering_operations,
-            # The replica follows the RDS primary by its DNS name, across the VPN.
-            source_host=database.address,
+            # The replica follows the RDS primary by a DNS name, across the VPN.
+            source_host=source_host,
             source_ca_certificate=config.rds_ca_certificate,
             engine_major_version=sql_config.engine_major_version,
             tier=sql_config.tier,

@@ -15,10 +15,12 @@ import pulumi_cloudflare as cloudflare
 import pulumi_gcp as gcp
 import pulumi_random as random
 
+from components.cloudflare.dns_alias import DnsAlias, DnsAliasArgs
 from components.multicloud.cross_cloud_vpn import CrossCloudVpn, CrossCloudVpnArgs
 from stacks.aws_platform import build_aws
 from stacks.cloudflare_platform import build_cloudflare
 from stacks.config.models import PlatformConfig
+from stacks.config.rules import replica_source_hostname
 from stacks.gcp_platform import build_gcp
 
 
@@ -49,7 +51,25 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     cloudflare_provider = cloudflare.Provider(f"{prefix}-cloudflare", api_token=config.cloudflare_api_token)
 
     primary = build_aws(config, pulumi.ResourceOptions(providers=[aws_provider, random_provider]))
-    secondary = build_gcp(config, pulumi.ResourceOptions(providers=[gcp_provider, random_provider]), primary.database)
+    # Cloud SQL takes a source host of at most 60 characters and the RDS endpoint is longer:
+    # the replica connects through a short DNS-only alias in the stack's zone. It resolves
+    # from Google's producer network like the RDS name does (public DNS answering with the
+    # private IP, reached over the VPN); a Route 53 private zone would not resolve there.
+    database_alias = DnsAlias(
+        f"{prefix}-postgres-alias",
+        DnsAliasArgs(
+            zone_id=config.cloudflare.zone_id,
+            hostname=replica_source_hostname(config),
+            target=primary.database.address,
+            purpose=f"{prefix}: the RDS primary for the Cloud SQL replica (Cloud SQL limits the source host length)",
+        ),
+        opts=pulumi.ResourceOptions(providers=[cloudflare_provider]),
+    )
+    secondary = build_gcp(
+        config,
+        pulumi.ResourceOptions(providers=[gcp_provider, random_provider]),
+        source_host=database_alias.hostname,
+    )
 
     # The cross-cloud link: four BGP tunnels between the two VPCs. Google's side
     # advertises the Cloud SQL private-services range so RDS's subnets route replies to it.

@@ -4,8 +4,11 @@ import math
 
 import pytest
 
+from components.cloudflare.load_balancer import split_origin_weights
+from policy.runner import evaluate
 from tests.conftest import STACKS
-from tools.synth import Secret, read_stack_config, synth
+from tests.policy_fixtures import mutated
+from tools.synth import Secret, SynthResult, read_stack_config, synth
 
 POOL = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
 LB = "cloudflare:index/loadBalancer:LoadBalancer"
@@ -161,17 +164,11 @@ def test_zone_settings_enforce_strict_tls_https_and_hsts(synthed, stack):
         "automatic_https_rewrites": "on",
         "tls_client_auth": "on",
     }
-    # The seed's nginx header: max-age=31536000; includeSubDomains; preload. The value is
-    # free-form JSON sent as is, so its keys are the Cloudflare API's own snake_case.
-    assert settings["security_header"].inputs["value"] == {
-        "strict_transport_security": {
-            "enabled": True,
-            "max_age": 31536000,
-            "include_subdomains": True,
-            "preload": True,
-            "nosniff": True,
-        }
-    }
+    # Every stack file keeps the load balancers off (serveTraffic: false), so HSTS is the
+    # staged header: a day, no subdomains, no preload. The value is free-form JSON sent as
+    # is, so its keys are the Cloudflare API's own snake_case.
+    assert all(lb.inputs["enabled"] is False for lb in result.of_type(LB))
+    assert settings["security_header"].inputs["value"] == STAGED_HSTS
     zone_ids = {r.inputs["zoneId"] for r in [*settings.values(), *result.of_type(LB)]}
     assert zone_ids == {_zone_id(stack)}
 
@@ -228,3 +225,70 @@ def test_the_api_token_reaches_the_provider_only_as_a_secret(stack_config):
     config["cloudflare:apiToken"] = {"secure": "v1:AAABAHh0b2tlbg=="}
     provider = synth("dev", config).one("pulumi:providers:cloudflare")
     assert isinstance(provider.inputs["apiToken"], Secret)
+
+
+STAGED_HSTS = {
+    "strict_transport_security": {
+        "enabled": True,
+        "max_age": 86400,
+        "include_subdomains": False,
+        "preload": False,
+        "nosniff": True,
+    }
+}
+# The seed's nginx header: max-age=31536000; includeSubDomains; preload.
+SERVING_HSTS = {
+    "strict_transport_security": {
+        "enabled": True,
+        "max_age": 31536000,
+        "include_subdomains": True,
+        "preload": True,
+        "nosniff": True,
+    }
+}
+
+
+@pytest.mark.parametrize(("serve", "hsts"), [(False, STAGED_HSTS), (True, SERVING_HSTS)])
+def test_hsts_preload_and_subdomains_only_once_the_front_door_serves(stack_config, serve, hsts):
+    config = stack_config("prod")
+    config["platform:cloudflare"]["serveTraffic"] = serve
+    result = synth("prod", config)
+    assert {lb.inputs["enabled"] for lb in result.of_type(LB)} == {serve}
+    header = result.one("cloudflare:index/zoneSetting:ZoneSetting", "heal7-prod-zone-security-header")
+    assert header.inputs["value"] == hsts
+    # Either stage passes the policy pack (the staged header only while nothing serves).
+    assert evaluate(result).violations == []
+
+
+def test_the_policy_refuses_the_staged_header_once_a_load_balancer_serves(stack_config):
+    config = stack_config("prod")
+    config["platform:cloudflare"]["serveTraffic"] = False
+    staged = synth("prod", config)
+    # A load balancer switched on behind the program's back (or a future code path) while
+    # the zone still sends the one-day header without subdomains.
+    lb = staged.one(LB, "heal7-prod-edge-lb-heal7-com")
+    resources = [mutated(r, {"enabled": True}) if r is lb else r for r in staged.resources]
+    report = evaluate(SynthResult(staged.stack, resources, {}, []))
+    assert {(v.policy, v.resource_name) for v in report.violations} == {
+        ("cloudflare-hsts", "heal7-prod-zone-security-header")
+    }
+    messages = sorted(v.message for v in report.violations)
+    assert len(messages) == 2
+    assert "HSTS does not cover subdomains (include_subdomains)" in messages[0]
+    assert "HSTS max_age 86400 is below 15552000 seconds" in messages[1]
+
+
+@pytest.mark.parametrize(
+    ("aws_origins", "aws_weight", "gcp_weight", "aws_percent"),
+    # The figures split_origin_weights's docstring gives: prod (3 AZs), dev and staging (2).
+    [(3, 0.78, 1.0, 70.1), (2, 1.0, 0.86, 69.9)],
+)
+def test_split_pool_shares_are_the_ones_the_docstring_states(aws_origins, aws_weight, gcp_weight, aws_percent):
+    weights = split_origin_weights(
+        {"aws-primary": 0.7, "gcp-secondary": 0.3}, {"aws-primary": aws_origins, "gcp-secondary": 1}
+    )
+    assert weights == {"aws-primary": aws_weight, "gcp-secondary": gcp_weight}
+    aws_total = aws_weight * aws_origins
+    assert round(100 * aws_total / (aws_total + gcp_weight), 1) == aws_percent
+    assert f"{aws_percent} %" in split_origin_weights.__doc__
+    assert f"{round(100 - aws_percent, 1)} %" in split_origin_weights.__doc__

@@ -2,9 +2,9 @@
 
 import pytest
 
-from components.gcp.cloudsql_replica import CloudSqlReplica, CloudSqlReplicaArgs
-from tests.conftest import PROJECT_ROOT, STACKS
-from tools.synth import Secret
+from components.gcp.cloudsql_replica import MAX_SOURCE_HOST_LENGTH, CloudSqlReplica, CloudSqlReplicaArgs
+from tests.conftest import PROJECT_ROOT, STACKS, assert_rejected_before_any_resource
+from tools.synth import Secret, synth
 
 SOURCE = "gcp:sql/sourceRepresentationInstance:SourceRepresentationInstance"
 INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
@@ -19,12 +19,55 @@ def _settings(result):
     return result.one(INSTANCE).inputs["settings"]
 
 
+RECORD = "cloudflare:index/dnsRecord:DnsRecord"
+ZONES = {"dev": "heal7-dev.com", "staging": "heal7-staging.com", "prod": "heal7.com"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_source_host_is_a_short_dns_alias_that_follows_the_rds_endpoint(synthed, stack):
+    result = synthed(stack)
+    source, rds, record = result.one(SOURCE), result.one(RDS), result.one(RECORD)
+    # The RDS address itself is longer than Cloud SQL accepts for a source host ...
+    assert len(rds.outputs["address"]) > MAX_SOURCE_HOST_LENGTH == 60
+    # ... so the replica connects to a CNAME of it, which follows a Multi-AZ failover.
+    assert source.inputs["host"] == record.outputs["name"] == f"heal7-{stack}-postgres.{ZONES[stack]}"
+    assert len(source.inputs["host"]) <= MAX_SOURCE_HOST_LENGTH
+    assert (record.inputs["type"], record.inputs["content"]) == ("CNAME", rds.outputs["address"])
+    # DNS-only: PostgreSQL is no HTTP origin; a proxied name would answer with the edge's IPs.
+    assert record.inputs["proxied"] is False
+    zone_ids = {lb.inputs["zoneId"] for lb in result.of_type("cloudflare:index/loadBalancer:LoadBalancer")}
+    assert zone_ids == {record.inputs["zoneId"]}  # the stack's own zone
+    assert rds.urn in record.dependencies and record.urn in source.dependencies
+    alias = result.one("platform:cloudflare:DnsAlias")
+    assert record.parent == alias.urn and record.provider == result.one("pulumi:providers:cloudflare").urn
+
+
+def _with_zone(config, zone):
+    config["platform:cloudflare"]["zone"] = zone
+    config["platform:cloudflare"]["loadBalancers"] = {zone: {"pools": ["aws-primary", "gcp-secondary"]}}
+    config["platform:cloudflare"]["monitor"] = {"host": zone}
+    return config
+
+
+def test_a_zone_that_makes_the_source_alias_too_long_is_refused_before_any_resource(stack_config):
+    zone = "platform-heal7-production-databases.com"
+    # "heal7-prod-postgres." (20) + 39 = 59 characters: within Cloud SQL's 60.
+    fits = synth("prod", _with_zone(stack_config("prod"), zone))
+    assert fits.one(SOURCE).inputs["host"] == f"heal7-prod-postgres.{zone}"
+    # Two characters more (61): refused, naming the zone key and the resulting name.
+    assert_rejected_before_any_resource(
+        "prod",
+        _with_zone(stack_config("prod"), "db" + zone),
+        f"platform:cloudflare.zone: the Cloud SQL replica reaches RDS as 'heal7-prod-postgres.db{zone}' "
+        "(platform:name, the stack and the zone), expected at most 60 characters (Cloud SQL's limit on a source "
+        "host), got 61",
+    )
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_source_representation_points_at_the_rds_primary(synthed, stack):
     result = synthed(stack)
     source, rds = result.one(SOURCE), result.one(RDS)
-    assert source.inputs["host"] == rds.outputs["address"]
-    assert rds.urn in source.dependencies
     assert source.inputs["port"] == 5432  # the SDK would default to MySQL's 3306
     assert source.inputs["databaseVersion"] == f"POSTGRES_{rds.inputs['engineVersion']}" == "POSTGRES_16"
     assert source.inputs["username"] == "cloudsql_replicator"
@@ -74,7 +117,6 @@ def test_prod_replica_has_the_seed_shape(synthed):
     assert settings["edition"] == "ENTERPRISE"
     assert (settings["diskType"], settings["diskSize"], settings["diskAutoresize"]) == ("PD_SSD", 1000, True)
     assert settings["availabilityType"] == "ZONAL"
-    assert settings["maintenanceWindow"] == {"day": 7, "hour": 5, "updateTrack": "stable"}
     assert settings["insightsConfig"]["queryInsightsEnabled"] is True
     assert settings["insightsConfig"]["recordClientAddress"] is False
 
@@ -104,6 +146,12 @@ def test_replica_flags_carry_max_connections_and_the_cis_logging_flags(synthed, 
         "log_lock_waits": "on",
         "log_temp_files": "0",
     }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_replica_has_no_maintenance_window(synthed, stack):
+    # Read replicas do not support one: the provider would show a permanent diff or a 400.
+    assert "maintenanceWindow" not in _settings(synthed(stack))
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -193,7 +241,7 @@ def _args(**overrides) -> CloudSqlReplicaArgs:
         ({"region": "Seoul"}, "region must be a GCP region"),
         ({"disk_size_gb": 5}, "disk_size_gb must be >= 10"),
         ({"source_port": 0}, "source_port must be 1-65535"),
-        ({"maintenance_day": 0}, "maintenance window"),
+        ({"source_host": "x" * 61}, "source_host must be at most 60 characters"),
     ],
 )
 def test_replica_rejects_bad_args(overrides, message):

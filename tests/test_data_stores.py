@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from tests.conftest import STACKS
-from tools.synth import Secret
+from tests.conftest import STACKS, assert_rejected_before_any_resource
+from tools.synth import Secret, synth
 
 INSTANCE = "aws:rds/instance:Instance"
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -77,6 +77,46 @@ def test_database_resilience_follows_the_tier(synthed, stack, protected):
     suffix = synthed(stack).one("random:index/randomId:RandomId", f"heal7-{stack}-postgres-final-snapshot")
     assert db.inputs["finalSnapshotIdentifier"] == f"heal7-{stack}-postgres-final-{suffix.outputs['hex']}"
     assert db.inputs["deleteAutomatedBackups"] is False
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_database_never_enrols_in_paid_extended_support(synthed, stack):
+    # The API's default is open-source-rds-extended-support: billed once the major leaves
+    # standard support. The EKS cluster refuses the same (upgrade policy STANDARD).
+    db = synthed(stack).one(INSTANCE)
+    assert db.inputs["engineLifecycleSupport"] == "open-source-rds-extended-support-disabled"
+
+
+# dev/staging apply changes when made; prod's database waits for its maintenance window,
+# while prod's Redis applies at once (ElastiCache refuses a log-delivery change otherwise).
+APPLY_IMMEDIATELY = {"dev": (True, True), "staging": (True, True), "prod": (False, True)}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_when_changes_apply_is_an_explicit_tier_choice(synthed, stack):
+    result = synthed(stack)
+    database, cache = result.one(INSTANCE), result.one(REPLICATION_GROUP)
+    # Set explicitly on both (an absent input would be the provider's silent false).
+    assert (database.inputs["applyImmediately"], cache.inputs["applyImmediately"]) == APPLY_IMMEDIATELY[stack]
+
+
+@pytest.mark.parametrize("override", [True, False])
+def test_a_stack_file_can_override_when_changes_apply(stack_config, override):
+    config = stack_config("prod")
+    config["platform:aws"]["rds"]["applyImmediately"] = override
+    config["platform:aws"].setdefault("redis", {})["applyImmediately"] = not override
+    result = synth("prod", config)
+    assert result.one(INSTANCE).inputs["applyImmediately"] is override
+    assert result.one(REPLICATION_GROUP).inputs["applyImmediately"] is (not override)
+
+
+@pytest.mark.parametrize("section", ["rds", "redis"])
+def test_apply_immediately_takes_only_true_or_false(stack_config, section):
+    config = stack_config("dev")
+    config["platform:aws"].setdefault(section, {})["applyImmediately"] = "yes"
+    assert_rejected_before_any_resource(
+        "dev", config, f"platform:aws.{section}.applyImmediately: expected true or false, got 'yes'"
+    )
 
 
 def test_prod_replicates_automated_backups_to_tokyo_with_a_local_key(synthed):

@@ -230,10 +230,12 @@ def test_node_role_is_least_privilege(synthed, stack):
         for a in result.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
         if a.inputs["role"] == role.outputs["name"]
     )
-    # The CNI's policy sits on the vpc-cni add-on's IRSA role, not on every node.
+    # The CNI's policy sits on the vpc-cni add-on's IRSA role, not on every node. The SSM
+    # core policy is how operators reach nodes (Session Manager), as the network promises.
     assert policies == [
         "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
         "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
     ]
 
 

@@ -153,7 +153,6 @@ RESOURCE_CASES = [
     ("cloudflare-ssl-strict", "zone-ssl", {"value": "full"}),
     ("cloudflare-min-tls-1-2", "zone-min-tls", {"value": "1.0"}),
     ("cloudflare-always-use-https", "zone-https", {"value": "off"}),
-    ("cloudflare-hsts", "zone-hsts", {"value.strict_transport_security.max_age": 86400}),
     ("cloudflare-lb-proxied", "lb", {"proxied": DELETE}),
     ("cloudflare-pool-monitored", "pool", {"monitor": DELETE}),
     ("k8s-liveness-probe", "deployment", {f"{CONTAINER}.livenessProbe": DELETE}),
@@ -226,6 +225,9 @@ def _stack_case(name: str) -> Callable[[SynthResult], SynthResult]:
         "s3-bucket-guardrails": lambda r: without(r, PROD["versioning"]),
         "vpc-flow-logs-and-default-group": lambda r: without(r, "heal7-prod-network-flow-logs-vpc"),
         "cloudflare-zone-baseline": lambda r: without(r, PROD["zone-min-tls"]),
+        # prod's load balancers are off, so its HSTS is the staged one; one of them turned
+        # on without the full header is the finding.
+        "cloudflare-hsts": lambda r: changed(r, PROD["lb"], lambda lb: mutated(lb, {"enabled": True})),
         "k8s-namespace-network-policy": lambda r: without(r, "heal7-allow-ingress"),
     }[name]
 
@@ -236,6 +238,7 @@ STACK_CASES = [
     "s3-bucket-guardrails",
     "vpc-flow-logs-and-default-group",
     "cloudflare-zone-baseline",
+    "cloudflare-hsts",
     "k8s-namespace-network-policy",
 ]
 

@@ -190,17 +190,43 @@ def test_backup_bucket_policy_denies_insecure_transport_and_old_tls(synthed, sta
     # S3 rejects a bucket policy while the public access block is still being written.
     assert _only_child(result, backups, PUBLIC_ACCESS_BLOCK).urn in policy.dependencies
 
-    statements = json.loads(policy.inputs["policy"])["Statement"]
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     arn = bucket.outputs["arn"]
-    assert len(statements) == 2
-    for statement in statements:
+    transport = [statements.pop("DenyInsecureTransport"), statements.pop("DenyTlsBelow12")]
+    for statement in transport:
         assert statement["Effect"] == "Deny"
         assert statement["Principal"] == "*"
         assert _as_list(statement["Action"]) == ["s3:*"]
         assert sorted(_as_list(statement["Resource"])) == sorted([arn, f"{arn}/*"])
-    conditions = [s["Condition"] for s in statements]
+    conditions = [s["Condition"] for s in transport]
     assert {"Bool": {"aws:SecureTransport": "false"}} in conditions
     assert {"NumericLessThan": {"s3:TlsVersion": "1.2"}} in conditions
+    # The third and last statement: no principal overwrites a dump (see the next test).
+    assert list(statements) == ["DenyWritesThatCouldOverwrite"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_backup_bucket_policy_refuses_every_write_that_could_overwrite_a_dump(synthed, stack):
+    """A plain PutObject on a known key would make the old dump noncurrent, and the lifecycle
+    deletes noncurrent versions: every object-creating write must carry If-None-Match."""
+    result = synthed(stack)
+    backups = _backups(result)
+    arn = _only_child(result, backups, BUCKET).outputs["arn"]
+    policy = _only_child(result, backups, BUCKET_POLICY)
+    (deny,) = [
+        s for s in json.loads(policy.inputs["policy"])["Statement"] if s["Sid"] == "DenyWritesThatCouldOverwrite"
+    ]
+    assert deny == {
+        "Sid": "DenyWritesThatCouldOverwrite",
+        "Effect": "Deny",
+        "Principal": "*",
+        # PutObject is also the permission of CompleteMultipartUpload and CopyObject.
+        "Action": "s3:PutObject",
+        "Resource": f"{arn}/*",
+        # Both conditions must hold: a creating request (not CreateMultipartUpload or
+        # UploadPart, which take no conditional header) without If-None-Match.
+        "Condition": {"Null": {"s3:if-none-match": "true"}, "Bool": {"s3:ObjectCreationOperation": "true"}},
+    }
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -276,6 +302,31 @@ def test_backup_writer_policy_is_write_only(synthed, stack):
     assert not any("*" in a for a in actions)
     assert not any(a == "s3:GetObject" or a.startswith("s3:DeleteObject") or a == "s3:ListBucket" for a in actions)
     assert "*" not in granted
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_backup_writer_may_only_create_never_overwrite(synthed, stack):
+    """Every grant of s3:PutObject carries a condition: with If-None-Match (PutObject and
+    CompleteMultipartUpload), or on a non-creating multipart step (CreateMultipartUpload,
+    UploadPart). An unconditional PutObject would let the writer replace a dump."""
+    result = synthed(stack)
+    bucket_arn = _only_child(result, _backups(result), BUCKET).outputs["arn"]
+    _, _, policy = _writer(result)
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    puts = [s for s in statements if "s3:PutObject" in _as_list(s["Action"])]
+    assert all(_as_list(s["Action"]) == ["s3:PutObject"] and s["Resource"] == f"{bucket_arn}/*" for s in puts)
+    assert sorted((s["Sid"], json.dumps(s["Condition"], sort_keys=True)) for s in puts) == [
+        ("CreateDumpsOnly", json.dumps({"Null": {"s3:if-none-match": "false"}})),
+        ("UploadDumpParts", json.dumps({"Bool": {"s3:ObjectCreationOperation": "false"}})),
+    ]
+    # The statements without a condition grant nothing that writes an object.
+    unconditional = {a for s in statements if "Condition" not in s for a in _as_list(s["Action"])}
+    assert unconditional == {
+        "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+    }
 
 
 # -- protection --------------------------------------------------------------------------

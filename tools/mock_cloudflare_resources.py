@@ -35,4 +35,5 @@ CLOUDFLARE_RESOURCE_OUTPUTS: dict[str, Builder] = {
     "cloudflare:index/notificationPolicy:NotificationPolicy": _notification_policy,
     "cloudflare:index/zoneSetting:ZoneSetting": _zone_setting,
     "cloudflare:index/ruleset:Ruleset": _ruleset,
+    "cloudflare:index/dnsRecord:DnsRecord": _hex_id,
 }

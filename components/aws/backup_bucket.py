@@ -4,6 +4,20 @@ Private (S3.1/S3.8), TLS only (S3.5), versioned (S3.14) and encrypted with a cus
 the lifecycle moves dumps to cheaper storage and expires them. `writer_policy` is the
 write-only grant for the dump job: a compromised writer can neither read nor destroy
 earlier backups.
+
+Overwrites are refused with S3 conditional writes, not Object Lock. Versioning alone does
+not protect a dump: a plain PutObject on a known key makes the old dump noncurrent, and
+the lifecycle deletes noncurrent versions after `noncurrent_expire_after_days`. So every
+object-creating write (PutObject, CompleteMultipartUpload) must carry `If-None-Match: *`,
+which S3 refuses with 412 when the key exists (AWS S3 User Guide, "Enforce conditional
+writes on Amazon S3 buckets"). Object Lock would also work but is heavier for this job:
+it must be on at bucket creation, compliance-mode retention cannot be shortened even by
+the account root (a wrong value is paid for until it runs out), and locked objects keep a
+dev stack's bucket from being destroyed. Conditional writes cost nothing, can be changed
+later, and keep `force_destroy` for unprotected stacks. Side effects, by design: the dump
+job must send `If-None-Match: *` (aws s3api put-object --if-none-match '*'; boto3
+put_object/complete_multipart_upload IfNoneMatch='*'), and CopyObject into the bucket fails
+(S3 accepts no conditional header on it).
 """
 
 from dataclasses import dataclass, field
@@ -52,6 +66,48 @@ def _transitions(name: str, args: BackupBucketArgs) -> list[aws.s3.BucketLifecyc
         aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(storage_class=storage_class, days=d)
         for storage_class, d in kept.items()
     ]
+
+
+# s3:ObjectCreationOperation is true for the requests that create an object (PutObject,
+# CompleteMultipartUpload, CopyObject) and false for CreateMultipartUpload, UploadPart and
+# UploadPartCopy, which take no conditional header; s3:if-none-match is absent (Null) when
+# the request has no If-None-Match header. Both are AWS's own keys for "Enforce conditional
+# writes on Amazon S3 buckets".
+def create_only_put(objects_arn: pulumi.Input[str]) -> list[dict[str, object]]:
+    """Identity-policy statements granting s3:PutObject only for writes that cannot overwrite."""
+    return [
+        {
+            # PutObject and CompleteMultipartUpload only with If-None-Match: S3 answers 412
+            # instead of replacing an existing dump.
+            "Sid": "CreateDumpsOnly",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": objects_arn,
+            "Condition": {"Null": {"s3:if-none-match": "false"}},
+        },
+        {
+            # The multipart steps that store nothing visible yet (CreateMultipartUpload,
+            # UploadPart; UploadPartCopy would also need s3:GetObject on its source, which the
+            # writer lacks). The completion is the write, and it is held to the rule above.
+            "Sid": "UploadDumpParts",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": objects_arn,
+            "Condition": {"Bool": {"s3:ObjectCreationOperation": "false"}},
+        },
+    ]
+
+
+def deny_overwrites(objects_arn: pulumi.Input[str]) -> dict[str, object]:
+    """Bucket-policy statement refusing any object-creating write without If-None-Match."""
+    return {
+        "Sid": "DenyWritesThatCouldOverwrite",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": objects_arn,
+        "Condition": {"Null": {"s3:if-none-match": "true"}, "Bool": {"s3:ObjectCreationOperation": "true"}},
+    }
 
 
 class BackupBucket(pulumi.ComponentResource):
@@ -140,6 +196,9 @@ class BackupBucket(pulumi.ComponentResource):
                 # Plain HTTP would expose the dumps in transit (S3.5); so would TLS 1.0/1.1.
                 {**deny_all, "Sid": "DenyInsecureTransport", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
                 {**deny_all, "Sid": "DenyTlsBelow12", "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
+                # No principal overwrites a dump, whatever IAM grants it later: every
+                # object-creating write must carry If-None-Match (see the module docstring).
+                deny_overwrites(objects_arn),
             ),
             # S3 rejects a PutBucketPolicy while a PutPublicAccessBlock on the same bucket
             # is in flight ("conflicting conditional operation"), so they run in sequence.
@@ -172,12 +231,14 @@ class BackupBucket(pulumi.ComponentResource):
         self.bucket_arn = bucket.arn
         self.key_arn = key.arn
         # Write-only: no GetObject, DeleteObject or ListBucket, so the dump job cannot read,
-        # enumerate or destroy earlier backups.
+        # enumerate or destroy earlier backups; and create-only, so it cannot overwrite them.
         self.writer_policy = policy_document(
+            *create_only_put(objects_arn),
             {
-                "Sid": "WriteDumps",
+                # Aborting touches only an unfinished upload, never a stored dump.
+                "Sid": "ManageOwnUploads",
                 "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                "Action": ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
                 "Resource": objects_arn,
             },
             {

@@ -37,6 +37,10 @@ class ElastiCacheRedisArgs:
     maintenance_window: str = "sun:05:00-sun:06:00"
     log_retention_days: int = 90
     protect: bool = True
+    apply_immediately: bool = True
+    """Default True: ElastiCache refuses any change of log delivery without it
+    (InvalidParameterValue); with False, other changes (node type, engine version) wait for
+    `maintenance_window` and show as a pending diff until then."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -143,6 +147,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
             snapshot_retention_limit=args.snapshot_retention_days,
             snapshot_window=args.snapshot_window,
             maintenance_window=args.maintenance_window,
+            apply_immediately=args.apply_immediately,
             final_snapshot_identifier=pulumi.Output.concat(name, "-final-", snapshot_suffix.hex),
             auto_minor_version_upgrade=True,
             log_delivery_configurations=[

@@ -2,7 +2,7 @@
 
 A public and a private subnet per AZ, an internet gateway, NAT gateways (one, or one per
 AZ), per-AZ private route tables, an S3 gateway endpoint, VPC flow logs (VpcFlowLogs), the
-default security group stripped of rules and the default network ACL closed to SSH/RDP.
+default security group stripped of rules and the default network ACL closed to SSH.
 It also reserves one Elastic IP per AZ for the internet-facing ingress NLB, so the front
 door's origins exist before any Kubernetes object does.
 """
@@ -15,10 +15,18 @@ import pulumi_aws as aws
 
 from components.aws.flow_logs import VpcFlowLogs, VpcFlowLogsArgs
 
-# Administrative ports no subnet takes from anywhere (CIS AWS Foundations 5.1, Security
-# Hub EC2.21). Nothing here is administered over the network: operators reach nodes
-# through SSM Session Manager.
-ADMIN_PORTS = (22, 3389)
+# Administrative ports the default NACL denies from anywhere: SSH only. CIS AWS Foundations
+# 5.1 (Security Hub EC2.21) asks that no NACL *allow* 22 or 3389 from 0.0.0.0/0; it does
+# not require a deny. RDP stays refused where it is stateful, by every security group (CIS
+# AWS 5.2/5.3, the policy pack's security-group-no-public-ingress). A deny on 3389 would
+# break traffic: 3389 lies inside 1024-65535, the ports NAT gateways and load balancers
+# draw for return traffic, so replies to flows that drew it would be dropped and outbound
+# calls would time out at random. 22 lies below that range. A literal scanner (AWS Config
+# nacl-no-unrestricted-ssh-rdp) may still flag the allow-all entry for 3389: accepted,
+# since a stateless NACL cannot refuse a port that return traffic needs. Nothing here is
+# administered over the network: operators reach nodes through SSM Session Manager (the
+# node role carries AmazonSSMManagedInstanceCore).
+ADMIN_PORTS = (22,)
 
 
 @dataclass
@@ -45,7 +53,7 @@ class AwsNetworkArgs:
 
 
 class AwsNetwork(pulumi.ComponentResource):
-    """VPC with public/private subnets per AZ, NAT, flow logs, locked default SG and NACL."""
+    """VPC with public/private subnets per AZ, NAT, flow logs, locked default SG, NACL closed to SSH."""
 
     vpc_id: pulumi.Output[str]
     vpc_cidr: pulumi.Output[str]
@@ -243,7 +251,7 @@ class AwsNetwork(pulumi.ComponentResource):
     def _lock_default_network_acl(
         self, name: str, vpc: aws.ec2.Vpc, subnets: list[aws.ec2.Subnet], tags: dict[str, str]
     ) -> None:
-        """Adopt the default network ACL: deny SSH/RDP from anywhere, allow the rest.
+        """Adopt the default network ACL: deny SSH from anywhere, allow the rest.
 
         Stateless ACLs stay coarse on purpose; security groups do the fine-grained work.
         The VPC is IPv4-only, so there are no IPv6 rules to add.

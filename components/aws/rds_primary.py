@@ -52,6 +52,11 @@ class RdsPrimaryArgs:
     log_retention_days: int = 90
     protect: bool = True
     """`protect` the instance, key and logs; RDS deletion protection on."""
+    apply_immediately: bool = False
+    """Default False (RDS's own default): instance changes (class, storage, Multi-AZ, engine
+    version) wait for `maintenance_window` and show as a pending diff until then; True applies
+    them at the next `pulumi up`, which may restart or fail over the database. Parameter-group
+    changes follow their own apply method either way."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -170,6 +175,12 @@ class RdsPrimary(pulumi.ComponentResource):
             backup_retention_period=args.backup_retention_days,
             backup_window=args.backup_window,
             maintenance_window=args.maintenance_window,
+            # Stated, not left to the provider's default: when a change reaches the instance.
+            apply_immediately=args.apply_immediately,
+            # RDS enrols an instance in paid Extended Support when its major leaves standard
+            # support (open-source-rds-extended-support is the API's default). Disabled, as the
+            # EKS cluster's upgrade policy is: an out-of-support major must be upgraded, not paid for.
+            engine_lifecycle_support="open-source-rds-extended-support-disabled",
             copy_tags_to_snapshot=True,
             # Keep automated backups after a delete: the last line of recovery.
             delete_automated_backups=False,

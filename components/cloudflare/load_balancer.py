@@ -103,8 +103,10 @@ def split_origin_weights(pool_weights: dict[str, float], origin_counts: dict[str
     """Per-origin weight of each pool's origins in the split pool.
 
     A pool's share is divided evenly over its origins, then every weight is scaled so the
-    largest is 1 (Cloudflare's maximum) and rounded to Cloudflare's 0.01 steps. With three
-    AWS addresses at 0.7 and one GCP at 0.3 that is 0.78 each and 1.0: 69.9 % / 30.1 %.
+    largest is 1 (Cloudflare's maximum) and rounded to Cloudflare's 0.01 steps. For 0.7 / 0.3:
+    three AWS addresses (prod) get 0.78 each and the GCP address 1.0, so AWS takes
+    2.34 / 3.34 = 70.1 % and GCP 29.9 %; two AWS addresses (dev, staging) get 1.0 each and
+    GCP 0.86, so AWS takes 2 / 2.86 = 69.9 % and GCP 30.1 %.
     """
     per_origin = {pool: weight / origin_counts[pool] for pool, weight in pool_weights.items()}
     scale = 1 / max(per_origin.values())

@@ -2,6 +2,14 @@
 
 Settings are zone-wide, and a zone has one entrypoint ruleset per phase, so exactly one
 stack owns a zone (each stack has its own zone).
+
+HSTS is staged on the front door. Zone settings apply to whatever the zone serves today
+from the first `pulumi up`, while the load balancers may still be off. The TLS settings
+(strict origin checks, the TLS floor, HTTPS redirects) are undone by the next `up`; an HSTS
+header is not: browsers keep it for its max-age, includeSubDomains extends it to hosts this
+stack does not run, and a preloaded domain stays in browsers for months after it leaves the
+list. So until the front door serves, HSTS goes out for a day, without subdomains or
+preload; the year with subdomains and preload (the seed's header) follows once it serves.
 """
 
 from dataclasses import dataclass, field
@@ -13,6 +21,8 @@ import pulumi_cloudflare as cloudflare
 # Rate counters are kept per client address and per Cloudflare data centre; cf.colo.id
 # is mandatory in every rate-limiting rule.
 RATE_LIMIT_CHARACTERISTICS = ["ip.src", "cf.colo.id"]
+STAGED_HSTS_MAX_AGE_SECONDS = 86_400
+"""HSTS before the front door serves: a day, so a browser forgets it a day after it is dropped."""
 
 
 @dataclass
@@ -31,6 +41,10 @@ class CloudflareZoneSecurityArgs:
     """Inputs of CloudflareZoneSecurity. Defaults are the secure ones; loosen explicitly."""
 
     zone_id: str
+    front_door_serving: bool
+    """No default, on purpose: True once the load balancers serve (the stack's serveTraffic),
+    which turns on the year-long HSTS with subdomains and preload; False sends the staged
+    header (STAGED_HSTS_MAX_AGE_SECONDS, no subdomains, no preload), which a day undoes."""
     rate_limits: list[RateLimitRuleArgs] = field(default_factory=list)
     rate_limit_action: str = "block"
     """What a client over its limit gets: block (429), a challenge, or log (Enterprise)."""
@@ -43,7 +57,8 @@ class CloudflareZoneSecurityArgs:
     min_tls_version: str = "1.2"
     tls_1_3: str = "on"
     # The seed's nginx header (max-age=31536000; includeSubDomains; preload), moved to the
-    # edge so every hostname sends it, whichever cloud answers.
+    # edge so every hostname sends it, whichever cloud answers. Sent only while
+    # front_door_serving; until then the staged header goes out instead.
     hsts_max_age_seconds: int = 31536000
     hsts_include_subdomains: bool = True
     hsts_preload: bool = True
@@ -58,6 +73,7 @@ class CloudflareZoneSecurity(pulumi.ComponentResource):
         super().__init__("platform:cloudflare:CloudflareZoneSecurity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
+        serving = args.front_door_serving
         settings: dict[str, Any] = {
             "ssl": args.ssl_mode,
             "min_tls_version": args.min_tls_version,
@@ -73,9 +89,9 @@ class CloudflareZoneSecurity(pulumi.ComponentResource):
             "security_header": {
                 "strict_transport_security": {
                     "enabled": True,
-                    "max_age": args.hsts_max_age_seconds,
-                    "include_subdomains": args.hsts_include_subdomains,
-                    "preload": args.hsts_preload,
+                    "max_age": args.hsts_max_age_seconds if serving else STAGED_HSTS_MAX_AGE_SECONDS,
+                    "include_subdomains": args.hsts_include_subdomains and serving,
+                    "preload": args.hsts_preload and serving,
                     # X-Content-Type-Options: nosniff, the header's usual companion.
                     "nosniff": True,
                 },

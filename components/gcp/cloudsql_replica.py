@@ -20,6 +20,12 @@ import pulumi_random as random
 
 POSTGRES_PORT = 5432
 MIN_POSTGRES_MAJOR = 14
+# Cloud SQL's limit on the source representation's host when it is a DNS name (Google's
+# "Configure Cloud SQL and the external server for replication": up to 60 characters).
+# An RDS endpoint address is 64-68 characters for this project's names
+# (<identifier>.<12-char id>.<region>.rds.amazonaws.com), so the replica is given a
+# shorter alias of it (components/cloudflare/dns_alias.py).
+MAX_SOURCE_HOST_LENGTH = 60
 ADMIN_API = "https://sqladmin.googleapis.com/v1"
 # Custom tiers run only on Enterprise edition, db-perf-optimized-N-* only on Enterprise Plus;
 # PostgreSQL 16+ defaults to Enterprise Plus, so a custom tier without an explicit edition
@@ -63,7 +69,8 @@ class CloudSqlReplicaArgs:
     private_services_peering: list[pulumi.Resource]
     """The service-networking peering (and its route export); the instance is created after it."""
     source_host: pulumi.Input[str]
-    """The RDS primary's DNS address."""
+    """DNS name of the RDS primary, at most MAX_SOURCE_HOST_LENGTH characters: a public name
+    that follows RDS's endpoint (a CNAME of it), so a Multi-AZ failover needs no change."""
     source_ca_certificate: pulumi.Input[str]
     """PEM of the CA that signed the RDS server certificate (the region's RDS root CA).
     Required: without it Cloud SQL connects unencrypted, which RDS refuses under
@@ -79,10 +86,6 @@ class CloudSqlReplicaArgs:
     """Added to (and overriding) the CIS logging flags, e.g. {"max_connections": "200"}."""
     replication_username: str = "cloudsql_replicator"
     """RDS user the replica connects as; the runbook creates it."""
-    maintenance_day: int = 7
-    """1 = Monday ... 7 = Sunday (UTC), the seed's maintenance day."""
-    maintenance_hour: int = 5
-    """UTC hour; 05:00 follows the RDS window (Sun 04:00-05:00), so both never restart at once."""
     protect: bool = True
     """`protect` the instance, its source representation and the secret; deletion protection on."""
     labels: dict[str, str] = field(default_factory=dict)
@@ -136,7 +139,8 @@ class CloudSqlReplica(pulumi.ComponentResource):
             f"{name}-source",
             region=args.region,
             database_version=version,
-            # The DNS name, not an IP: after a Multi-AZ failover it points at the new primary.
+            # A DNS name, not an IP: the alias follows RDS's endpoint, which RDS repoints at
+            # the new primary after a Multi-AZ failover (a private IP would go stale).
             host=args.source_host,
             port=args.source_port,  # the SDK defaults to MySQL's 3306
             username=args.replication_username,
@@ -188,11 +192,9 @@ class CloudSqlReplica(pulumi.ComponentResource):
                     # Client addresses are pod IPs: noise, and personal data under some readings.
                     record_client_address=False,
                 ),
-                maintenance_window=gcp.sql.DatabaseInstanceSettingsMaintenanceWindowArgs(
-                    day=args.maintenance_day,
-                    hour=args.maintenance_hour,
-                    update_track="stable",
-                ),
+                # No maintenance_window: read replicas do not support one (Cloud SQL's
+                # instance-settings page: they may be updated at any time); setting it
+                # leaves a permanent diff or a 400 on update.
                 # deletion_protection above guards Pulumi only; this guards console and gcloud too.
                 deletion_protection_enabled=args.protect,
                 user_labels={**args.labels, "role": "replica"},
@@ -271,9 +273,10 @@ def _validate(name: str, args: CloudSqlReplicaArgs) -> str:
         problems.append(f"source_port must be 1-65535, got {args.source_port}")
     if args.disk_size_gb < 10:
         problems.append(f"disk_size_gb must be >= 10 (PD-SSD minimum), got {args.disk_size_gb}")
-    if not 1 <= args.maintenance_day <= 7 or not 0 <= args.maintenance_hour <= 23:
+    if isinstance(args.source_host, str) and len(args.source_host) > MAX_SOURCE_HOST_LENGTH:
         problems.append(
-            f"maintenance window must be day 1-7, hour 0-23, got {args.maintenance_day}/{args.maintenance_hour}"
+            f"source_host must be at most {MAX_SOURCE_HOST_LENGTH} characters (Cloud SQL's limit), "
+            f"got {len(args.source_host)}: {args.source_host!r}"
         )
     if problems:
         raise ValueError(f"CloudSqlReplica {name}: " + "; ".join(problems))

@@ -1,11 +1,23 @@
 """Cloudflare front-door controls: full strict TLS to the origins, TLS 1.2 or newer at the
-edge, HTTPS only, HSTS, proxied load-balancer hostnames, and a health monitor on every pool."""
+edge, HTTPS only, HSTS (full strength once the zone's load balancers serve), proxied
+load-balancer hostnames, and a health monitor on every pool."""
 
 from collections.abc import Iterator
 
-from pulumi_policy import ResourceValidationArgs, Severity
+from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity, StackValidationArgs
 
-from .framework import Config, ResourceControl, cloudflare_guide, get, is_true
+from .framework import (
+    UNKNOWN,
+    Config,
+    ResourceControl,
+    StackControl,
+    StackFinding,
+    cloudflare_guide,
+    get,
+    get_or_unknown,
+    is_true,
+    known,
+)
 
 FAMILY = "cloudflare"
 ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
@@ -32,18 +44,37 @@ def _min_tls(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
         yield f"clients may connect with TLS {value} (min_tls_version below {config['minimumVersion']})"
 
 
-def _hsts(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
-    if get(args.props, "settingId") != "security_header":
-        return
-    # ZoneSetting's `value` is a free-form object, so its keys keep Cloudflare's snake_case.
-    hsts = get(args.props, "value.strict_transport_security") or {}
-    if not is_true(get(hsts, "enabled")):
-        yield "HSTS is off (security_header.strict_transport_security.enabled)"
-        return
-    if (get(hsts, "max_age") or 0) < config["minimumMaxAgeSeconds"]:
-        yield f"HSTS max_age {get(hsts, 'max_age')} is below {config['minimumMaxAgeSeconds']} seconds"
-    if not is_true(get(hsts, "include_subdomains")):
-        yield "HSTS does not cover subdomains (include_subdomains)"
+def _hsts(args: StackValidationArgs, config: Config) -> Iterator[StackFinding]:
+    """HSTS on in every zone; its full strength (max-age floor, subdomains) once the zone's
+    load balancers serve. Before that the zone may send a short staged header: the settings
+    reach whatever the zone serves today, and a long HSTS cannot be taken back."""
+    serving_zones = {
+        get_or_unknown(lb.props, "zoneId")
+        for lb in args.resources
+        if lb.resource_type == LOAD_BALANCER and get_or_unknown(lb.props, "enabled") in (True, UNKNOWN)
+    }
+
+    def problems(setting: PolicyResource) -> list[str]:
+        if get(setting.props, "settingId") != "security_header":
+            return []
+        # ZoneSetting's `value` is a free-form object, so its keys keep Cloudflare's snake_case.
+        hsts = get(setting.props, "value.strict_transport_security") or {}
+        if not is_true(get(hsts, "enabled")):
+            return ["HSTS is off (security_header.strict_transport_security.enabled)"]
+        if UNKNOWN not in serving_zones and get(setting.props, "zoneId") not in serving_zones:
+            return []  # staged: no load balancer of this zone serves yet
+        found = []
+        max_age = get(hsts, "max_age") or 0  # the engine hands numbers over as floats
+        if max_age < config["minimumMaxAgeSeconds"]:
+            found.append(
+                f"HSTS max_age {int(max_age)} is below {int(config['minimumMaxAgeSeconds'])} seconds while the "
+                "zone's load balancers serve"
+            )
+        if not is_true(get(hsts, "include_subdomains")):
+            found.append("HSTS does not cover subdomains (include_subdomains) while the zone's load balancers serve")
+        return found
+
+    yield from known([r for r in args.resources if r.resource_type == ZONE_SETTING], problems)
 
 
 def _lb_proxied(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
@@ -93,15 +124,16 @@ POLICIES = [
         settings={"minimumVersion": {"enum": list(TLS_VERSIONS), "default": "1.2"}},
         check=_min_tls,
     ),
-    ResourceControl(
+    StackControl(
         name="cloudflare-hsts",
-        description="The zone sends HSTS for at least six months, subdomains included.",
+        description="The zone sends HSTS, for at least six months with subdomains once its load balancers serve.",
         severity=Severity.MEDIUM,
         framework=cloudflare_guide("HTTP Strict Transport Security (OWASP ASVS 14.4.5)"),
         family=FAMILY,
-        resource_types=[ZONE_SETTING],
         when_absent="insecure: HSTS is off by default; cloudflare-zone-baseline catches a missing setting",
-        remediation="set security_header.strict_transport_security {enabled, max_age >= 15552000, include_subdomains}",
+        remediation="set security_header.strict_transport_security {enabled, and once a load balancer of the zone "
+        "is enabled: max_age >= 15552000, include_subdomains} (components/cloudflare/zone_security.py stages it "
+        "on serveTraffic)",
         settings={"minimumMaxAgeSeconds": {"type": "integer", "minimum": 0, "default": HSTS_MIN_AGE_SECONDS}},
         check=_hsts,
     ),

@@ -79,6 +79,10 @@ class RdsConfig(Section):
         default=None, description="Second region that receives the automated backups (required in prod)."
     )
     tuning: PostgresTuning
+    apply_immediately: Switch = Field(
+        description="Apply instance changes (class, storage, Multi-AZ...) at once instead of in maintenanceWindow; "
+        "a class change restarts or fails over the database (tier: dev/staging true, prod false)."
+    )
 
     @model_validator(mode="after")
     def _storage_ceiling(self) -> "RdsConfig":
@@ -100,6 +104,10 @@ class RedisConfig(Section):
     # Staggered after RDS's windows so the two stores never restart together.
     snapshot_window: DailyWindow = "02:00-03:00"
     maintenance_window: WeeklyWindow = "sun:05:00-sun:06:00"
+    apply_immediately: Switch = Field(
+        description="Apply changes at once instead of in maintenanceWindow; ElastiCache refuses any change of "
+        "log delivery without it (tier: true everywhere)."
+    )
 
 
 class EcrConfig(Section):

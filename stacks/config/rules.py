@@ -6,12 +6,19 @@ violation (not just the first) as `<key path>: <what was expected>, got <value>`
 
 import ipaddress
 
+from components.gcp.cloudsql_replica import MAX_SOURCE_HOST_LENGTH
 from stacks.config.aws_models import SubnetPlanError
 from stacks.config.certificates import CERTS_DIR, rds_ca_certificate, rds_ca_path
 from stacks.config.cloudflare_models import check_region_of, front_door_problems
 from stacks.config.models import PlatformConfig
 
 MIN_AVAILABILITY_ZONES = 2
+
+
+def replica_source_hostname(config: PlatformConfig) -> str:
+    """The short DNS alias of the RDS primary in the stack's Cloudflare zone, the name the
+    Cloud SQL replica connects to (the RDS endpoint itself exceeds Cloud SQL's limit)."""
+    return f"{config.resource_prefix}-postgres.{config.cloudflare.zone}"
 
 
 def cross_field_problems(config: PlatformConfig) -> list[str]:
@@ -75,6 +82,13 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
         config.aws.subnet_plan()
     except SubnetPlanError as error:
         problems.append(f"platform:aws.{error.key}: {error}")
+    source_host = replica_source_hostname(config)
+    if len(source_host) > MAX_SOURCE_HOST_LENGTH:
+        problems.append(
+            f"platform:cloudflare.zone: the Cloud SQL replica reaches RDS as {source_host!r} (platform:name, "
+            f"the stack and the zone), expected at most {MAX_SOURCE_HOST_LENGTH} characters (Cloud SQL's limit on "
+            f"a source host), got {len(source_host)}"
+        )
     problems.extend(_overlap_problems(config))
     problems.extend(front_door_problems(config.cloudflare, aws_origin_count=len(azs)))
     for key, region in (("aws:region", config.aws_region), ("gcp:region", config.gcp_region)):

@@ -44,6 +44,8 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 "allocatedStorage": 20,
                 "maxAllocatedStorage": 100,
                 "multiAz": False,
+                # Nobody waits for a maintenance window in dev.
+                "applyImmediately": True,
                 "tuning": {
                     "maxConnections": 200,  # the seed's pool size, same in every tier
                     "sharedBuffers": "1GB",  # 25% of 4 GiB
@@ -53,7 +55,13 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 },
             },
             # Two small nodes still exercise failover; one day of snapshots is enough in dev.
-            "redis": {"nodeType": "cache.t4g.small", "nodeCount": 2, "snapshotRetentionDays": 1},
+            # applyImmediately: ElastiCache refuses a log-delivery change without it.
+            "redis": {
+                "nodeType": "cache.t4g.small",
+                "nodeCount": 2,
+                "snapshotRetentionDays": 1,
+                "applyImmediately": True,
+            },
             "backups": {"expireAfterDays": 14},
             "eks": {
                 "nodeGroups": {
@@ -98,9 +106,16 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 "maxAllocatedStorage": 1000,
                 # Multi-AZ like prod, so failover drills run before prod.
                 "multiAz": True,
+                # Changes land when made, so a change that fails fails here, before prod's window.
+                "applyImmediately": True,
                 "tuning": SEED_POSTGRES_TUNING,
             },
-            "redis": {"nodeType": "cache.r6g.large", "nodeCount": 2, "snapshotRetentionDays": 3},
+            "redis": {
+                "nodeType": "cache.r6g.large",
+                "nodeCount": 2,
+                "snapshotRetentionDays": 3,
+                "applyImmediately": True,
+            },
             "backups": {"expireAfterDays": 35},
             "eks": {
                 "nodeGroups": {
@@ -143,10 +158,21 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 "allocatedStorage": 1000,
                 "maxAllocatedStorage": 5000,
                 "multiAz": True,
+                # A class or storage change restarts or fails over the platform's primary
+                # database: it waits for maintenanceWindow (pending until then; preview shows
+                # the diff again). For an urgent change, set true for that one `pulumi up`.
+                "applyImmediately": False,
                 "tuning": SEED_POSTGRES_TUNING,
             },
-            # The seed's Redis: cache.r6g.large, 3 nodes, a week of snapshots.
-            "redis": {"nodeType": "cache.r6g.large", "nodeCount": 3, "snapshotRetentionDays": 7},
+            # The seed's Redis: cache.r6g.large, 3 nodes, a week of snapshots. Changes apply
+            # at once: ElastiCache refuses a log-delivery change otherwise, node-type scaling
+            # is online with Multi-AZ failover, and the data is a cache (allkeys-lru).
+            "redis": {
+                "nodeType": "cache.r6g.large",
+                "nodeCount": 3,
+                "snapshotRetentionDays": 7,
+                "applyImmediately": True,
+            },
             # A year of nightly dumps, the last 9 months of it in Glacier Instant Retrieval.
             "backups": {"expireAfterDays": 365},
             "eks": {

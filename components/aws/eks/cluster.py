@@ -211,8 +211,9 @@ class EksCluster(pulumi.ComponentResource):
             tags={**args.tags, "Name": f"{name}-node-role"},
             opts=child,
         )
-        # Least privilege for nodes: join the cluster and pull images. The CNI's rights
-        # live on the vpc-cni add-on's own IRSA role, not on every node.
+        # Least privilege for nodes: join the cluster, pull images, and register with SSM so
+        # operators reach a node through Session Manager (no SSH; the network denies 22).
+        # The CNI's rights live on the vpc-cni add-on's own IRSA role, not on every node.
         node_policies = [
             aws.iam.RolePolicyAttachment(
                 f"{name}-node-{policy}",
@@ -220,7 +221,11 @@ class EksCluster(pulumi.ComponentResource):
                 policy_arn=aws_context.aws_managed_policy(policy),
                 opts=child,
             )
-            for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")
+            for policy in (
+                "AmazonEKSWorkerNodePolicy",
+                "AmazonEC2ContainerRegistryPullOnly",
+                "AmazonSSMManagedInstanceCore",
+            )
         ]
 
         # vpc-cni, kube-proxy and the Pod Identity agent must run before nodes can
