@@ -12,7 +12,6 @@ from stacks.config.types import (
     AwsAvailabilityZone,
     Ec2InstanceType,
     Ipv4Cidr,
-    KeyedValueError,
     NodeCount,
     PrefixLength,
     RetentionDays,
@@ -205,7 +204,9 @@ def plan_subnets(vpc: ipaddress.IPv4Network, zones: list[str], private_prefix: i
 
 class AwsConfig(Section):
     availability_zones: Annotated[list[AwsAvailabilityZone], unique("AZs")] = Field(
-        min_length=1, max_length=len(AZ_SLOTS), description="AZs to spread subnets, NAT and nodes across, e.g. ap-northeast-2a."
+        min_length=1,
+        max_length=len(AZ_SLOTS),
+        description="AZs to spread subnets, NAT and nodes across, e.g. ap-northeast-2a.",
     )
     network: AwsNetworkConfig
     # Service logs (EKS control plane, PostgreSQL, Redis slow log); the seed keeps 90 days.

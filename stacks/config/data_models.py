@@ -32,8 +32,8 @@ GP3_MIN_GIB, GP3_MAX_GIB = 20, 65536
 
 # RDS refuses a storage-autoscaling ceiling less than 10 % above the allocated storage.
 MIN_AUTOSCALING_HEADROOM_PERCENT = 10
-# ECR repository path segment: lowercase, digits and single separators. The name ECR sees
-# is `<name>-<stack>/<this>`, at most 256 characters (checked with the prefix in rules.py).
+# ECR repository path segment: lowercase, digits and single separators. ECR sees
+# `<name>-<stack>/<this>`: 200 here and the name budget's prefix stay under ECR's 256.
 RepositoryName = Annotated[str, StringConstraints(max_length=200, pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")]
 # PostgreSQL's integer settings stop at 2^31 - 1 in their own unit.
 PG_INT_MAX = 2**31 - 1

@@ -56,7 +56,9 @@ def parse_platform_config(raw: dict[str, Any], stack: str, secret_keys: frozense
         key = _crashing_key(raw)
         raise ConfigError(
             stack_file,
-            [f"{key}: could not be checked ({type(error).__name__}: {error}); expected a value the config rules accept"],
+            [
+                f"{key}: could not be checked ({type(error).__name__}: {error}); expected a value the config rules accept"
+            ],
         ) from error
 
 

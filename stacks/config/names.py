@@ -68,9 +68,8 @@ MAX_PREFIX_LENGTH = min(rule.max_prefix() for rule in NAME_RULES)
 # Names that embed the prefix must be lowercase DNS labels (GCP, RDS, ElastiCache refuse
 # anything else) without '--' (RDS identifiers refuse it).
 PREFIX_SHAPE = re.compile(r"^[a-z](-?[a-z0-9])*$")
-# ECR repository names (`<prefix>/<workload>`) and Artifact Registry repository ids
-# (`<prefix>-<repositoryId>`) also take a part from the config.
-ECR_REPOSITORY_NAME_MAX = 256
+# Artifact Registry repository ids (`<prefix>-<repositoryId>`) also take a part from the
+# config; rules.py checks them with the prefix.
 ARTIFACT_REGISTRY_ID_MAX = 63
 
 

@@ -10,7 +10,7 @@ from stacks.config.aws_models import SubnetPlanError
 from stacks.config.certificates import CERTS_DIR, rds_ca_certificate, rds_ca_path
 from stacks.config.cloudflare_models import check_region_of, front_door_problems
 from stacks.config.models import PlatformConfig
-from stacks.config.names import ARTIFACT_REGISTRY_ID_MAX, ECR_REPOSITORY_NAME_MAX, prefix_problems
+from stacks.config.names import ARTIFACT_REGISTRY_ID_MAX, prefix_problems
 
 MIN_AVAILABILITY_ZONES = 2
 
@@ -102,16 +102,12 @@ def _subnet_plan_problem(config: PlatformConfig, error: SubnetPlanError) -> str:
 
 
 def _composed_name_problems(config: PlatformConfig) -> list[str]:
-    """Names built from the resource prefix and a configured part must fit their service."""
+    """Names built from the resource prefix and a configured part must fit their service.
+
+    (ECR names, `<prefix>/<repository>`, fit by construction: a 200-character repository
+    name after a prefix of at most MAX_PREFIX_LENGTH stays under ECR's 256.)"""
     prefix = config.resource_prefix
     problems = []
-    for index, workload in enumerate(config.aws.ecr.repositories):
-        name = f"{prefix}/{workload}"
-        if len(name) > ECR_REPOSITORY_NAME_MAX:
-            problems.append(
-                f"platform:aws.ecr.repositories[{index}]: expected an ECR repository name ({name!r}) of at most "
-                f"{ECR_REPOSITORY_NAME_MAX} characters, got {len(name)}"
-            )
     repository_id = f"{prefix}-{config.gcp.artifact_registry.repository_id}"
     if len(repository_id) > ARTIFACT_REGISTRY_ID_MAX:
         problems.append(

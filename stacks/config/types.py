@@ -204,7 +204,9 @@ def _zone_of(regions: frozenset[str], cloud: str, letters: str) -> Callable[[str
     def check(value: str) -> str:
         region, _, letter = value.rpartition("-") if cloud == "GCP" else (value[:-1], "", value[-1:])
         if region not in regions or len(letter) != 1 or letter not in letters:
-            raise ValueError(f"expected a zone of a known {cloud} region (region + letter {letters[0]}-{letters[-1]}), got {value!r}")
+            raise ValueError(
+                f"expected a zone of a known {cloud} region (region + letter {letters[0]}-{letters[-1]}), got {value!r}"
+            )
         return value
 
     return check
