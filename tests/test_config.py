@@ -344,7 +344,7 @@ BAD_CONFIGS: list[tuple[str, Mutation, str]] = [
     (
         "RDS autoscaling ceiling under the start size",
         _set("platform:aws.rds.maxAllocatedStorage", 500),
-        "platform:aws.rds: expected maxAllocatedStorage >= allocatedStorage, got maxAllocatedStorage=500",
+        "platform:aws.rds.maxAllocatedStorage: expected at least 10 % above allocatedStorage (1000), i.e. >= 1100",
     ),
     (
         "RDS backups kept under a week",
@@ -398,7 +398,7 @@ BAD_CONFIGS: list[tuple[str, Mutation, str]] = [
     (
         "backups to Glacier before IA's 30 days are up",
         _set("platform:aws.backups", {"infrequentAccessAfterDays": 60, "glacierAfterDays": 75}),
-        "platform:aws.backups: expected glacierAfterDays >= infrequentAccessAfterDays + 30",
+        "platform:aws.backups.glacierAfterDays: expected glacierAfterDays >= infrequentAccessAfterDays + 30",
     ),
     (
         "Cloud SQL range too small",
@@ -482,18 +482,19 @@ BAD_CONFIGS: list[tuple[str, Mutation, str]] = [
     (
         "GKE control plane open to the internet",
         _set("platform:gcp.gke.masterAuthorizedNetworks", [{"cidrBlock": "0.0.0.0/0", "displayName": "anyone"}]),
-        "platform:gcp.gke: CIS GKE 5.6.3: authorized networks must not include the internet",
+        "platform:gcp.gke.masterAuthorizedNetworks[0].cidrBlock: CIS GKE 5.6.3: authorized networks must not include "
+        "the internet",
     ),
     (
         "public range on a private-only GKE endpoint",
         _set("platform:gcp.gke.masterAuthorizedNetworks", [{"cidrBlock": "121.134.0.0/16", "displayName": "office"}]),
-        "platform:gcp.gke: expected private ranges while publicEndpoint is false (the endpoint has only a private IP), "
+        "platform:gcp.gke.masterAuthorizedNetworks[0].cidrBlock: expected private ranges while publicEndpoint is false (the endpoint has only a private IP), "
         "got 121.134.0.0/16",
     ),
     (
         "public GKE endpoint with no authorized networks",
         _set("platform:gcp.gke.publicEndpoint", True),
-        "platform:gcp.gke: CIS GKE 5.6.3: a public endpoint needs masterAuthorizedNetworks",
+        "platform:gcp.gke.publicEndpoint: CIS GKE 5.6.3: a public endpoint needs masterAuthorizedNetworks",
     ),
     (
         "unknown release channel",

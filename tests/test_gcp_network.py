@@ -170,11 +170,13 @@ def test_registry_rejects_keeping_nothing():
 
 def test_gcp_names_fit_63_characters_with_the_longest_workload_name(stack_config):
     # Compute, KMS and most GCP names are RFC 1035 labels: at most 63 characters. The
-    # longest slug (16) and stack name (staging) give the longest auto-names.
+    # longest name the budget allows with the stack name staging (20 - len("-staging") = 12)
+    # gives the longest auto-names.
+    from stacks.config.names import MAX_PREFIX_LENGTH
     from tools.synth import synth
 
     config = stack_config("staging")
-    config["platform:name"] = "a" * 16
+    config["platform:name"] = "a" * (MAX_PREFIX_LENGTH - len("-staging"))
     result = synth("staging", config)
     # The physical name: the input, else the engine's auto-name (name + 8 characters).
     names = {

@@ -8,7 +8,16 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from stacks.config.data_models import BackupsConfig, EcrConfig, RdsConfig, RedisConfig
-from stacks.config.types import AwsAvailabilityZone, RetentionDays, Section
+from stacks.config.types import (
+    AwsAvailabilityZone,
+    Ec2InstanceType,
+    Ipv4Cidr,
+    NodeCount,
+    PrefixLength,
+    RetentionDays,
+    Section,
+    unique,
+)
 
 NatGatewayMode = Literal["single", "perAz"]
 
@@ -16,6 +25,8 @@ NatGatewayMode = Literal["single", "perAz"]
 # Anything older is in paid extended support, so the config refuses it.
 DEFAULT_EKS_VERSION = "1.35"
 MIN_EKS_VERSION = "1.34"
+# EKS's service quota "nodes per managed node group".
+EKS_MAX_NODES_PER_GROUP = 450
 # An IAM role name (resolved in the deploying account) or a full role ARN.
 IamRole = Annotated[
     str,
@@ -42,10 +53,12 @@ KubernetesVersion = Annotated[str, BeforeValidator(_quoted_version), StringConst
 class ScalingConfig(Section):
     """A node group's instance types and size range."""
 
-    instance_types: list[str] = Field(min_length=1)
-    min_size: int = Field(ge=0)
-    desired_size: int = Field(ge=0)
-    max_size: int = Field(ge=1)
+    instance_types: Annotated[list[Ec2InstanceType], unique("instance types")] = Field(
+        min_length=1, description="EC2 instance types, e.g. m6i.2xlarge; the first is preferred."
+    )
+    min_size: NodeCount = Field(ge=0, le=EKS_MAX_NODES_PER_GROUP, description="Fewest nodes.")
+    desired_size: NodeCount = Field(ge=0, le=EKS_MAX_NODES_PER_GROUP, description="Nodes at creation.")
+    max_size: NodeCount = Field(ge=1, le=EKS_MAX_NODES_PER_GROUP, description="Most nodes the autoscaler may add.")
 
     @model_validator(mode="after")
     def _ordered(self) -> "ScalingConfig":
@@ -62,6 +75,9 @@ class EksNodeGroupsConfig(Section):
     high_cpu: ScalingConfig = Field(description="Tainted compute-optimised group for the CPU-heavy engine.")
 
 
+RFC1918 = tuple(ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+
 class EksConfig(Section):
     version: KubernetesVersion = Field(
         default=DEFAULT_EKS_VERSION,
@@ -69,16 +85,16 @@ class EksConfig(Section):
     )
     # EKS's own default service range; it sits outside every VPC and GCP range we use,
     # which the overlap rule in config.py checks.
-    service_cidr: ipaddress.IPv4Network = Field(
+    service_cidr: Ipv4Cidr = Field(
         default=ipaddress.IPv4Network("172.20.0.0/16"),
         description="Kubernetes Service ClusterIP range of the EKS cluster.",
     )
     # Empty by default: the API server is reachable only from inside the VPC (and over
     # the VPN). CIS EKS 5.4.1-5.4.2: private endpoint on; a public one only for known ranges.
-    public_access_cidrs: list[ipaddress.IPv4Network] = Field(
+    public_access_cidrs: Annotated[list[Ipv4Cidr], unique("ranges")] = Field(
         default=[], description="Public ranges allowed to reach the API server; empty turns public access off."
     )
-    admin_roles: list[IamRole] = Field(
+    admin_roles: Annotated[list[IamRole], unique("roles")] = Field(
         min_length=1,
         description="IAM roles (name in the deploying account, or full ARN) given cluster admin.",
     )
@@ -89,6 +105,27 @@ class EksConfig(Section):
     def _supported(cls, value: str) -> str:
         if _minor(value) < _minor(MIN_EKS_VERSION):
             raise ValueError(f"expected an EKS version >= {MIN_EKS_VERSION} (standard support), got {value!r}")
+        return value
+
+    @field_validator("admin_roles")
+    @classmethod
+    def _one_entry_per_role_name(cls, value: list[str]) -> list[str]:
+        # Each admin's access entry is named by the role name (EksCluster keys them so that
+        # removing one never renames another); a name and an ARN of the same role collide.
+        seen: dict[str, str] = {}
+        for role in value:
+            role_name = role.rsplit("/", 1)[-1]
+            if role_name in seen:
+                raise ValueError(f"expected each role name once, got {role_name!r} as {seen[role_name]!r} and {role!r}")
+            seen[role_name] = role
+        return value
+
+    @field_validator("service_cidr")
+    @classmethod
+    def _service_range(cls, value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        # EKS takes a service range of /12 to /24 inside the RFC 1918 blocks.
+        if not 12 <= value.prefixlen <= 24 or not any(value.subnet_of(block) for block in RFC1918):
+            raise ValueError(f"expected a /12 to /24 inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, got {value}")
         return value
 
     @field_validator("public_access_cidrs")
@@ -103,11 +140,11 @@ class EksConfig(Section):
 
 
 class AwsNetworkConfig(Section):
-    vpc_cidr: ipaddress.IPv4Network = Field(description="The VPC's IPv4 range (AWS allows /16 to /28).")
+    vpc_cidr: Ipv4Cidr = Field(description="The VPC's IPv4 range (AWS allows /16 to /28).")
     # /19 private subnets: the VPC CNI gives every pod a VPC address, so pods need room.
-    private_subnet_prefix: int = Field(default=19, ge=16, le=28)
+    private_subnet_prefix: PrefixLength = Field(default=19, ge=16, le=28)
     # /24 public subnets: they only hold NAT gateways and load balancer interfaces.
-    public_subnet_prefix: int = Field(default=24, ge=16, le=28)
+    public_subnet_prefix: PrefixLength = Field(default=24, ge=16, le=28)
     nat_gateways: NatGatewayMode = Field(description="'single' NAT gateway, or one per AZ ('perAz').")
     flow_log_retention_days: RetentionDays = Field(description="CloudWatch retention of VPC flow logs, in days.")
 
@@ -179,8 +216,10 @@ def plan_subnets(vpc: ipaddress.IPv4Network, zones: list[str], private_prefix: i
 
 
 class AwsConfig(Section):
-    availability_zones: list[AwsAvailabilityZone] = Field(
-        min_length=1, description="AZs to spread subnets, NAT and nodes across, e.g. ap-northeast-2a."
+    availability_zones: Annotated[list[AwsAvailabilityZone], unique("AZs")] = Field(
+        min_length=1,
+        max_length=len(AZ_SLOTS),
+        description="AZs to spread subnets, NAT and nodes across, e.g. ap-northeast-2a.",
     )
     network: AwsNetworkConfig
     # Service logs (EKS control plane, PostgreSQL, Redis slow log); the seed keeps 90 days.

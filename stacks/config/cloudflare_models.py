@@ -12,7 +12,7 @@ from typing import Annotated, Literal, NamedTuple
 import pycountry
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints, field_validator, model_validator
 
-from stacks.config.types import DnsZone, Section, Slug, Switch
+from stacks.config.types import Count, DnsZone, Fraction, Seconds, Section, Slug, Switch, unique
 
 # The two origin pools: one per cloud. Their names are the seed's (cloudflare-config.yaml).
 AWS_POOL = "aws-primary"
@@ -103,9 +103,9 @@ class MonitorConfig(Section):
     expected_codes: Annotated[str, StringConstraints(pattern=r"^[1-5](\d\d|xx)$")] = "200"
     # The seed's container health check: --interval=30s --timeout=3s --retries=3. The
     # interval's floor depends on the plan (checked in front_door_problems).
-    interval_seconds: int = Field(default=30, ge=10, le=3600)
-    timeout_seconds: int = Field(default=3, ge=1, le=10)
-    retries: int = Field(default=3, ge=0, le=5)
+    interval_seconds: Seconds = Field(default=30, ge=10, le=3600)
+    timeout_seconds: Seconds = Field(default=3, ge=1, le=10)
+    retries: Count = Field(default=3, ge=0, le=5)
 
     @model_validator(mode="after")
     def _timeout_within_interval(self) -> "MonitorConfig":
@@ -125,7 +125,7 @@ class SteeringConfig(Section):
         description="Country (ISO 3166-1 alpha-2) to the pool it is served by first; the other pool is its failover.",
     )
     # The seed's 70/30 DNS weights for everyone else.
-    default_weights: dict[PoolName, float] = Field(
+    default_weights: dict[PoolName, Fraction] = Field(
         default_factory=lambda: {AWS_POOL: 0.7, GCP_POOL: 0.3},
         description="Share of the remaining countries' traffic per pool; positive, summing to 1.",
     )
@@ -149,21 +149,16 @@ class SteeringConfig(Section):
 class LoadBalancerConfig(Section):
     """One proxied hostname."""
 
-    pools: list[PoolName] = Field(min_length=1, description="The pools serving it, in failover order.")
+    pools: Annotated[list[PoolName], unique("pools")] = Field(
+        min_length=1, description="The pools serving it, in failover order."
+    )
     rate_limit: Slug | None = Field(default=None, description="The rateLimits class its clients are held to.")
-
-    @field_validator("pools")
-    @classmethod
-    def _distinct(cls, pools: list[str]) -> list[str]:
-        if len(set(pools)) != len(pools):
-            raise ValueError(f"expected each pool once, got {pools}")
-        return pools
 
 
 class RateLimitConfig(Section):
     """A per-client-IP request rate, as the seed states it (e.g. 100 per second)."""
 
-    requests: int = Field(gt=0)
+    requests: Count = Field(gt=0, description="Requests each client address may make per `per`.")
     per: Literal["second", "minute", "hour"]
 
     def as_cloudflare_period(self) -> tuple[int, int]:
@@ -203,18 +198,18 @@ class CloudflareConfig(Section):
     load_balancers: dict[Hostname, LoadBalancerConfig] = Field(
         min_length=1, description="One load balancer per hostname, keyed by the full hostname."
     )
-    minimum_origins: dict[PoolName, int] = Field(
+    minimum_origins: dict[PoolName, Count] = Field(
         description="Healthy origins a pool needs to take traffic; below it, traffic fails over."
     )
     # Cookie affinity keeps a client on one cloud (its session lives in that cloud's Redis)
     # until that origin fails. 1800 s is the shortest Cloudflare allows for cookies, so
     # clients drift back soon after a failback.
-    session_affinity_ttl_seconds: int = Field(default=1800, ge=1800, le=604800)
+    session_affinity_ttl_seconds: Seconds = Field(default=1800, ge=1800, le=604800)
     rate_limits: dict[Slug, RateLimitConfig] = Field(default_factory=_default_rate_limits)
     rate_limit_action: Literal["block", "managed_challenge", "js_challenge", "challenge", "log"] = "block"
     # A minute's block: long enough to stop a flood, short enough that a client behind a
     # shared address is not locked out for long.
-    mitigation_timeout_seconds: int = 60
+    mitigation_timeout_seconds: Seconds = 60
 
     @field_validator("mitigation_timeout_seconds")
     @classmethod

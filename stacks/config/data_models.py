@@ -4,7 +4,24 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from stacks.config.types import AwsRegion, DailyWindow, Section, Switch, WeeklyWindow
+from stacks.config.types import (
+    AwsRegion,
+    CacheMaintenanceWindow,
+    CacheNodeType,
+    CacheSnapshotWindow,
+    Count,
+    Days,
+    DbInstanceClass,
+    KeyedValueError,
+    MajorVersion,
+    RdsBackupWindow,
+    RdsMaintenanceWindow,
+    Section,
+    SizeGib,
+    Switch,
+    unique,
+    windows_overlap,
+)
 from stacks.config.units import kb_to_pages, parse_memory_kb
 
 # The oldest PostgreSQL major in RDS standard support (13 left it in February 2026).
@@ -13,40 +30,40 @@ DEFAULT_POSTGRES_MAJOR = 16
 # gp3 on RDS: 20 GiB minimum, 64 TiB maximum.
 GP3_MIN_GIB, GP3_MAX_GIB = 20, 65536
 
-# db.<family>.<size>, e.g. db.r6g.xlarge, db.t4g.medium, db.m7g.2xlarge.
-DbInstanceClass = Annotated[
-    str, StringConstraints(pattern=r"^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge)$")
-]
-# cache.<family>.<size>, e.g. cache.r6g.large.
-CacheNodeType = Annotated[
-    str, StringConstraints(pattern=r"^cache\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge)$")
-]
-# ECR repository path segment: lowercase, digits and single separators.
-RepositoryName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")]
+# RDS refuses a storage-autoscaling ceiling less than 10 % above the allocated storage.
+MIN_AUTOSCALING_HEADROOM_PERCENT = 10
+# ECR repository path segment: lowercase, digits and single separators. ECR sees
+# `<name>-<stack>/<this>`: 200 here and the name budget's prefix stay under ECR's 256.
+RepositoryName = Annotated[str, StringConstraints(max_length=200, pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")]
+# PostgreSQL's integer settings stop at 2^31 - 1 in their own unit.
+PG_INT_MAX = 2**31 - 1
 
 
 def _memory(text: str) -> str:
-    parse_memory_kb(text)  # raises with the expected format
+    kb = parse_memory_kb(text)  # raises with the expected format
+    if kb > PG_INT_MAX:
+        raise ValueError(f"expected at most {PG_INT_MAX}kB (PostgreSQL's integer settings), got {text!r}")
     return text
 
 
-MemorySize = Annotated[str, AfterValidator(_memory)]
+def _whole_pages(text: str) -> str:
+    kb_to_pages(parse_memory_kb(text))  # raises unless whole 8 kB pages
+    return text
+
+
+MemorySize = Annotated[str, StringConstraints(max_length=32), AfterValidator(_memory)]
+# shared_buffers and effective_cache_size: RDS takes them in 8 kB pages.
+PageMemorySize = Annotated[MemorySize, AfterValidator(_whole_pages)]
 
 
 class PostgresTuning(Section):
     """The seed's `ALTER SYSTEM` tuning, in human units; converted for the parameter group."""
 
-    max_connections: int = Field(ge=20, le=5000, description="Connection ceiling (the seed's pool holds 200).")
-    shared_buffers: MemorySize = Field(description="e.g. '4GB'; RDS takes 8 kB pages.")
-    effective_cache_size: MemorySize = Field(description="e.g. '12GB'; RDS takes 8 kB pages.")
+    max_connections: Count = Field(ge=20, le=5000, description="Connection ceiling (the seed's pool holds 200).")
+    shared_buffers: PageMemorySize = Field(description="e.g. '4GB'; RDS takes 8 kB pages.")
+    effective_cache_size: PageMemorySize = Field(description="e.g. '12GB'; RDS takes 8 kB pages.")
     work_mem: MemorySize = Field(description="Per sort/hash memory, e.g. '16MB'; RDS takes kB.")
     maintenance_work_mem: MemorySize = Field(description="VACUUM/CREATE INDEX memory, e.g. '512MB'; RDS takes kB.")
-
-    @model_validator(mode="after")
-    def _whole_pages(self) -> "PostgresTuning":
-        for key in ("shared_buffers", "effective_cache_size"):
-            kb_to_pages(parse_memory_kb(getattr(self, key)))  # raises unless whole 8 kB pages
-        return self
 
     def rds_values(self) -> dict[str, str]:
         """Parameter name -> value in the unit RDS expects (as the API's strings)."""
@@ -60,21 +77,24 @@ class PostgresTuning(Section):
 
 
 class RdsConfig(Section):
-    engine_major_version: int = Field(
+    engine_major_version: MajorVersion = Field(
         default=DEFAULT_POSTGRES_MAJOR,
         ge=MIN_POSTGRES_MAJOR,
-        le=99,
         description=f"PostgreSQL major version (>= {MIN_POSTGRES_MAJOR}); the Cloud SQL replica must match it.",
     )
     instance_class: DbInstanceClass = Field(description="e.g. db.r6g.xlarge (the seed's prod class).")
-    allocated_storage: int = Field(ge=GP3_MIN_GIB, le=GP3_MAX_GIB, description="Initial gp3 storage, GiB.")
-    max_allocated_storage: int = Field(ge=GP3_MIN_GIB, le=GP3_MAX_GIB, description="Storage autoscaling ceiling, GiB.")
+    allocated_storage: SizeGib = Field(ge=GP3_MIN_GIB, le=GP3_MAX_GIB, description="Initial gp3 storage, GiB.")
+    max_allocated_storage: SizeGib = Field(
+        ge=GP3_MIN_GIB,
+        le=GP3_MAX_GIB,
+        description="Storage autoscaling ceiling, GiB; at least 10 % above allocatedStorage.",
+    )
     multi_az: Switch = Field(description="Synchronous standby in a second AZ (required in prod).")
     # The seed keeps 7 days; fewer would breach the platform's restore objective.
-    backup_retention_days: int = Field(default=7, ge=7, le=35)
-    # The seed's windows. RDS reads them as UTC.
-    backup_window: DailyWindow = "03:00-04:00"
-    maintenance_window: WeeklyWindow = "sun:04:00-sun:05:00"
+    backup_retention_days: Days = Field(default=7, ge=7, le=35)
+    # The seed's windows. RDS reads them as UTC; each at least 30 minutes, not overlapping.
+    backup_window: RdsBackupWindow = "03:00-04:00"
+    maintenance_window: RdsMaintenanceWindow = "sun:04:00-sun:05:00"
     backup_replica_region: AwsRegion | None = Field(
         default=None, description="Second region that receives the automated backups (required in prod)."
     )
@@ -86,10 +106,24 @@ class RdsConfig(Section):
 
     @model_validator(mode="after")
     def _storage_ceiling(self) -> "RdsConfig":
-        if self.max_allocated_storage < self.allocated_storage:
-            raise ValueError(
-                f"expected maxAllocatedStorage >= allocatedStorage, got maxAllocatedStorage="
-                f"{self.max_allocated_storage}, allocatedStorage={self.allocated_storage}"
+        allocated, ceiling = self.allocated_storage, self.max_allocated_storage
+        # Smallest whole GiB at least 10 % above the allocated storage.
+        least = -(-allocated * (100 + MIN_AUTOSCALING_HEADROOM_PERCENT) // 100)
+        if ceiling < least:
+            raise KeyedValueError(
+                "maxAllocatedStorage",
+                f"expected at least {MIN_AUTOSCALING_HEADROOM_PERCENT} % above allocatedStorage ({allocated}), "
+                f"i.e. >= {least} (RDS refuses less), got {ceiling}",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _windows_apart(self) -> "RdsConfig":
+        if windows_overlap(self.backup_window, self.maintenance_window):
+            raise KeyedValueError(
+                "backupWindow",
+                f"expected a window that does not overlap maintenanceWindow ({self.maintenance_window}; RDS "
+                f"refuses overlapping windows), got {self.backup_window!r}",
             )
         return self
 
@@ -97,13 +131,14 @@ class RdsConfig(Section):
 class RedisConfig(Section):
     node_type: CacheNodeType = Field(description="e.g. cache.r6g.large (the seed's prod node type).")
     # Automatic failover needs a replica, so at least 2; ElastiCache allows up to 6.
-    node_count: int = Field(ge=2, le=6, description="Primary plus replicas (the seed runs 3).")
+    node_count: Count = Field(ge=2, le=6, description="Primary plus replicas (the seed runs 3).")
     # The seed runs redis:7; the parameter group family follows the major version.
     engine_version: Annotated[str, StringConstraints(pattern=r"^7\.[0-9]+$")] = "7.1"
-    snapshot_retention_days: int = Field(ge=1, le=35)
-    # Staggered after RDS's windows so the two stores never restart together.
-    snapshot_window: DailyWindow = "02:00-03:00"
-    maintenance_window: WeeklyWindow = "sun:05:00-sun:06:00"
+    snapshot_retention_days: Days = Field(ge=1, le=35)
+    # Staggered after RDS's windows so the two stores never restart together. ElastiCache
+    # wants each window at least 60 minutes long.
+    snapshot_window: CacheSnapshotWindow = "02:00-03:00"
+    maintenance_window: CacheMaintenanceWindow = "sun:05:00-sun:06:00"
     apply_immediately: Switch = Field(
         description="Apply changes at once instead of in maintenanceWindow; ElastiCache refuses any change of "
         "log delivery without it (tier: true everywhere)."
@@ -112,12 +147,12 @@ class RedisConfig(Section):
 
 class EcrConfig(Section):
     # The seed's AWS workloads (heal7-ai-models runs on GCP and uses Artifact Registry).
-    repositories: list[RepositoryName] = Field(
+    repositories: Annotated[list[RepositoryName], unique("repositories")] = Field(
         default=["web-main", "api-gateway", "saju-engine"],
         min_length=1,
         description="One repository per workload image.",
     )
-    keep_last_images: int = Field(default=30, ge=1, le=1000, description="Tagged images each repository keeps.")
+    keep_last_images: Count = Field(default=30, ge=1, le=1000, description="Tagged images each repository keeps.")
 
 
 class BackupServiceAccount(Section):
@@ -127,12 +162,12 @@ class BackupServiceAccount(Section):
 
 class BackupsConfig(Section):
     # S3 moves objects to STANDARD_IA no sooner than 30 days after creation.
-    infrequent_access_after_days: int = Field(default=30, ge=30)
-    glacier_after_days: int = Field(default=90, ge=60)
-    expire_after_days: int = Field(
+    infrequent_access_after_days: Days = Field(default=30, ge=30)
+    glacier_after_days: Days = Field(default=90, ge=60)
+    expire_after_days: Days = Field(
         ge=1, description="Age at which a nightly dump is deleted; transitions due later are skipped."
     )
-    noncurrent_expire_after_days: int = Field(default=30, ge=1, description="Life of overwritten/deleted versions.")
+    noncurrent_expire_after_days: Days = Field(default=30, ge=1, description="Life of overwritten/deleted versions.")
     service_account: BackupServiceAccount = Field(
         default_factory=BackupServiceAccount, description="Kubernetes identity of the backup job (IRSA)."
     )
@@ -141,8 +176,9 @@ class BackupsConfig(Section):
     def _lifecycle_order(self) -> "BackupsConfig":
         # STANDARD_IA objects must stay 30 days before the next transition.
         if self.glacier_after_days < self.infrequent_access_after_days + 30:
-            raise ValueError(
+            raise KeyedValueError(
+                "glacierAfterDays",
                 f"expected glacierAfterDays >= infrequentAccessAfterDays + 30, got glacierAfterDays="
-                f"{self.glacier_after_days}, infrequentAccessAfterDays={self.infrequent_access_after_days}"
+                f"{self.glacier_after_days}, infrequentAccessAfterDays={self.infrequent_access_after_days}",
             )
         return self

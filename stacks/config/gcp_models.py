@@ -13,14 +13,26 @@ from pydantic import AfterValidator, Field, StringConstraints, field_validator, 
 # The VPN's address and ASN rules are the component's; config reports them per key.
 from components.multicloud._tunnels import AWS_RESERVED_INSIDE_CIDRS, LINK_LOCAL, PRIVATE_ASNS, TUNNEL_COUNT
 from stacks.config.data_models import DEFAULT_POSTGRES_MAJOR, MIN_POSTGRES_MAJOR
-from stacks.config.types import Section, Switch
+from stacks.config.types import (
+    Asn,
+    Count,
+    Days,
+    GcpZone,
+    Ipv4Cidr,
+    KeyedValueError,
+    MachineType,
+    MajorVersion,
+    NodeCount,
+    Section,
+    SizeGib,
+    Switch,
+    unique,
+)
 
-# A zone of a GCP region, e.g. asia-northeast3-b.
-GcpZone = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+\d-[a-z]$")]
-# Compute Engine machine types, e.g. e2-standard-4, n2-highmem-8, g2-standard-8.
-MachineType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*-[a-z0-9-]+$")]
 # GPU accelerator types as Compute Engine names them, e.g. nvidia-l4, nvidia-tesla-t4.
-AcceleratorType = Annotated[str, StringConstraints(pattern=r"^nvidia-[a-z0-9-]+$")]
+AcceleratorType = Annotated[str, StringConstraints(max_length=63, pattern=r"^nvidia(-[a-z0-9]+)+$")]
+# GKE takes up to 50 authorized networks per cluster.
+MAX_AUTHORIZED_NETWORKS = 50
 # Cloud SQL custom machine tiers: db-custom-<vCPUs>-<memory MiB> (the seed's db-custom-4-16384).
 CloudSqlTier = Annotated[str, StringConstraints(pattern=r"^db-custom-\d{1,2}-\d{4,6}$")]
 # A 24-hour "HH:MM" start time (UTC).
@@ -29,13 +41,20 @@ StartTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$
 PgIdentifier = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
 
 
+def _not_reserved(name: str) -> str:
+    # pg_ and rds prefixes are PostgreSQL's and RDS's own roles (CloudSqlReplica refuses them too).
+    if name.startswith(("pg_", "rds")):
+        raise ValueError(f"expected a role name that does not start with pg_ or rds (reserved), got {name!r}")
+    return name
+
+
 class GcpNetworkConfig(Section):
-    subnet_cidr: ipaddress.IPv4Network = Field(description="Primary range of the regional subnet (nodes).")
-    pods_cidr: ipaddress.IPv4Network = Field(description="Secondary range for GKE pods.")
-    services_cidr: ipaddress.IPv4Network = Field(description="Secondary range for GKE Services.")
-    # The seed's control-plane range. GKE requires exactly a /28 for private clusters.
-    master_cidr: ipaddress.IPv4Network = Field(default=ipaddress.IPv4Network("172.16.0.0/28"))
-    private_service_access_cidr: ipaddress.IPv4Network = Field(
+    subnet_cidr: Ipv4Cidr = Field(description="Primary range of the regional subnet (nodes).")
+    pods_cidr: Ipv4Cidr = Field(description="Secondary range for GKE pods.")
+    services_cidr: Ipv4Cidr = Field(description="Secondary range for GKE Services.")
+    # The seed's control-plane range. GKE requires exactly a private /28 for private clusters.
+    master_cidr: Ipv4Cidr = Field(default=ipaddress.IPv4Network("172.16.0.0/28"))
+    private_service_access_cidr: Ipv4Cidr = Field(
         description="Range Google allocates Cloud SQL private IPs from; RDS admits the replica from it.",
     )
 
@@ -52,26 +71,35 @@ class GcpNetworkConfig(Section):
     def _master_is_28(cls, value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
         if value.prefixlen != 28:
             raise ValueError(f"GKE private clusters need a /28 control-plane range, got /{value.prefixlen}")
+        if not value.is_private:
+            raise ValueError(f"GKE private clusters need a private control-plane range, got {value}")
         return value
 
 
 class AuthorizedNetworkConfig(Section):
-    cidr_block: ipaddress.IPv4Network
+    cidr_block: Ipv4Cidr = Field(description="A range allowed to reach the control plane.")
     display_name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+    @field_validator("cidr_block")
+    @classmethod
+    def _not_everyone(cls, value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if value.prefixlen == 0:
+            raise ValueError(f"CIS GKE 5.6.3: authorized networks must not include the internet, got {value}")
+        return value
 
 
 class NodePoolConfig(Section):
     """One GKE node pool. Node counts are per zone: a regional pool runs in every zone."""
 
     machine_type: MachineType
-    min_nodes_per_zone: int = Field(ge=0, le=100)
-    max_nodes_per_zone: int = Field(ge=1, le=100)
-    disk_size_gb: int = Field(default=100, ge=20, le=2000)
-    node_locations: list[GcpZone] = Field(
+    min_nodes_per_zone: NodeCount = Field(ge=0, le=100)
+    max_nodes_per_zone: NodeCount = Field(ge=1, le=100)
+    disk_size_gb: SizeGib = Field(default=100, ge=20, le=2000)
+    node_locations: Annotated[list[GcpZone], unique("zones")] = Field(
         default=[], description="Zones of the pool; empty means every zone of the region."
     )
     accelerator_type: AcceleratorType | None = None
-    accelerator_count: int = Field(default=0, ge=0, le=16)
+    accelerator_count: Count = Field(default=0, ge=0, le=16)
 
     @model_validator(mode="after")
     def _consistent(self) -> "NodePoolConfig":
@@ -93,7 +121,7 @@ class GpuNodePoolConfig(NodePoolConfig):
     accelerator_type: AcceleratorType | None = Field(
         description="GPU type, e.g. nvidia-tesla-t4; it must exist in the pool's zones."
     )
-    accelerator_count: int = Field(default=1, ge=1, le=16)
+    accelerator_count: Count = Field(default=1, ge=1, le=16)
 
 
 class GkeNodePoolsConfig(Section):
@@ -108,27 +136,29 @@ class GkeConfig(Section):
     maintenance_start_time: StartTime = Field(default="18:00", description="Daily maintenance window start (UTC).")
     # CIS GKE 5.6.4: private endpoint. The API server is then reachable only from the VPC.
     public_endpoint: Switch = Field(default=False, description="Give the control plane a public endpoint.")
-    master_authorized_networks: list[AuthorizedNetworkConfig] = Field(
-        default=[], description="Ranges allowed to reach the control plane (CIS GKE 5.6.3)."
+    master_authorized_networks: Annotated[
+        list[AuthorizedNetworkConfig], unique("cidrBlock ranges", key=lambda network: network.cidr_block)
+    ] = Field(
+        default=[],
+        max_length=MAX_AUTHORIZED_NETWORKS,
+        description="Ranges allowed to reach the control plane (CIS GKE 5.6.3).",
     )
     node_pools: GkeNodePoolsConfig
 
     @model_validator(mode="after")
     def _endpoint_restricted(self) -> "GkeConfig":
-        for network in self.master_authorized_networks:
-            if network.cidr_block.prefixlen == 0:
-                raise ValueError(
-                    f"CIS GKE 5.6.3: authorized networks must not include the internet, got {network.cidr_block}"
-                )
+        for index, network in enumerate(self.master_authorized_networks):
             if not self.public_endpoint and not network.cidr_block.is_private:
                 # GKE rejects public ranges on a private-only endpoint.
-                raise ValueError(
+                raise KeyedValueError(
+                    f"masterAuthorizedNetworks[{index}].cidrBlock",
                     f"expected private ranges while publicEndpoint is false (the endpoint has only a private IP), "
-                    f"got {network.cidr_block}"
+                    f"got {network.cidr_block}",
                 )
         if self.public_endpoint and not self.master_authorized_networks:
-            raise ValueError(
-                "CIS GKE 5.6.3: a public endpoint needs masterAuthorizedNetworks, got publicEndpoint=true and no networks"
+            raise KeyedValueError(
+                "publicEndpoint",
+                "CIS GKE 5.6.3: a public endpoint needs masterAuthorizedNetworks, got publicEndpoint=true and no networks",
             )
         return self
 
@@ -147,19 +177,18 @@ def _custom_tier_shape(tier: str) -> str:
 class CloudSqlConfig(Section):
     # Must equal platform:aws.rds.engineMajorVersion: external-server replication needs
     # the same major on both sides (checked in stacks/config/rules.py).
-    engine_major_version: int = Field(
+    engine_major_version: MajorVersion = Field(
         default=DEFAULT_POSTGRES_MAJOR,
         ge=MIN_POSTGRES_MAJOR,
-        le=99,
         description="PostgreSQL major of the replica; must equal the RDS primary's.",
     )
     tier: Annotated[CloudSqlTier, AfterValidator(_custom_tier_shape)] = Field(
         description="Machine tier, e.g. db-custom-4-16384 (the seed's)."
     )
-    disk_size_gb: int = Field(ge=10, le=65536, description="Initial SSD size; auto-resize grows it.")
+    disk_size_gb: SizeGib = Field(ge=10, description="Initial SSD size, GB; auto-resize grows it.")
     # The seed's flag; the replica serves the same pool as the primary.
-    max_connections: int = Field(default=200, ge=20, le=5000)
-    replication_username: PgIdentifier = Field(
+    max_connections: Count = Field(default=200, ge=20, le=5000)
+    replication_username: Annotated[PgIdentifier, AfterValidator(_not_reserved)] = Field(
         default="cloudsql_replicator", description="RDS user the replica connects as (created by the runbook)."
     )
 
@@ -168,16 +197,16 @@ class ArtifactRegistryConfig(Section):
     repository_id: Annotated[str, StringConstraints(pattern=r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")] = Field(
         default="workloads", description="Docker repository for the GCP workload images (ai-models and the backups)."
     )
-    keep_last_versions: int = Field(default=30, ge=1, le=1000, description="Most recent versions of each image kept.")
-    untagged_expire_days: int = Field(default=7, ge=1, le=365, description="Age at which untagged images are deleted.")
+    keep_last_versions: Count = Field(default=30, ge=1, le=1000, description="Most recent versions of each image kept.")
+    untagged_expire_days: Days = Field(default=7, ge=1, le=365, description="Age at which untagged images are deleted.")
 
 
 class VpnConfig(Section):
     # Cloud Router and the AWS virtual private gateway each need their own private ASN;
     # 64512 is AWS's default amazon-side ASN.
-    gcp_asn: int = Field(default=64514, description="Cloud Router's BGP ASN.")
-    aws_asn: int = Field(default=64512, description="The AWS virtual private gateway's BGP ASN.")
-    inside_cidrs: list[ipaddress.IPv4Network] = Field(
+    gcp_asn: Asn = Field(default=64514, description="Cloud Router's BGP ASN.")
+    aws_asn: Asn = Field(default=64512, description="The AWS virtual private gateway's BGP ASN.")
+    inside_cidrs: list[Ipv4Cidr] = Field(
         default=[
             ipaddress.IPv4Network(c)
             for c in ("169.254.21.0/30", "169.254.21.4/30", "169.254.22.0/30", "169.254.22.4/30")

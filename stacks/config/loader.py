@@ -4,7 +4,9 @@ Flow: the stack's raw config (`platform:*` keys plus the provider keys we use) i
 over the tier defaults of `platform:environment`, validated by the pydantic models in
 `stacks/config/models.py`, then checked by the cross-field rules of `stacks/config/rules.py`. Any problem raises
 `ConfigError` before a single resource is registered; every line of its message names
-the stack file, the key path and what was expected.
+the stack file, the key path and what was expected. Any other exception while loading is a
+bug in these rules, but the user still gets a ConfigError naming the file (and the key
+whose value set it off, where it can be found), never a traceback.
 """
 
 import json
@@ -12,12 +14,13 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config, get_config_env, is_config_secret
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from stacks.config.certificates import rds_ca_certificate
 from stacks.config.models import PlatformConfig
 from stacks.config.rules import cross_field_problems
 from stacks.config.tiers import TIER_DEFAULTS, deep_merge
+from stacks.config.types import KeyedValueError
 
 CONFIG_NAMESPACE = "platform"
 # Provider keys the platform reads as well, because the explicit providers need them.
@@ -45,6 +48,21 @@ def parse_platform_config(raw: dict[str, Any], stack: str, secret_keys: frozense
     `secret_keys` are the keys set with `--secret`; the Cloudflare token must be one.
     """
     stack_file = f"Pulumi.{stack}.yaml"
+    try:
+        return _parse(raw, stack, stack_file, secret_keys)
+    except ConfigError:
+        raise
+    except Exception as error:  # a rule that crashed: still the user's config, still no traceback
+        key = _crashing_key(raw)
+        raise ConfigError(
+            stack_file,
+            [
+                f"{key}: could not be checked ({type(error).__name__}: {error}); expected a value the config rules accept"
+            ],
+        ) from error
+
+
+def _parse(raw: dict[str, Any], stack: str, stack_file: str, secret_keys: frozenset[str]) -> PlatformConfig:
     raw = dict(raw)
     api_token = raw.pop(CLOUDFLARE_TOKEN_KEY, None)
     problems = _unread_provider_keys(raw)
@@ -58,7 +76,7 @@ def parse_platform_config(raw: dict[str, Any], stack: str, secret_keys: frozense
     tier = raw.get("platform:environment")
     if tier is None:
         raise ConfigError(stack_file, ["platform:environment: required key is missing; expected dev, staging or prod"])
-    if tier not in TIER_DEFAULTS:
+    if not isinstance(tier, str) or tier not in TIER_DEFAULTS:
         expected = ", ".join(TIER_DEFAULTS)
         raise ConfigError(stack_file, [f"platform:environment: expected one of {expected}, got {tier!r}"])
     merged = deep_merge(TIER_DEFAULTS[tier], raw)
@@ -66,10 +84,11 @@ def parse_platform_config(raw: dict[str, Any], stack: str, secret_keys: frozense
         config = PlatformConfig.model_validate(merged)
     except ValidationError as error:
         raise ConfigError(stack_file, [_describe(e) for e in error.errors()]) from None
+    # The stack name is part of every resource name: the cross-field rules check its length.
+    config._stack = stack
     problems = cross_field_problems(config)
     if problems:
         raise ConfigError(stack_file, problems)
-    config._stack = stack
     config._rds_ca_certificate = rds_ca_certificate(config.aws_region) or ""
     config._cloudflare_api_token = None if api_token is None else pulumi.Output.secret(str(api_token))
     return config
@@ -100,7 +119,11 @@ def _unread_provider_keys(raw: dict[str, Any]) -> list[str]:
 def _describe(error: Any) -> str:
     """Turn one pydantic error into `key.path: what was expected, got <value>`."""
     location = list(error["loc"])
+    cause = (error.get("ctx") or {}).get("error")
     path = _key_path(location)
+    if isinstance(cause, KeyedValueError):
+        # A section's rule that belongs to one key below the section.
+        path += cause.key if cause.key.startswith("[") else f".{cause.key}"
     if error["type"] == "extra_forbidden":
         allowed = ", ".join(sorted(_allowed_keys(location[:-1])))
         return f"{path}: unknown key; expected one of: {allowed}"
@@ -109,6 +132,36 @@ def _describe(error: Any) -> str:
     message = error["msg"].removeprefix("Value error, ")
     # Our own validators already say what they got; pydantic's built-in ones do not.
     return f"{path}: {message}" if ", got " in message else f"{path}: {message}, got {error['input']!r}"
+
+
+def _crashing_key(raw: dict[str, Any]) -> str:
+    """The deepest key whose value alone makes validation crash (not merely fail).
+
+    Validates each top-level key on its own, then each field of the section that crashed,
+    and so on down; falls back to `platform:` when no single key is to blame (a rule across
+    sections crashed).
+    """
+    tier = raw.get("platform:environment")
+    defaults = TIER_DEFAULTS.get(tier, {}) if isinstance(tier, str) else {}
+    data: Any = deep_merge(defaults, raw)
+    model: Any = PlatformConfig
+    path: list[str | int] = []
+    while isinstance(model, type) and issubclass(model, BaseModel) and isinstance(data, dict):
+        for name, field in model.model_fields.items():
+            key = field.alias or name
+            if key not in data:
+                continue
+            try:
+                TypeAdapter(field.rebuild_annotation()).validate_python(data[key])
+            except ValidationError:
+                continue
+            except Exception:
+                path.append(key)
+                model, data = field.annotation, data[key]
+                break
+        else:
+            break
+    return _key_path(path) if path else f"{CONFIG_NAMESPACE}:*"
 
 
 def _key_path(location: list[Any]) -> str:

@@ -11,6 +11,7 @@ from stacks.config.aws_models import SubnetPlanError
 from stacks.config.certificates import CERTS_DIR, rds_ca_certificate, rds_ca_path
 from stacks.config.cloudflare_models import check_region_of, front_door_problems
 from stacks.config.models import PlatformConfig
+from stacks.config.names import ARTIFACT_REGISTRY_ID_MAX, prefix_problems
 
 MIN_AVAILABILITY_ZONES = 2
 
@@ -23,7 +24,7 @@ def replica_source_hostname(config: PlatformConfig) -> str:
 
 def cross_field_problems(config: PlatformConfig) -> list[str]:
     """Rules that span several keys. Returns every violation, not just the first."""
-    problems: list[str] = []
+    problems: list[str] = prefix_problems(config.name, config.stack)
     azs = config.aws.availability_zones
     if len(azs) < MIN_AVAILABILITY_ZONES:
         # EKS refuses a control plane with subnets in fewer than two AZs, and prod must
@@ -32,8 +33,6 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
             f"platform:aws.availabilityZones: expected at least {MIN_AVAILABILITY_ZONES} AZs "
             f"(EKS and zone-loss tolerance need them), got {len(azs)}"
         )
-    if len(set(azs)) != len(azs):
-        problems.append(f"platform:aws.availabilityZones: expected distinct AZs, got {azs}")
     for index, zone in enumerate(azs):
         if not zone.startswith(config.aws_region):
             problems.append(
@@ -81,7 +80,7 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
     try:
         config.aws.subnet_plan()
     except SubnetPlanError as error:
-        problems.append(f"platform:aws.{error.key}: {error}")
+        problems.append(_subnet_plan_problem(config, error))
     source_host = replica_source_hostname(config)
     if len(source_host) > MAX_SOURCE_HOST_LENGTH:
         problems.append(
@@ -90,12 +89,46 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
             f"a source host), got {len(source_host)}"
         )
     problems.extend(_overlap_problems(config))
+    problems.extend(_composed_name_problems(config))
     problems.extend(front_door_problems(config.cloudflare, aws_origin_count=len(azs)))
     for key, region in (("aws:region", config.aws_region), ("gcp:region", config.gcp_region)):
         if check_region_of(region) is None:
             problems.append(
                 f"{key}: no Cloudflare health-check region is known near {region!r} (stacks/cloudflare_models.py)"
             )
+    return problems
+
+
+def _subnet_plan_problem(config: PlatformConfig, error: SubnetPlanError) -> str:
+    """Blame a key the stack file wrote: a subnet prefix left at its default is not the
+    user's doing, so the VPC range it does not fit is named instead (with the default)."""
+    network = config.aws.network
+    key = error.key
+    if key.startswith("network.") and key.endswith("SubnetPrefix"):
+        field = "private_subnet_prefix" if key == "network.privateSubnetPrefix" else "public_subnet_prefix"
+        if field not in network.model_fields_set:
+            default = getattr(network, field)
+            return (
+                f"platform:aws.network.vpcCidr: expected a range the subnet layout fits ({error}; "
+                f"{key.removeprefix('network.')} is its default {default}), got {network.vpc_cidr}"
+            )
+    return f"platform:aws.{key}: {error}"
+
+
+def _composed_name_problems(config: PlatformConfig) -> list[str]:
+    """Names built from the resource prefix and a configured part must fit their service.
+
+    (ECR names, `<prefix>/<repository>`, fit by construction: a 200-character repository
+    name after a prefix of at most MAX_PREFIX_LENGTH stays under ECR's 256.)"""
+    prefix = config.resource_prefix
+    problems = []
+    repository_id = f"{prefix}-{config.gcp.artifact_registry.repository_id}"
+    if len(repository_id) > ARTIFACT_REGISTRY_ID_MAX:
+        problems.append(
+            f"platform:gcp.artifactRegistry.repositoryId: expected the Artifact Registry repository id "
+            f"('<name>-<stack>-<repositoryId>') in at most {ARTIFACT_REGISTRY_ID_MAX} characters, "
+            f"got {repository_id!r} ({len(repository_id)})"
+        )
     return problems
 
 
