@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint format typecheck pytest plan schema clean
+.PHONY: test lint format typecheck pytest plan bench schema clean
 
 # Reinstall whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -34,6 +34,10 @@ pytest: $(STAMP)
 
 plan: $(STAMP)
 	$(PY) -m tools.plan $(STACK) $(if $(DIFF),--diff $(DIFF))
+
+# The prod plan against its floor (SDK imports + a bare replay), alternately, 3 runs each.
+bench: $(STAMP)
+	$(PY) -m tools.bench prod
 
 # Regenerate the stack-file JSON schema after changing a model in stacks/.
 schema: $(STAMP)

@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 from google.protobuf import json_format, struct_pb2
 from pulumi_policy import (
     EnforcementLevel,
@@ -41,6 +40,7 @@ from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from policy.rules import ALL_POLICIES
+from policy.rules.framework import ResourceControl
 from tools.synth import Registration, Secret, SynthResult
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
@@ -160,6 +160,8 @@ def _as_engine_sends(settings: dict[str, Any]) -> dict[str, Any]:
 def _validate_settings(policy: Policy, settings: dict[str, Any], source: str) -> None:
     if not settings:
         return
+    import jsonschema  # only a config file with settings needs it (~0.1 s to import)
+
     properties = policy.config_schema.properties if policy.config_schema else {}
     schema = {"type": "object", "properties": properties, "additionalProperties": False}
     try:
@@ -252,18 +254,23 @@ def evaluate(
     providers = _providers(result)
     resources = stack_resources(result, providers)
     names = {r.urn: (r.resource_type, r.name) for r in resources}
+    # The engine does not analyze provider resources. Inputs are unwrapped once per resource;
+    # each policy still gets its own proxy (a copy), as each engine Analyze call deserializes anew.
+    analyzed = [(r, _plain(r.inputs)) for r in result.resources if not r.type.startswith("pulumi:providers:")]
     for policy in policies:
         chosen = settings[policy.name]
         if chosen.enforcement == EnforcementLevel.DISABLED:
             continue
         level = EnforcementLevel.MANDATORY if chosen.enforcement == EnforcementLevel.REMEDIATE else chosen.enforcement
         if isinstance(policy, ResourceValidationPolicy):
-            for registration in result.resources:
-                if registration.type.startswith("pulumi:providers:"):
-                    continue  # the engine does not analyze provider resources
+            # A control returns at once for a type it does not inspect; skip building its arguments.
+            types = policy.resource_types if isinstance(policy, ResourceControl) else None
+            for registration, inputs in analyzed:
+                if types is not None and registration.type not in types:
+                    continue
                 args = ResourceValidationArgs(
                     registration.type,
-                    unknown_checking_proxy(_plain(registration.inputs)),
+                    unknown_checking_proxy(inputs),
                     registration.urn,
                     registration.name,
                     resource_options(registration),

@@ -21,9 +21,9 @@ def _quiet() -> Console:
 
 
 def test_plan_writes_a_complete_inventory(tmp_path, synthed):
-    context = run_plan("prod", tmp_path, console=_quiet())
-    inventory = json.loads((tmp_path / "prod" / "inventory.json").read_text())
     expected = synthed("prod")
+    context = run_plan("prod", tmp_path, console=_quiet(), result=expected)
+    inventory = json.loads((tmp_path / "prod" / "inventory.json").read_text())
     assert inventory["stack"] == "prod"
     assert inventory["resourceCount"] == len(expected.resources) == len(inventory["resources"])
     assert [r["urn"] for r in inventory["resources"]] == sorted(r.urn for r in expected.resources)
@@ -36,12 +36,14 @@ def test_plan_writes_a_complete_inventory(tmp_path, synthed):
     role_policy = next(r for r in inventory["resources"] if r["name"] == "heal7-prod-network-flow-logs-write")
     assert role_policy["urn"] in flow_log["dependencies"]
     assert inventory["outputs"]["vpcCidr"] == "10.30.0.0/16"
-    assert context.written == [tmp_path / "prod" / "inventory.json", tmp_path / "prod" / "policy-report.json"]
+    assert context.written == [
+        tmp_path / "prod" / name for name in ("inventory.json", "quotas.json", "policy-report.json")
+    ]
 
 
-def test_plan_summary_shows_counts_protection_and_exports(tmp_path):
+def test_plan_summary_shows_counts_protection_and_exports(tmp_path, synthed):
     console = Console(record=True, width=200, file=io.StringIO())
-    run_plan("prod", tmp_path, console=console)
+    run_plan("prod", tmp_path, console=console, result=synthed("prod"))
     text = console.export_text()
     assert "aws:ec2/natGateway:NatGateway" in text
     nat_row = next(line for line in text.splitlines() if "aws:ec2/natGateway:NatGateway" in line)
@@ -113,7 +115,8 @@ def test_diff_refuses_inventories_of_different_stacks(synthed):
         diff_inventories(build_inventory(synthed("dev")), build_inventory(synthed("prod")))
 
 
-def test_plan_cli_diff_lists_a_changed_property(tmp_path, capsys, monkeypatch):
+def test_plan_cli_diff_lists_a_changed_property(tmp_path, capsys, monkeypatch, synthed):
+    monkeypatch.setattr("tools.plan.synth", synthed)  # the CLI path, over the session's cached synth
     monkeypatch.setenv("COLUMNS", "250")
     assert main(["dev", "--out", str(tmp_path)]) == 0
     inventory_path = tmp_path / "dev" / "inventory.json"
@@ -165,3 +168,5 @@ def test_make_plan_entry_point_runs_end_to_end(tmp_path, synthed):
     assert json.loads((tmp_path / "staging" / "inventory.json").read_text())["resourceCount"] == len(
         synthed("staging").resources
     )
+    quotas = json.loads((tmp_path / "staging" / "quotas.json").read_text())
+    assert quotas["stack"] == "staging" and "quotas the first pulumi up needs" in result.stdout

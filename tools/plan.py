@@ -5,6 +5,10 @@ write `build/<stack>/inventory.json` (secrets masked) and print a summary of res
 per provider and type, the protected resources and the stack's exports. With `--diff`,
 it also lists what was added, removed or changed against an earlier inventory.
 
+It prints the quotas the first `pulumi up` needs (tools/quotas.py: Elastic IPs, NAT
+gateways, vCPUs per EC2 quota bucket, GCP CPUs and GPUs, static addresses), flags those
+above the provider's default and writes them to `build/<stack>/quotas.json`.
+
 It then runs the policy pack in-process (policy/runner.py) with the stack's policy config
 (`policy/config/<stack>.json`, the file `pulumi preview --policy-pack-config` takes),
 prints the violations, writes `build/<stack>/policy-report.json`, and exits 1 when any
@@ -29,6 +33,7 @@ from rich.text import Text
 
 from policy.runner import config_file_for, evaluate, load_policy_config
 from tools.inventory import InventoryDiff, build_inventory, diff_inventories
+from tools.quotas import quotas_report
 from tools.synth import PROJECT_ROOT, SynthError, SynthResult, synth
 
 
@@ -114,7 +119,30 @@ def check_policies(context: PlanContext) -> None:
     context.failed = context.failed or bool(report.mandatory)
 
 
-PLAN_STEPS: list[Callable[[PlanContext], None]] = [write_inventory, print_summary, check_policies]
+PER_ACCOUNT = {"aws": "set per account", "gcp": "set per project"}
+
+
+def check_quotas(context: PlanContext) -> None:
+    """Quotas the first `pulumi up` needs (tools/quotas.py), flagged where above the provider's default."""
+    report = quotas_report(context.inventory)
+    path = context.out_dir / "quotas.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    context.written.append(path)
+    table = Table(title=f"{context.stack}: quotas the first pulumi up needs (at every node group's and pool's maximum)")
+    for column in ("cloud", "quota", "scope", "needed", "default"):
+        table.add_column(column, justify="right" if column in ("needed", "default") else "left", overflow="fold")
+    for need in report["quotas"]:
+        default = str(need["default"]) if need["default"] is not None else PER_ACCOUNT[need["cloud"]]
+        style = "red" if need["aboveDefault"] else ""
+        table.add_row(
+            need["cloud"], Text(need["quota"]), need["scope"], Text(str(need["needed"]), style=style), default
+        )
+    context.console.print(table)
+    for above in report["aboveDefault"]:
+        context.console.print(Text(f"raise before the first pulumi up: {above} (above the default)", style="red"))
+
+
+PLAN_STEPS: list[Callable[[PlanContext], None]] = [write_inventory, print_summary, check_quotas, check_policies]
 
 
 def print_diff(diff: InventoryDiff, console: Console) -> None:
@@ -142,12 +170,17 @@ def print_diff(diff: InventoryDiff, console: Console) -> None:
 
 
 def run_plan(
-    stack: str, out_root: Path, diff_against: Path | None = None, console: Console | None = None
+    stack: str,
+    out_root: Path,
+    diff_against: Path | None = None,
+    console: Console | None = None,
+    result: SynthResult | None = None,
 ) -> PlanContext:
+    """Plan `stack`; `result` is a synth of it already made (the tests' cached one), else it is synthesized."""
     console = console or Console()
     # Read the old inventory first: it may be the very file this run overwrites.
     previous = json.loads(diff_against.read_text()) if diff_against else None
-    result = synth(stack)
+    result = result or synth(stack)
     context = PlanContext(
         stack=stack, out_dir=out_root / stack, console=console, result=result, inventory=build_inventory(result)
     )

@@ -1,0 +1,100 @@
+"""Prod blocks every regression: under `policy/config/prod.json` ("all": "mandatory") a
+control the prod stack passes today fails the update when one property regresses,
+whatever the control's severity. Dev and staging keep severity-based enforcement.
+
+Each case is one of tests/test_policy_controls.py's single changes, applied to the prod
+synth record itself (a copy of the cached synth with one registration's inputs changed),
+and evaluated as `make plan STACK=prod` does: the whole stack under prod's config file."""
+
+from collections.abc import Callable
+
+import pytest
+from pulumi_policy import EnforcementLevel, Severity
+
+from policy.rules import ALL_POLICIES
+from policy.runner import config_file_for, evaluate, load_policy_config, resolve_settings
+from tests.policy_fixtures import BY_NAME, mutated
+from tests.test_policy_controls import KUBERNETES, PROD, RESOURCE_CASES, STACK_CASES, _stack_case
+from tools.synth import SynthResult
+
+# Kubernetes controls have no resource in prod until the Kubernetes layer lands; their
+# cases use the hardened fixtures, not the stack. "all" covers them once they do.
+PROD_RESOURCE_CASES = [case for case in RESOURCE_CASES if case[1] not in KUBERNETES]
+PROD_STACK_CASES = [name for name in STACK_CASES if not name.startswith("k8s-")]
+# The issue's examples, each advisory in prod before prod.json said "all": "mandatory".
+FORMERLY_ADVISORY = {
+    "ecr-scan-on-push",
+    "kms-key-rotation",
+    "rds-iam-authentication",
+    "elasticache-automatic-failover",
+    "gke-release-channel",
+    "gke-secure-boot",
+    "gke-node-auto-repair",
+}
+
+
+@pytest.fixture(scope="module")
+def prod(synthed) -> SynthResult:
+    return synthed("prod")
+
+
+@pytest.fixture(scope="module")
+def prod_config() -> dict:
+    return load_policy_config(config_file_for("prod"))
+
+
+def _with_change(result: SynthResult, name: str, change: dict) -> SynthResult:
+    """The prod record with one cloud resource's inputs changed (the cached synth stays intact)."""
+    target = next(r for r in result.resources if r.name == name and r.package in ("aws", "gcp", "cloudflare"))
+    return SynthResult(result.stack, [mutated(r, change) if r is target else r for r in result.resources], {}, [])
+
+
+def test_prod_config_makes_every_control_mandatory(prod_config):
+    levels = resolve_settings(prod_config)
+    assert {name for name, chosen in levels.items() if chosen.enforcement != EnforcementLevel.MANDATORY} == set()
+    # The point of the file: controls whose own severity would only advise.
+    lenient = {p.name for p in ALL_POLICIES if p.severity in (Severity.MEDIUM, Severity.LOW)}
+    assert lenient >= FORMERLY_ADVISORY and len(lenient) >= 30
+
+
+def test_dev_and_staging_keep_severity_based_enforcement():
+    for stack in ("dev", "staging"):
+        levels = resolve_settings(load_policy_config(config_file_for(stack)))
+        assert levels["ecr-scan-on-push"].enforcement == EnforcementLevel.ADVISORY
+        assert levels["rds-storage-encrypted"].enforcement == EnforcementLevel.MANDATORY
+
+
+def test_every_medium_and_low_control_with_prod_resources_is_covered(prod):
+    """Each lenient control that reads a resource type prod has gets a regression case below."""
+    prod_types = {r.type for r in prod.resources}
+    covered = {name for name, _, _ in PROD_RESOURCE_CASES}
+    lenient_in_prod = {
+        p.name
+        for p in ALL_POLICIES
+        if p.severity in (Severity.MEDIUM, Severity.LOW) and set(getattr(p, "resource_types", ())) & prod_types
+    }
+    assert lenient_in_prod and lenient_in_prod <= covered
+    assert covered >= FORMERLY_ADVISORY
+
+
+@pytest.mark.parametrize(
+    ("policy_name", "fixture", "change"), PROD_RESOURCE_CASES, ids=[c[0] for c in PROD_RESOURCE_CASES]
+)
+def test_one_property_regression_on_prod_is_mandatory(prod, prod_config, policy_name, fixture, change):
+    report = evaluate(_with_change(prod, PROD[fixture], change), prod_config, config_file="prod.json")
+    assert {(v.policy, v.resource_name) for v in report.violations} == {(policy_name, PROD[fixture])}
+    assert [v.enforcement for v in report.violations] == ["mandatory"] * len(report.violations)
+    assert report.violations[0].severity == BY_NAME[policy_name].severity.value
+
+
+@pytest.mark.parametrize("policy_name", PROD_STACK_CASES)
+def test_one_stack_regression_on_prod_is_mandatory(prod, prod_config, policy_name):
+    change: Callable[[SynthResult], SynthResult] = _stack_case(policy_name)
+    report = evaluate(change(prod), prod_config, config_file="prod.json")
+    assert {v.policy for v in report.violations} == {policy_name}
+    assert {v.enforcement for v in report.violations} == {"mandatory"}
+
+
+def test_unchanged_prod_passes_under_its_config(prod, prod_config):
+    report = evaluate(prod, prod_config, config_file="prod.json")
+    assert report.violations == [] and report.not_evaluated == []
