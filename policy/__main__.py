@@ -13,5 +13,5 @@ PolicyPack(
     policies=ALL_POLICIES,
     # Each control sets its own level from its severity; this covers none.
     enforcement_level=EnforcementLevel.ADVISORY,
-    description="CIS EKS/GKE, AWS FSBP, checkov Kubernetes and the seeds' rules for the multicloud platform",
+    description="CIS EKS/GKE, AWS FSBP, checkov Kubernetes and the requirement documents' rules (the HEAL7 design, the email-platform ops guide) for the multicloud platform",
 )

@@ -21,7 +21,7 @@ from components.aws.rds_primary import ClientSource, RdsPrimary, RdsPrimaryArgs
 from stacks.config.aws_models import ScalingConfig
 from stacks.config.models import PlatformConfig
 
-# The seed's CPU-heavy engine gets its own nodes: only pods that tolerate this taint
+# The HEAL7 design's CPU-heavy engine gets its own nodes: only pods that tolerate this taint
 # (and select the label) land there, and nothing else competes for their CPU.
 SAJU_ENGINE_TAINT = aws.eks.NodeGroupTaintArgs(key="workload", value="saju-engine", effect="NO_SCHEDULE")
 
@@ -127,10 +127,10 @@ def build_aws(config: PlatformConfig, on_aws: pulumi.ResourceOptions) -> AwsPrim
             subnet_ids=network.private_subnet_ids,
             engine_major_version=rds.engine_major_version,
             instance_class=rds.instance_class,
-            allocated_storage=rds.allocated_storage,
-            max_allocated_storage=rds.max_allocated_storage,
+            allocated_storage_gib=rds.allocated_storage,
+            max_allocated_storage_gib=rds.max_allocated_storage,
             tuning=rds.tuning.rds_values(),
-            # PostgreSQL identifiers take no '-'; the seed names its admin heal7_admin.
+            # PostgreSQL identifiers take no '-'; the HEAL7 design names its admin heal7_admin.
             db_name=config.name.replace("-", "_"),
             master_username=f"{config.name.replace('-', '_')}_admin",
             clients=[

@@ -75,7 +75,7 @@ def _metadata(name: str) -> dict[str, Any]:
 
 
 def hardened_pod_spec() -> dict[str, Any]:
-    """The seeds' web tier with every hardening the pack asks for."""
+    """The HEAL7 design's web tier with every hardening the pack asks for."""
     probe = {"httpGet": {"path": "/health", "port": 3000}, "periodSeconds": 10}
     return {
         "serviceAccountName": "web-main",
@@ -232,7 +232,7 @@ def external_secret_target() -> Registration:
 
 
 def autoscaler() -> Registration:
-    """The seeds' web HPA: 20 replicas x 500 rps per pod covers the declared 10,000 rps."""
+    """The HEAL7 design's web HPA: 20 replicas x 500 rps per pod covers the declared 10,000 rps."""
     return registration(
         "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
         "web-main",

@@ -65,7 +65,7 @@ def test_pool_origins_are_exactly_the_reserved_ingress_addresses(synthed, stack)
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_one_https_monitor_with_the_seed_health_check_guards_every_pool(synthed, stack):
+def test_one_https_monitor_with_the_heal7_health_check_guards_every_pool(synthed, stack):
     result = synthed(stack)
     monitor = result.one(MONITOR)
     assert {k: monitor.inputs[k] for k in ("type", "method", "path", "port", "expectedCodes")} == {
@@ -75,7 +75,7 @@ def test_one_https_monitor_with_the_seed_health_check_guards_every_pool(synthed,
         "port": 443,
         "expectedCodes": "200",
     }
-    # The seed's HEALTHCHECK --interval=30s --timeout=3s --retries=3 in prod (Business
+    # The HEAL7 design's HEALTHCHECK --interval=30s --timeout=3s --retries=3 in prod (Business
     # plan); dev and staging probe every 60 s, the Pro plan's floor.
     interval = 30 if stack == "prod" else 60
     assert (monitor.inputs["interval"], monitor.inputs["timeout"], monitor.inputs["retries"]) == (interval, 3, 3)
@@ -174,7 +174,7 @@ def test_zone_settings_enforce_strict_tls_https_and_hsts(synthed, stack):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_rate_limits_are_the_seed_limits_per_client_ip(synthed, stack):
+def test_rate_limits_are_the_documents_limits_per_client_ip(synthed, stack):
     result = synthed(stack)
     ruleset = result.one("cloudflare:index/ruleset:Ruleset")
     assert (ruleset.inputs["kind"], ruleset.inputs["phase"]) == ("zone", "http_ratelimit")
@@ -236,7 +236,7 @@ STAGED_HSTS = {
         "nosniff": True,
     }
 }
-# The seed's nginx header: max-age=31536000; includeSubDomains; preload.
+# The email-platform ops guide's nginx header: max-age=31536000; includeSubDomains; preload.
 SERVING_HSTS = {
     "strict_transport_security": {
         "enabled": True,

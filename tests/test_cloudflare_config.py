@@ -105,7 +105,7 @@ BAD_CLOUDFLARE_CONFIGS: list[tuple[str, Mutation, str]] = [
         "platform:cloudflare.mitigationTimeoutSeconds: expected 0 with the 'managed_challenge' action on the business plan",
     ),
     (
-        "seed's 30 s probe interval on Pro",
+        "HEAL7 design's 30 s probe interval on Pro",
         _cloudflare(plan="pro"),
         "platform:cloudflare.monitor.intervalSeconds: expected at least 60 on the pro plan, got 30",
     ),
@@ -169,13 +169,13 @@ def test_bad_front_door_config_is_rejected_before_any_resource(stack_config, mut
 @pytest.mark.parametrize(
     ("requests", "per", "period", "per_period"),
     [
-        (100, "second", 10, 1000),  # the seed's api zone: Cloudflare's shortest period is 10 s
-        (1000, "second", 10, 10000),  # the seed's web zone
+        (100, "second", 10, 1000),  # the HEAL7 design's api zone: Cloudflare's shortest period is 10 s
+        (1000, "second", 10, 10000),  # the HEAL7 design's web zone
         (100, "minute", 60, 100),  # the email platform's ingress
         (5, "hour", 3600, 5),
     ],
 )
-def test_seed_rates_convert_exactly_to_cloudflare_periods(requests, per, period, per_period):
+def test_document_rates_convert_exactly_to_cloudflare_periods(requests, per, period, per_period):
     assert RateLimitConfig(requests=requests, per=per).as_cloudflare_period() == (period, per_period)
 
 

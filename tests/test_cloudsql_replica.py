@@ -12,7 +12,7 @@ SECRET = "gcp:secretmanager/secret:Secret"
 SECRET_VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
 RDS = "aws:rds/instance:Instance"
 PROTECTED = {"dev": False, "staging": False, "prod": True}
-SEED_TIERS = {"dev": "db-custom-1-3840", "staging": "db-custom-2-7680", "prod": "db-custom-4-16384"}
+TIER_SHAPES = {"dev": "db-custom-1-3840", "staging": "db-custom-2-7680", "prod": "db-custom-4-16384"}
 
 
 def _settings(result):
@@ -110,7 +110,7 @@ def test_replica_has_a_private_ip_only_and_needs_tls(synthed, stack):
     assert connection.urn in replica.dependencies
 
 
-def test_prod_replica_has_the_seed_shape(synthed):
+def test_prod_replica_has_the_heal7_shape(synthed):
     settings = _settings(synthed("prod"))
     assert settings["tier"] == "db-custom-4-16384"
     # Custom tiers exist only on Enterprise; PostgreSQL 16 would default to Enterprise Plus.
@@ -125,7 +125,7 @@ def test_prod_replica_has_the_seed_shape(synthed):
 def test_replica_tier_and_disk_follow_the_stack(synthed, stack):
     result = synthed(stack)
     settings = _settings(result)
-    assert settings["tier"] == SEED_TIERS[stack]
+    assert settings["tier"] == TIER_SHAPES[stack]
     # Auto-resize grows the disk; Pulumi must not try to shrink it back.
     assert result.one(INSTANCE).ignore_changes == ["settings.diskSize"]
 
@@ -134,7 +134,7 @@ def test_replica_tier_and_disk_follow_the_stack(synthed, stack):
 def test_replica_flags_carry_max_connections_and_the_cis_logging_flags(synthed, stack):
     flags = {f["name"]: f["value"] for f in _settings(synthed(stack))["databaseFlags"]}
     assert flags == {
-        "max_connections": "200",  # the seed's, same pool as the primary
+        "max_connections": "200",  # the HEAL7 design's, same pool as the primary
         "log_error_verbosity": "default",
         "log_connections": "on",
         "log_disconnections": "on",

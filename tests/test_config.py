@@ -46,7 +46,7 @@ def test_tier_defaults_fill_what_stack_files_leave_out():
     assert dev.aws.network.flow_log_retention_days == 14
     assert prod.aws.eks.node_groups.general.min_size == 3
     assert prod.aws.eks.node_groups.high_cpu.instance_types == ["c6i.4xlarge"]
-    # The seed's data tier in prod; smaller, cheaper shapes in dev.
+    # The HEAL7 design's data tier in prod; smaller, cheaper shapes in dev.
     assert (prod.aws.rds.instance_class, prod.aws.rds.allocated_storage, prod.aws.rds.max_allocated_storage) == (
         "db.r6g.xlarge",
         1000,
@@ -58,7 +58,7 @@ def test_tier_defaults_fill_what_stack_files_leave_out():
 
 
 def test_postgres_tuning_converts_human_units_to_rds_units():
-    """The seed's `ALTER SYSTEM` values, in the units RDS parameter groups take."""
+    """The HEAL7 design's `ALTER SYSTEM` values, in the units RDS parameter groups take."""
     assert parse("prod").aws.rds.tuning.rds_values() == {
         "max_connections": "200",
         "shared_buffers": "524288",  # 4GB = 4194304 kB = 524288 pages of 8 kB
@@ -97,7 +97,7 @@ def test_stack_files_are_realistic():
     assert prod.gcp_region == "asia-northeast3"
     assert prod.cloudflare.zone == "heal7.com"
     assert len(prod.aws.availability_zones) == 3
-    assert str(prod.gcp.network.master_cidr) == "172.16.0.0/28"  # the seed's control-plane range
+    assert str(prod.gcp.network.master_cidr) == "172.16.0.0/28"  # the HEAL7 design's control-plane range
     assert prod.resource_prefix == "heal7-prod"
     assert prod.common_tags == {
         "project": "heal7",

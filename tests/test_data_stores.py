@@ -1,4 +1,4 @@
-"""RdsPrimary and ElastiCacheRedis under mocks: the seed's shape, encryption, access."""
+"""RdsPrimary and ElastiCacheRedis under mocks: the HEAL7 design's shape, encryption, access."""
 
 import json
 
@@ -20,7 +20,7 @@ def _children(result, component, type_token):
 # -- RDS -------------------------------------------------------------------------------
 
 
-def test_prod_database_has_the_seeds_shape(synthed):
+def test_prod_database_has_the_heal7_shape(synthed):
     result = synthed("prod")
     db = result.one(INSTANCE)
     assert db.inputs["identifier"] == "heal7-prod-postgres"
@@ -139,7 +139,7 @@ def test_lower_tiers_do_not_replicate_backups(synthed, stack):
     )
 
 
-def test_parameter_group_carries_the_seed_tuning_in_rds_units(synthed):
+def test_parameter_group_carries_the_heal7_tuning_in_rds_units(synthed):
     result = synthed("prod")
     group = result.one("aws:rds/parameterGroup:ParameterGroup")
     assert group.inputs["family"] == "postgres16"

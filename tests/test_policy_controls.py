@@ -174,7 +174,7 @@ RESOURCE_CASES = [
     ("k8s-no-privilege-escalation", "deployment", {f"{CONTAINER}.securityContext.allowPrivilegeEscalation": DELETE}),
     ("k8s-read-only-root-filesystem", "deployment", {f"{CONTAINER}.securityContext.readOnlyRootFilesystem": False}),
     ("k8s-run-as-non-root", "deployment", {f"{POD}.securityContext.runAsNonRoot": DELETE}),
-    ("k8s-seed-uid", "deployment", {f"{POD}.securityContext.runAsUser": 2000}),
+    ("k8s-application-uid", "deployment", {f"{POD}.securityContext.runAsUser": 2000}),
     ("k8s-drop-all-capabilities", "deployment", {f"{CONTAINER}.securityContext.capabilities.drop": ["NET_RAW"]}),
     ("k8s-seccomp-runtime-default", "deployment", {f"{POD}.securityContext.seccompProfile.type": "Unconfined"}),
     ("k8s-no-token-automount", "deployment", {f"{POD}.automountServiceAccountToken": DELETE}),

@@ -38,17 +38,17 @@ class BackupBucketArgs:
     """Inputs of BackupBucket. Defaults favour retention and protection."""
 
     infrequent_access_after_days: int = 30
-    """Days before a dump moves to STANDARD_IA (S3 requires at least 30)."""
+    """Days before a dump moves to STANDARD_IA (S3 requires at least 30). Default 30."""
     glacier_after_days: int = 90
-    """Days before a dump moves to GLACIER_IR (at least 30 days after STANDARD_IA)."""
+    """Days before a dump moves to GLACIER_IR (at least 30 days after STANDARD_IA). Default 90."""
     expire_after_days: int = 365
-    """Days a dump is kept; a transition at or after it is left out (short-lived dev stacks)."""
+    """Days a dump is kept; a transition at or after it is left out (short-lived dev stacks). Default 365."""
     noncurrent_expire_after_days: int = 30
-    """Days an overwritten or deleted dump stays recoverable as a noncurrent version."""
+    """Days a deleted dump stays recoverable as a noncurrent version. Default 30."""
     protect: bool = True
-    """`protect` the bucket and its key: deleting either loses every backup."""
+    """`protect` the bucket and its key: deleting either loses every backup. Default true."""
     tags: dict[str, str] = field(default_factory=dict)
-    """Tags for every resource (a Name tag is added per resource)."""
+    """Tags for every resource (a Name tag is added per resource). Default none."""
 
 
 def _transitions(name: str, args: BackupBucketArgs) -> list[aws.s3.BucketLifecycleConfigurationRuleTransitionArgs]:

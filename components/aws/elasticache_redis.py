@@ -1,7 +1,7 @@
-"""ElastiCacheRedis: the seed's Redis as a Multi-AZ replication group, encrypted both ways.
+"""ElastiCacheRedis: the HEAL7 design's Redis as a Multi-AZ replication group, encrypted both ways.
 
-The seed's anti-examples (`--requirepass dev_redis_password`, a base64 password in a
-Secret) become a generated auth token that lives only in Secrets Manager and in state,
+The email-platform ops guide's anti-examples (`--requirepass dev_redis_password`, a base64
+password in a Secret) become a generated auth token that lives only in Secrets Manager and in state,
 marked secret.
 """
 
@@ -20,28 +20,42 @@ REDIS_PORT = 6379
 
 @dataclass
 class ElastiCacheRedisArgs:
-    """Inputs of ElastiCacheRedis. Defaults: the seed's prod shape, encrypted, protected."""
+    """Inputs of ElastiCacheRedis. Defaults: the HEAL7 design's prod shape, encrypted, protected."""
 
     vpc_id: pulumi.Input[str]
+    """Required: the VPC of the cache's security group."""
     subnet_ids: pulumi.Input[list[str]]
+    """Required: private subnets, one per AZ, for the subnet group."""
     availability_zones: list[str]
-    """Nodes are placed round-robin across these, so each AZ holds a copy."""
+    """Required: nodes are placed round-robin across these AZs, so each AZ holds a copy."""
     clients: list[ClientSource]
     """Required: who is admitted on 6379, each by a stable key (the EKS nodes' security group);
     nothing else is."""
     node_type: str = "cache.r6g.large"
+    """ElastiCache node type. Default cache.r6g.large (the HEAL7 design's prod node)."""
     node_count: int = 3
+    """Nodes in the replication group, primary included, in nodes (2-6: failover needs a replica). Default 3 (the
+    HEAL7 design)."""
     engine_version: str = "7.1"
+    """Redis OSS engine version, major.minor. Default 7.1 (the HEAL7 design runs Redis 7)."""
     snapshot_retention_days: int = 7
+    """Automated snapshots kept, in days (0 turns them off; ElastiCache allows up to 35). Default 7."""
     snapshot_window: str = "02:00-03:00"
+    """Daily snapshot window, "HH:MM-HH:MM" UTC, at least 60 minutes. Default 02:00-03:00, before RDS's backup
+    window."""
     maintenance_window: str = "sun:05:00-sun:06:00"
+    """Weekly maintenance window, "ddd:HH:MM-ddd:HH:MM" UTC, at least 60 minutes. Default sun:05:00-sun:06:00,
+    after RDS's, so the two stores never restart together."""
     log_retention_days: int = 90
+    """CloudWatch retention of the slow log, in days. Default 90."""
     protect: bool = True
+    """`protect` the replication group, its key, logs and AUTH token secret. Default true."""
     apply_immediately: bool = True
     """Default True: ElastiCache refuses any change of log delivery without it
     (InvalidParameterValue); with False, other changes (node type, engine version) wait for
     `maintenance_window` and show as a pending diff until then."""
     tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every resource (a Name tag is added per resource). Default none."""
 
 
 class ElastiCacheRedis(pulumi.ComponentResource):
@@ -97,7 +111,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
             family=f"redis{args.engine_version.split('.')[0]}",
             description=f"Cache behaviour of {name}",
             parameters=[
-                # A cache (the seed's hit-ratio target): evict least-recently-used keys
+                # A cache (the HEAL7 design's hit-ratio target, > 95 %): evict least-recently-used keys
                 # when full instead of failing writes.
                 aws.elasticache.ParameterGroupParameterArgs(name="maxmemory-policy", value="allkeys-lru"),
                 # Commands slower than 10 ms reach the slow log (and CloudWatch).
@@ -128,7 +142,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
         zones = [args.availability_zones[i % len(args.availability_zones)] for i in range(args.node_count)]
         group = aws.elasticache.ReplicationGroup(
             f"{name}-group",
-            description=f"Redis of {name} (the seed's 3-node cache)",
+            description=f"Redis of {name} (the HEAL7 design's 3-node cache)",
             engine="redis",
             engine_version=args.engine_version,
             node_type=args.node_type,

@@ -34,22 +34,22 @@ class AwsNetworkArgs:
     """Inputs of AwsNetwork. Defaults favour availability and protection."""
 
     vpc_cidr: str
-    """The VPC's IPv4 range, e.g. 10.30.0.0/16."""
+    """Required: the VPC's IPv4 range, e.g. 10.30.0.0/16."""
     availability_zones: list[str]
-    """AZs, in the same order as the subnet lists."""
+    """Required: AZs, in the same order as the subnet lists; each zone letter is the stable key of its resources."""
     private_subnet_cidrs: list[str]
-    """One private range per AZ (nodes, pods, data stores)."""
+    """Required: one private range per AZ (nodes, pods, data stores)."""
     public_subnet_cidrs: list[str]
-    """One public range per AZ (NAT gateways and internet-facing load balancers)."""
+    """Required: one public range per AZ (NAT gateways and internet-facing load balancers)."""
     nat_gateway_mode: Literal["single", "perAz"] = "perAz"
     """Default one NAT per AZ, so a zone loss does not cut the other zones' egress."""
     flow_log_retention_days: int = 365
-    """CloudWatch retention of flow logs; a year by default for incident forensics."""
+    """CloudWatch retention of flow logs, in days. Default 365: a year for incident forensics."""
     protect: bool = True
-    """`protect` the flow-log group, its key and the ingress addresses. Callers loosen
-    this only for dev."""
+    """`protect` the flow-log group, its key and the ingress addresses. Callers loosen this only for dev. Default
+    true."""
     tags: dict[str, str] = field(default_factory=dict)
-    """Tags for every resource (a Name tag is added per resource)."""
+    """Tags for every resource (a Name tag is added per resource). Default none."""
 
 
 class AwsNetwork(pulumi.ComponentResource):

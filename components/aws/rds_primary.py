@@ -26,38 +26,54 @@ STATIC_PARAMETERS = {"max_connections", "shared_buffers", "shared_preload_librar
 
 @dataclass
 class RdsPrimaryArgs:
-    """Inputs of RdsPrimary. Defaults: Multi-AZ, protected, 7 days of backups, the seed's windows."""
+    """Inputs of RdsPrimary. Defaults: Multi-AZ, protected, 7 days of backups, the HEAL7 design's windows."""
 
     vpc_id: pulumi.Input[str]
+    """Required: the VPC of the database's security group."""
     subnet_ids: pulumi.Input[list[str]]
-    """Private subnets, one per AZ, for the subnet group."""
+    """Required: private subnets, one per AZ, for the subnet group."""
     instance_class: str
-    allocated_storage: int
-    max_allocated_storage: int
+    """Required: the DB instance class, e.g. db.r6g.xlarge; sized per tier, so no default."""
+    allocated_storage_gib: int
+    """Required: initial gp3 storage, in GiB (20-65536)."""
+    max_allocated_storage_gib: int
+    """Required: storage autoscaling ceiling, in GiB; at least 10 % above allocated_storage_gib (RDS refuses less)."""
     tuning: dict[str, str]
-    """Seed tuning in RDS units (PostgresTuning.rds_values())."""
+    """Required: the HEAL7 design's PostgreSQL tuning in RDS parameter units (PostgresTuning.rds_values(): 8 kB
+    pages, kB)."""
     db_name: str
+    """Required: the application database created with the instance."""
     master_username: str
+    """Required: the master user; its password is managed by RDS in Secrets Manager."""
     engine_major_version: int = 16
+    """PostgreSQL major version; RDS picks the minor and keeps it current. Default 16."""
     clients: list[ClientSource] = field(default_factory=list)
     """Who is admitted on 5432, each by a stable key (the EKS nodes' security group, the
     Cloud SQL replica's range across the VPN). Default none, which is refused: the
     database would be unreachable."""
     multi_az: bool = True
+    """A synchronous standby in a second AZ, so a zone loss fails over. Default true."""
     backup_retention_days: int = 7
+    """Automated backups kept, in days (7-35). Default 7."""
     backup_window: str = "03:00-04:00"
+    """Daily backup window, "HH:MM-HH:MM" UTC, at least 30 minutes. Default 03:00-04:00 (the HEAL7 design's
+    window)."""
     maintenance_window: str = "sun:04:00-sun:05:00"
+    """Weekly maintenance window, "ddd:HH:MM-ddd:HH:MM" UTC, at least 30 minutes, not overlapping the backup
+    window. Default sun:04:00-sun:05:00 (the HEAL7 design's window)."""
     backup_replica_region: str | None = None
-    """Region that also keeps the automated backups (region-loss recovery); None for none."""
+    """Region that also keeps the automated backups (region-loss recovery). Default None: no copy."""
     log_retention_days: int = 90
+    """CloudWatch retention of the PostgreSQL and upgrade logs, in days. Default 90."""
     protect: bool = True
-    """`protect` the instance, key and logs; RDS deletion protection on."""
+    """`protect` the instance, key and logs; RDS deletion protection on. Default true."""
     apply_immediately: bool = False
     """Default False (RDS's own default): instance changes (class, storage, Multi-AZ, engine
     version) wait for `maintenance_window` and show as a pending diff until then; True applies
     them at the next `pulumi up`, which may restart or fail over the database. Parameter-group
     changes follow their own apply method either way."""
     tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every resource (a Name tag is added per resource). Default none."""
 
 
 class RdsPrimary(pulumi.ComponentResource):
@@ -89,7 +105,7 @@ class RdsPrimary(pulumi.ComponentResource):
 
         parameters = {
             **args.tuning,
-            # pg_stat_statements: the seed's query statistics. pglogical: the Cloud SQL
+            # pg_stat_statements: the HEAL7 design's query statistics. pglogical: the Cloud SQL
             # replica's external-server replication needs it preloaded on the source.
             "shared_preload_libraries": "pg_stat_statements,pglogical",
             "rds.logical_replication": "1",
@@ -99,7 +115,7 @@ class RdsPrimary(pulumi.ComponentResource):
         parameter_group = aws.rds.ParameterGroup(
             f"{name}-params",
             family=f"postgres{args.engine_major_version}",
-            description=f"Seed tuning and pglogical for {identifier}",
+            description=f"HEAL7 tuning and pglogical for {identifier}",
             parameters=[
                 aws.rds.ParameterGroupParameterArgs(
                     name=key_name,
@@ -153,15 +169,15 @@ class RdsPrimary(pulumi.ComponentResource):
             auto_minor_version_upgrade=True,
             allow_major_version_upgrade=False,  # a major upgrade is a deliberate change
             instance_class=args.instance_class,
-            # The seed: gp3, autoscaling from allocated to max (1000 -> 5000 GB in prod).
+            # The HEAL7 design: gp3, autoscaling from allocated to max (1000 -> 5000 GB in prod).
             storage_type="gp3",
-            allocated_storage=args.allocated_storage,
-            max_allocated_storage=args.max_allocated_storage,
+            allocated_storage=args.allocated_storage_gib,
+            max_allocated_storage=args.max_allocated_storage_gib,
             storage_encrypted=True,
             kms_key_id=key.arn,
             db_name=args.db_name,
             username=args.master_username,
-            # RDS generates and rotates the password in Secrets Manager (seed anti-example:
+            # RDS generates and rotates the password in Secrets Manager (the HEAL7 design's anti-example:
             # var.db_password); the program never sees it.
             manage_master_user_password=True,
             master_user_secret_kms_key_id=key.arn,
@@ -194,7 +210,7 @@ class RdsPrimary(pulumi.ComponentResource):
             performance_insights_enabled=True,
             performance_insights_kms_key_id=key.arn,
             performance_insights_retention_period=7,  # the free tier's window
-            monitoring_interval=60,  # the seed's enhanced-monitoring interval
+            monitoring_interval=60,  # the HEAL7 design's enhanced-monitoring interval
             monitoring_role_arn=monitoring_role.arn,
             enabled_cloudwatch_logs_exports=LOG_EXPORTS,
             tags={**args.tags, "Name": identifier},

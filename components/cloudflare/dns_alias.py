@@ -22,13 +22,13 @@ class DnsAliasArgs:
     """Inputs of DnsAlias. Every field is required; the record is never proxied."""
 
     zone_id: pulumi.Input[str]
-    """The Cloudflare zone (32-hex id) that holds `hostname`."""
+    """Required: the Cloudflare zone (32-hex id) that holds `hostname`."""
     hostname: str
-    """Fully qualified name to create, inside the zone, e.g. heal7-prod-postgres.heal7.com."""
+    """Required: fully qualified name to create, inside the zone, e.g. heal7-prod-postgres.heal7.com."""
     target: pulumi.Input[str]
-    """The name the alias points at, e.g. the RDS endpoint address."""
+    """Required: the name the alias points at, e.g. the RDS endpoint address."""
     purpose: str
-    """Why the record exists; becomes the record's comment in the Cloudflare dashboard."""
+    """Required: why the record exists; becomes the record's comment in the Cloudflare dashboard."""
 
 
 class DnsAlias(pulumi.ComponentResource):

@@ -59,7 +59,7 @@ class OriginPoolArgs:
 
 @dataclass
 class CloudflareLBArgs:
-    """Inputs of CloudflareLB. Defaults: the seed's health check, proxied, sticky sessions."""
+    """Inputs of CloudflareLB. Defaults: the HEAL7 design's health check, proxied, sticky sessions."""
 
     account_id: str
     """Required: the Cloudflare account (32 hex characters) that owns monitors, pools and notifications."""
@@ -85,7 +85,7 @@ class CloudflareLBArgs:
     """Path the health probe requests. Default /health (the HEAL7 design's health endpoint)."""
     expected_codes: str = "200"
     """HTTP status the probe accepts as healthy. Default "200"."""
-    # The seed's container HEALTHCHECK: --interval=30s --timeout=3s --retries=3.
+    # The HEAL7 design's container HEALTHCHECK: --interval=30s --timeout=3s --retries=3.
     interval_seconds: int = 30
     """Time between probes from each region, in seconds; the plan sets the floor (Pro 60, Business 15). Default 30."""
     timeout_seconds: int = 3

@@ -9,7 +9,7 @@ from the first `pulumi up`, while the load balancers may still be off. The TLS s
 header is not: browsers keep it for its max-age, includeSubDomains extends it to hosts this
 stack does not run, and a preloaded domain stays in browsers for months after it leaves the
 list. So until the front door serves, HSTS goes out for a day, without subdomains or
-preload; the year with subdomains and preload (the seed's header) follows once it serves.
+preload; the year with subdomains and preload (the email-platform ops guide's nginx header) follows once it serves.
 """
 
 from dataclasses import dataclass, field
@@ -30,10 +30,13 @@ class RateLimitRuleArgs:
     """One limit: clients of `hostnames` may send `requests_per_period` per `period_seconds`."""
 
     name: str
+    """Required: the rule's class (api, web, email); it names the rule in the ruleset."""
     hostnames: list[str]
+    """Required: the hostnames the limit applies to."""
     period_seconds: int
-    """One of Cloudflare's periods: 10, 60, 120, 300, 600 or 3600."""
+    """Required: one of Cloudflare's counting periods, in seconds: 10, 60, 120, 300, 600 or 3600."""
     requests_per_period: int
+    """Required: requests per client IP and data centre allowed in one period, in requests."""
 
 
 @dataclass
@@ -41,27 +44,32 @@ class CloudflareZoneSecurityArgs:
     """Inputs of CloudflareZoneSecurity. Defaults are the secure ones; loosen explicitly."""
 
     zone_id: str
+    """Required: the zone (32 hex characters) whose settings and rate-limit ruleset these are."""
     front_door_serving: bool
-    """No default, on purpose: True once the load balancers serve (the stack's serveTraffic),
-    which turns on the year-long HSTS with subdomains and preload; False sends the staged
-    header (STAGED_HSTS_MAX_AGE_SECONDS, no subdomains, no preload), which a day undoes."""
+    """Required, on purpose: True once the load balancers serve (the stack's serveTraffic), which turns on the
+    year-long HSTS with subdomains and preload; False sends the staged header (STAGED_HSTS_MAX_AGE_SECONDS, no
+    subdomains, no preload), which a day undoes."""
     rate_limits: list[RateLimitRuleArgs] = field(default_factory=list)
+    """One rule per rate-limit class in use. Default none (no ruleset)."""
     rate_limit_action: str = "block"
-    """What a client over its limit gets: block (429), a challenge, or log (Enterprise)."""
+    """What a client over its limit gets: block (429), a challenge, or log (Enterprise). Default block."""
     mitigation_timeout_seconds: int = 60
-    """How long the action lasts once a client trips a limit (0: throttle only)."""
-    # Full (strict): Cloudflare verifies the origin's certificate and hostname, so a
-    # man-in-the-middle between the edge and the clouds cannot pose as the origin.
+    """How long the action lasts once a client trips a limit, in seconds (0: throttle only). Default 60."""
     ssl_mode: str = "strict"
-    # TLS 1.0/1.1 are deprecated (RFC 8996) and fail PCI DSS; 1.3 is offered to all clients.
+    """Edge-to-origin TLS mode. Default strict: Cloudflare verifies the origin's certificate and hostname, so a
+    man-in-the-middle between the edge and the clouds cannot pose as the origin."""
     min_tls_version: str = "1.2"
+    """Lowest TLS version clients may use. Default 1.2: TLS 1.0/1.1 are deprecated (RFC 8996) and fail PCI DSS."""
     tls_1_3: str = "on"
-    # The seed's nginx header (max-age=31536000; includeSubDomains; preload), moved to the
-    # edge so every hostname sends it, whichever cloud answers. Sent only while
-    # front_door_serving; until then the staged header goes out instead.
+    """Offer TLS 1.3 to clients (on/off). Default on."""
     hsts_max_age_seconds: int = 31536000
+    """HSTS max-age once the front door serves, in seconds. Default 31536000 (a year, the email-platform ops guide's nginx
+    header, moved to the edge so every hostname sends it whichever cloud answers)."""
     hsts_include_subdomains: bool = True
+    """HSTS includeSubDomains once the front door serves. Default true (the email-platform ops guide's nginx header)."""
     hsts_preload: bool = True
+    """HSTS preload once the front door serves (hard to undo: browsers ship the preload list). Default true (the
+    HEAL7 design's header)."""
 
 
 class CloudflareZoneSecurity(pulumi.ComponentResource):
@@ -115,7 +123,7 @@ class CloudflareZoneSecurity(pulumi.ComponentResource):
                 # The zone's entrypoint for rate limiting: one per zone and phase.
                 phase="http_ratelimit",
                 name=f"{name} rate limits",
-                description="Per-client request rates (the seed's nginx limit_req zones)",
+                description="Per-client request rates (the HEAL7 design's nginx limit_req zones)",
                 rules=[self._rule(limit, args) for limit in args.rate_limits],
                 opts=child,
             )

@@ -62,33 +62,37 @@ class CloudSqlReplicaArgs:
     """Inputs of CloudSqlReplica. Defaults: private IP only, TLS-only clients, protected."""
 
     region: str
+    """Required: the replica's region (the GKE cluster's, so reads stay regional)."""
     network_id: pulumi.Input[str]
-    """VPC the replica's private IP lives in (private service access is set up on it)."""
+    """Required: VPC the replica's private IP lives in (private service access is set up on it)."""
     psa_range_name: pulumi.Input[str]
-    """Name of the private-services range the private IP is allocated from."""
+    """Required: name of the private-services range the private IP is allocated from."""
     private_services_peering: list[pulumi.Resource]
-    """The service-networking peering (and its route export); the instance is created after it."""
+    """Required: the service-networking peering (and its route export); the instance is created after it."""
     source_host: pulumi.Input[str]
-    """DNS name of the RDS primary, at most MAX_SOURCE_HOST_LENGTH characters: a public name
-    that follows RDS's endpoint (a CNAME of it), so a Multi-AZ failover needs no change."""
+    """Required: DNS name of the RDS primary, at most MAX_SOURCE_HOST_LENGTH characters: a public name that follows
+    RDS's endpoint (a CNAME of it), so a Multi-AZ failover needs no change."""
     source_ca_certificate: pulumi.Input[str]
-    """PEM of the CA that signed the RDS server certificate (the region's RDS root CA).
-    Required: without it Cloud SQL connects unencrypted, which RDS refuses under
-    rds.force_ssl=1, and the replication password would cross the VPN in clear text."""
+    """Required: PEM of the CA that signed the RDS server certificate (the region's RDS root CA). Without it Cloud
+    SQL connects unencrypted, which RDS refuses under rds.force_ssl=1, and the replication password would cross
+    the VPN in clear text."""
     engine_major_version: int
-    """Must equal the RDS primary's major: pglogical replicates between equal majors."""
+    """Required: must equal the RDS primary's major, since pglogical replicates between equal majors."""
     disk_size_gb: int
-    """Initial PD-SSD size; auto-resize grows it afterwards."""
+    """Required: initial PD-SSD size, in GB; auto-resize grows it afterwards."""
     source_port: int = POSTGRES_PORT
+    """RDS's port. Default 5432 (the SDK's own default is MySQL's 3306)."""
     tier: str = "db-custom-4-16384"
-    """db-custom-<vCPU>-<MiB> (the seed's) or db-perf-optimized-N-<vCPU>."""
+    """Machine tier, db-custom-<vCPU>-<MiB> or db-perf-optimized-N-<vCPU>. Default db-custom-4-16384 (the HEAL7
+    design's replica)."""
     database_flags: dict[str, str] = field(default_factory=dict)
-    """Added to (and overriding) the CIS logging flags, e.g. {"max_connections": "200"}."""
+    """Added to (and overriding) the CIS logging flags, e.g. {"max_connections": "200"}. Default none."""
     replication_username: str = "cloudsql_replicator"
-    """RDS user the replica connects as; the runbook creates it."""
+    """RDS user the replica connects as; the runbook creates it. Default cloudsql_replicator."""
     protect: bool = True
-    """`protect` the instance, its source representation and the secret; deletion protection on."""
+    """`protect` the instance, its source representation and the secret; deletion protection on. Default true."""
     labels: dict[str, str] = field(default_factory=dict)
+    """GCP labels on the replica (cost attribution). Default none."""
 
 
 class CloudSqlReplica(pulumi.ComponentResource):

@@ -165,7 +165,7 @@ class GkeNodePool(pulumi.ComponentResource):
             ),
             # CIS GKE 5.5.2 / 5.5.3: GKE replaces unhealthy nodes and keeps them patched.
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
-            # The seed's rolling-update rule: add a node before removing one, never go
+            # The HEAL7 design's rolling-update rule: add a node before removing one, never go
             # below the serving capacity (maxUnavailable 0).
             upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(
                 strategy="SURGE",

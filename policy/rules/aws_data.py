@@ -1,5 +1,5 @@
 """Data-store controls for RDS PostgreSQL and ElastiCache Redis: encryption, privacy,
-backups, high availability and deletion protection (the seeds ask for encrypted RDS and
+backups, high availability and deletion protection (the HEAL7 design asks for encrypted RDS and
 Redis; AWS FSBP and CIS AWS give the rest)."""
 
 from collections.abc import Iterator

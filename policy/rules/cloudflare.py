@@ -24,7 +24,7 @@ ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
 LOAD_BALANCER = "cloudflare:index/loadBalancer:LoadBalancer"
 POOL = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
 TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
-# Six months is the floor browsers' HSTS preload list accepts; the seeds' zone uses a year.
+# Six months is the floor browsers' HSTS preload list accepts; the email-platform ops guide's header uses a year.
 HSTS_MIN_AGE_SECONDS = 15_552_000
 
 

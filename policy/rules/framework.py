@@ -69,7 +69,7 @@ aws_fsbp = _framework("AWS Foundational Security Best Practices", "1.0.0")
 checkov = _framework("checkov", "3")
 security_hub = _framework("AWS Security Hub controls (NIST SP 800-53 r5 standard)", "r5")
 platform_baseline = _framework("multicloud-platform security baseline", "1")
-seed = _framework("multicloud-platform seed requirements", "2026")
+requirement = _framework("HEAL7 design and email-platform ops guide", "2026")
 cloudflare_guide = _framework("Cloudflare SSL/TLS and Load Balancing recommendations", "2026")
 
 

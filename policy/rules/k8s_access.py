@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from .framework import Config, as_list, checkov, cis_eks, get, seed
+from .framework import Config, as_list, checkov, cis_eks, get, requirement
 from .k8s_workloads import kubernetes_control as _control
 
 ROLES = ["kubernetes:rbac.authorization.k8s.io/v1:Role", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"]
@@ -86,7 +86,7 @@ def _network_policy_sources(args: ResourceValidationArgs, config: Config) -> Ite
                 yield f"spec.ingress[{index}] admits an ipBlock ({get(peer, 'ipBlock.cidr')})"
             selector = get(peer, "namespaceSelector")
             if selector is not None:
-                # The seeds select namespaces by their `name` label; Kubernetes sets
+                # Both documents select namespaces by their `name` label; Kubernetes sets
                 # kubernetes.io/metadata.name on every namespace.
                 labels = get(selector, "matchLabels") or {}
                 name = labels.get("kubernetes.io/metadata.name") or labels.get("name")
@@ -106,7 +106,7 @@ def _strict_mtls(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
 def _no_secret_data(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
     for field in ("data", "stringData"):
         if get(args.props, field):
-            yield f"the Secret carries literal values in {field} (the seeds' base64 Secrets are the anti-example)"
+            yield f"the Secret carries literal values in {field} (the email-platform ops guide's base64 Secrets are the anti-example)"
 
 
 def _not_default_namespace(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
@@ -154,7 +154,7 @@ POLICIES = [
         "k8s-load-balancer-only-ingress",
         "Only the ingress gateway is exposed as a LoadBalancer Service.",
         Severity.HIGH,
-        seed("single ingress gateway behind Cloudflare"),
+        requirement("single ingress gateway behind Cloudflare"),
         [SERVICE],
         "secure: Services default to ClusterIP",
         "use ClusterIP and route through the Istio ingress gateway",
@@ -165,7 +165,7 @@ POLICIES = [
         "k8s-network-policy-sources",
         "Network policies admit only the ingress and monitoring namespaces.",
         Severity.MEDIUM,
-        seed("NetworkPolicy from istio-system and monitoring"),
+        requirement("NetworkPolicy from istio-system and monitoring"),
         [NETWORK_POLICY],
         "secure: a policy without ingress rules admits nothing",
         "admit traffic with namespaceSelector on the ingress or monitoring namespace, or a podSelector",
@@ -182,7 +182,7 @@ POLICIES = [
         "istio-strict-mtls",
         "Istio PeerAuthentication enforces STRICT mutual TLS.",
         Severity.HIGH,
-        seed("PeerAuthentication mtls STRICT"),
+        requirement("PeerAuthentication mtls STRICT"),
         PEER_AUTHENTICATION,
         "insecure: an unset mode inherits the mesh default, PERMISSIVE",
         "set spec.mtls.mode 'STRICT'",
@@ -192,7 +192,7 @@ POLICIES = [
         "k8s-secret-no-literal-data",
         "Kubernetes Secrets carry no literal data; External Secrets fills them.",
         Severity.CRITICAL,
-        seed("no plaintext secrets"),
+        requirement("no plaintext secrets"),
         [SECRET],
         "secure: a Secret without data or stringData holds nothing",
         "declare an ExternalSecret that syncs the value from AWS Secrets Manager or GCP Secret Manager",

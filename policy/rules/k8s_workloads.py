@@ -1,5 +1,5 @@
 """Pod-level controls for Kubernetes workloads (the checkov CKV_K8S checks that apply to
-Deployments, StatefulSets, DaemonSets, Jobs, CronJobs and Pods, and the seeds' rules:
+Deployments, StatefulSets, DaemonSets, Jobs, CronJobs and Pods, and the requirement documents' rules:
 non-root uid 1001, requests and limits, probes, rolling updates with maxUnavailable 0)."""
 
 from collections.abc import Callable, Iterator, Mapping
@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from .framework import Config, ResourceControl, as_list, checkov, cis_eks, get, seed
+from .framework import Config, ResourceControl, as_list, checkov, cis_eks, get, requirement
 
 FAMILY = "kubernetes"
 # Where each workload kind keeps its pod spec.
@@ -121,7 +121,7 @@ def _non_root(args: ResourceValidationArgs, container: Container, _: Config) -> 
     return None
 
 
-def _seed_uid(args: ResourceValidationArgs, container: Container, config: Config) -> str | None:
+def _application_uid(args: ResourceValidationArgs, container: Container, config: Config) -> str | None:
     user = security_setting(args, container, "runAsUser")
     if user != config["runAsUser"]:
         shown = f"uid {user:g}" if isinstance(user, (int, float)) else "the image's user"
@@ -345,14 +345,14 @@ POLICIES = [
         _per_container(_non_root),
     ),
     _control(
-        "k8s-seed-uid",
-        "Containers run as the seeds' application uid (1001).",
+        "k8s-application-uid",
+        "Containers run as the application uid both requirement documents use (1001).",
         Severity.MEDIUM,
-        seed("Dockerfile USER 1001"),
+        requirement("Dockerfile USER 1001"),
         WORKLOADS,
         "insecure: without runAsUser the image decides",
         "set securityContext.runAsUser 1001 (pod or container)",
-        _per_container(_seed_uid),
+        _per_container(_application_uid),
         settings={"runAsUser": {"type": "integer", "minimum": 1, "default": 1001}},
     ),
     _control(
@@ -408,7 +408,7 @@ POLICIES = [
         "k8s-rolling-update-zero-unavailable",
         "Deployments roll out without taking serving pods down.",
         Severity.MEDIUM,
-        seed("rollingUpdate maxUnavailable 0"),
+        requirement("rollingUpdate maxUnavailable 0"),
         ["kubernetes:apps/v1:Deployment"],
         "insecure: the default rollout allows 25% unavailable",
         "set spec.strategy.rollingUpdate {maxSurge: 1, maxUnavailable: 0}",

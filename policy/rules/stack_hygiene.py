@@ -9,7 +9,17 @@ from typing import Any
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
-from .framework import Config, ResourceControl, StackControl, StackFinding, as_json, get, known, platform_baseline, seed
+from .framework import (
+    Config,
+    ResourceControl,
+    StackControl,
+    StackFinding,
+    as_json,
+    get,
+    known,
+    platform_baseline,
+    requirement,
+)
 
 FAMILY = "stack"
 
@@ -240,7 +250,7 @@ POLICIES = [
         name="no-literal-secrets",
         description="No resource property holds a literal secret (by key name, credential shape or entropy).",
         severity=Severity.CRITICAL,
-        framework=seed("no plaintext secrets"),
+        framework=requirement("no plaintext secrets"),
         family=FAMILY,
         when_absent="secure: an absent value holds no secret",
         remediation="generate it with pulumi_random or the cloud (manage_master_user_password), keep it in "

@@ -23,7 +23,7 @@ from .framework import (
     get,
     get_or_unknown,
     known,
-    seed,
+    requirement,
 )
 from .k8s_workloads import POD_SPEC_PATHS
 
@@ -201,14 +201,14 @@ POLICIES = [
         framework=cis_eks("4.3.2"),
         family=FAMILY,
         when_absent="insecure: without a NetworkPolicy every pod accepts traffic from everywhere",
-        remediation="add a default-deny NetworkPolicy plus the seeds' allow rules to the namespace",
+        remediation="add a default-deny NetworkPolicy plus the HEAL7 design's allow rules to the namespace",
         check=_namespaces_isolated,
     ),
     ResourceControl(
         name="hpa-throughput-reachable",
         description="An autoscaler's maximum replicas times its per-pod target reach the declared throughput.",
         severity=Severity.HIGH,
-        framework=seed("10,000 RPS at HPA max"),
+        framework=requirement("10,000 RPS at HPA max"),
         family=FAMILY,
         resource_types=[HPA],
         when_absent=f"not applicable without the {THROUGHPUT_ANNOTATION} annotation; insecure (unreachable) when "

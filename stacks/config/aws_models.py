@@ -222,7 +222,7 @@ class AwsConfig(Section):
         description="AZs to spread subnets, NAT and nodes across, e.g. ap-northeast-2a.",
     )
     network: AwsNetworkConfig
-    # Service logs (EKS control plane, PostgreSQL, Redis slow log); the seed keeps 90 days.
+    # Service logs (EKS control plane, PostgreSQL, Redis slow log); the HEAL7 design keeps 90 days.
     log_retention_days: RetentionDays = Field(description="CloudWatch retention of service logs, in days.")
     eks: EksConfig
     rds: RdsConfig

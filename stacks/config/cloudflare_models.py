@@ -14,7 +14,7 @@ from pydantic import AfterValidator, EmailStr, Field, StringConstraints, field_v
 
 from stacks.config.types import Count, DnsZone, Fraction, Seconds, Section, Slug, Switch, unique
 
-# The two origin pools: one per cloud. Their names are the seed's (cloudflare-config.yaml).
+# The two origin pools: one per cloud. Their names are the HEAL7 design's (cloudflare-config.yaml).
 AWS_POOL = "aws-primary"
 GCP_POOL = "gcp-secondary"
 POOL_NAMES = (AWS_POOL, GCP_POOL)
@@ -95,13 +95,13 @@ class MonitorConfig(Section):
     """The HTTPS health check both clouds' ingress gateways answer."""
 
     path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/-]*$")] = Field(
-        default="/health", description="The seed's health endpoint (Dockerfile HEALTHCHECK, probes)."
+        default="/health", description="The HEAL7 design's health endpoint (Dockerfile HEALTHCHECK, probes)."
     )
     host: Hostname | None = Field(
         default=None, description="Host header of the probe; default the zone apex, which both clouds serve."
     )
     expected_codes: Annotated[str, StringConstraints(pattern=r"^[1-5](\d\d|xx)$")] = "200"
-    # The seed's container health check: --interval=30s --timeout=3s --retries=3. The
+    # The HEAL7 design's container health check: --interval=30s --timeout=3s --retries=3. The
     # interval's floor depends on the plan (checked in front_door_problems).
     interval_seconds: Seconds = Field(default=30, ge=10, le=3600)
     timeout_seconds: Seconds = Field(default=3, ge=1, le=10)
@@ -119,12 +119,12 @@ class MonitorConfig(Section):
 class SteeringConfig(Section):
     """Who goes where when a hostname is served by both clouds."""
 
-    # The seed's geo_steering: Korea to AWS Seoul, Japan to GCP.
+    # The HEAL7 design's geo_steering: Korea to AWS Seoul, Japan to GCP.
     country_pools: dict[CountryCode, PoolName] = Field(
         default_factory=lambda: {"KR": AWS_POOL, "JP": GCP_POOL},
         description="Country (ISO 3166-1 alpha-2) to the pool it is served by first; the other pool is its failover.",
     )
-    # The seed's 70/30 DNS weights for everyone else.
+    # The HEAL7 design's 70/30 DNS weights for everyone else.
     default_weights: dict[PoolName, Fraction] = Field(
         default_factory=lambda: {AWS_POOL: 0.7, GCP_POOL: 0.3},
         description="Share of the remaining countries' traffic per pool; positive, summing to 1.",
@@ -156,7 +156,7 @@ class LoadBalancerConfig(Section):
 
 
 class RateLimitConfig(Section):
-    """A per-client-IP request rate, as the seed states it (e.g. 100 per second)."""
+    """A per-client-IP request rate, as the requirement documents state it (e.g. 100 per second)."""
 
     requests: Count = Field(gt=0, description="Requests each client address may make per `per`.")
     per: Literal["second", "minute", "hour"]
@@ -164,7 +164,7 @@ class RateLimitConfig(Section):
     def as_cloudflare_period(self) -> tuple[int, int]:
         """(period seconds, requests per period) in a period Cloudflare accepts.
 
-        The shortest allowed period that is a whole number of the seed's units, scaled
+        The shortest allowed period that is a whole number of the documents' units, scaled
         exactly: 100 r/s becomes 1000 per 10 s, 100 r/min stays 100 per 60 s. The
         shortest period keeps the limit closest to nginx's per-second limit_req.
         """
@@ -175,7 +175,7 @@ class RateLimitConfig(Section):
 
 def _default_rate_limits() -> dict[str, RateLimitConfig]:
     return {
-        # The seed's nginx limit_req zones: api 100r/s and web 1000r/s per client address.
+        # The HEAL7 design's nginx limit_req zones: api 100r/s and web 1000r/s per client address.
         "api": RateLimitConfig(requests=100, per="second"),
         "web": RateLimitConfig(requests=1000, per="second"),
         # The email platform's ingress (nginx rate-limit 100, window 1m).
@@ -192,7 +192,7 @@ class CloudflareConfig(Section):
     )
     zone_id: CloudflareId = Field(description="The zone's id (dashboard: the zone's Overview page, API section).")
     account_id: CloudflareId = Field(description="The account owning the zone; monitors and pools live there.")
-    notification_email: EmailStr = Field(description="Where pool health alerts go (the seed's ops address).")
+    notification_email: EmailStr = Field(description="Where pool health alerts go (the HEAL7 design's ops address).")
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     steering: SteeringConfig = Field(default_factory=SteeringConfig)
     load_balancers: dict[Hostname, LoadBalancerConfig] = Field(

@@ -57,9 +57,11 @@ PageMemorySize = Annotated[MemorySize, AfterValidator(_whole_pages)]
 
 
 class PostgresTuning(Section):
-    """The seed's `ALTER SYSTEM` tuning, in human units; converted for the parameter group."""
+    """The HEAL7 design's `ALTER SYSTEM` tuning, in human units; converted for the parameter group."""
 
-    max_connections: Count = Field(ge=20, le=5000, description="Connection ceiling (the seed's pool holds 200).")
+    max_connections: Count = Field(
+        ge=20, le=5000, description="Connection ceiling (the HEAL7 design's pool holds 200)."
+    )
     shared_buffers: PageMemorySize = Field(description="e.g. '4GB'; RDS takes 8 kB pages.")
     effective_cache_size: PageMemorySize = Field(description="e.g. '12GB'; RDS takes 8 kB pages.")
     work_mem: MemorySize = Field(description="Per sort/hash memory, e.g. '16MB'; RDS takes kB.")
@@ -82,7 +84,7 @@ class RdsConfig(Section):
         ge=MIN_POSTGRES_MAJOR,
         description=f"PostgreSQL major version (>= {MIN_POSTGRES_MAJOR}); the Cloud SQL replica must match it.",
     )
-    instance_class: DbInstanceClass = Field(description="e.g. db.r6g.xlarge (the seed's prod class).")
+    instance_class: DbInstanceClass = Field(description="e.g. db.r6g.xlarge (the HEAL7 design's prod class).")
     allocated_storage: SizeGib = Field(ge=GP3_MIN_GIB, le=GP3_MAX_GIB, description="Initial gp3 storage, GiB.")
     max_allocated_storage: SizeGib = Field(
         ge=GP3_MIN_GIB,
@@ -90,9 +92,9 @@ class RdsConfig(Section):
         description="Storage autoscaling ceiling, GiB; at least 10 % above allocatedStorage.",
     )
     multi_az: Switch = Field(description="Synchronous standby in a second AZ (required in prod).")
-    # The seed keeps 7 days; fewer would breach the platform's restore objective.
+    # The HEAL7 design keeps 7 days; fewer would breach the platform's restore objective.
     backup_retention_days: Days = Field(default=7, ge=7, le=35)
-    # The seed's windows. RDS reads them as UTC; each at least 30 minutes, not overlapping.
+    # The HEAL7 design's windows. RDS reads them as UTC; each at least 30 minutes, not overlapping.
     backup_window: RdsBackupWindow = "03:00-04:00"
     maintenance_window: RdsMaintenanceWindow = "sun:04:00-sun:05:00"
     backup_replica_region: AwsRegion | None = Field(
@@ -129,10 +131,10 @@ class RdsConfig(Section):
 
 
 class RedisConfig(Section):
-    node_type: CacheNodeType = Field(description="e.g. cache.r6g.large (the seed's prod node type).")
+    node_type: CacheNodeType = Field(description="e.g. cache.r6g.large (the HEAL7 design's prod node type).")
     # Automatic failover needs a replica, so at least 2; ElastiCache allows up to 6.
-    node_count: Count = Field(ge=2, le=6, description="Primary plus replicas (the seed runs 3).")
-    # The seed runs redis:7; the parameter group family follows the major version.
+    node_count: Count = Field(ge=2, le=6, description="Primary plus replicas (the HEAL7 design runs 3).")
+    # The HEAL7 design runs redis:7; the parameter group family follows the major version.
     engine_version: Annotated[str, StringConstraints(pattern=r"^7\.[0-9]+$")] = "7.1"
     snapshot_retention_days: Days = Field(ge=1, le=35)
     # Staggered after RDS's windows so the two stores never restart together. ElastiCache
@@ -146,7 +148,7 @@ class RedisConfig(Section):
 
 
 class EcrConfig(Section):
-    # The seed's AWS workloads (heal7-ai-models runs on GCP and uses Artifact Registry).
+    # The HEAL7 design's AWS workloads (heal7-ai-models runs on GCP and uses Artifact Registry).
     repositories: Annotated[list[RepositoryName], unique("repositories")] = Field(
         default=["web-main", "api-gateway", "saju-engine"],
         min_length=1,

@@ -33,7 +33,7 @@ from stacks.config.types import (
 AcceleratorType = Annotated[str, StringConstraints(max_length=63, pattern=r"^nvidia(-[a-z0-9]+)+$")]
 # GKE takes up to 50 authorized networks per cluster.
 MAX_AUTHORIZED_NETWORKS = 50
-# Cloud SQL custom machine tiers: db-custom-<vCPUs>-<memory MiB> (the seed's db-custom-4-16384).
+# Cloud SQL custom machine tiers: db-custom-<vCPUs>-<memory MiB> (the HEAL7 design's db-custom-4-16384).
 CloudSqlTier = Annotated[str, StringConstraints(pattern=r"^db-custom-\d{1,2}-\d{4,6}$")]
 # A 24-hour "HH:MM" start time (UTC).
 StartTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
@@ -52,7 +52,7 @@ class GcpNetworkConfig(Section):
     subnet_cidr: Ipv4Cidr = Field(description="Primary range of the regional subnet (nodes).")
     pods_cidr: Ipv4Cidr = Field(description="Secondary range for GKE pods.")
     services_cidr: Ipv4Cidr = Field(description="Secondary range for GKE Services.")
-    # The seed's control-plane range. GKE requires exactly a private /28 for private clusters.
+    # The HEAL7 design's control-plane range. GKE requires exactly a private /28 for private clusters.
     master_cidr: Ipv4Cidr = Field(default=ipaddress.IPv4Network("172.16.0.0/28"))
     private_service_access_cidr: Ipv4Cidr = Field(
         description="Range Google allocates Cloud SQL private IPs from; RDS admits the replica from it.",
@@ -183,10 +183,10 @@ class CloudSqlConfig(Section):
         description="PostgreSQL major of the replica; must equal the RDS primary's.",
     )
     tier: Annotated[CloudSqlTier, AfterValidator(_custom_tier_shape)] = Field(
-        description="Machine tier, e.g. db-custom-4-16384 (the seed's)."
+        description="Machine tier, e.g. db-custom-4-16384 (the HEAL7 design's)."
     )
     disk_size_gb: SizeGib = Field(ge=10, description="Initial SSD size, GB; auto-resize grows it.")
-    # The seed's flag; the replica serves the same pool as the primary.
+    # The HEAL7 design's flag; the replica serves the same pool as the primary.
     max_connections: Count = Field(default=200, ge=20, le=5000)
     replication_username: Annotated[PgIdentifier, AfterValidator(_not_reserved)] = Field(
         default="cloudsql_replicator", description="RDS user the replica connects as (created by the runbook)."

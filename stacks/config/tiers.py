@@ -9,8 +9,8 @@ Tiers differ in size, high availability and protection, never in code paths.
 
 from typing import Any
 
-# The seed's database-optimization.sql (its ALTER SYSTEM lines); sized for >= 16 GiB classes.
-SEED_POSTGRES_TUNING = {
+# The HEAL7 design's database-optimization.sql (its ALTER SYSTEM lines); sized for >= 16 GiB classes.
+HEAL7_POSTGRES_TUNING = {
     "maxConnections": 200,
     "sharedBuffers": "4GB",
     "effectiveCacheSize": "12GB",
@@ -39,7 +39,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             },
             "logRetentionDays": 14,
             "rds": {
-                # Burstable 4 GiB class: the seed's tuning scaled to its memory.
+                # Burstable 4 GiB class: the HEAL7 design's tuning scaled to its memory.
                 "instanceClass": "db.t4g.medium",
                 "allocatedStorage": 20,
                 "maxAllocatedStorage": 100,
@@ -47,7 +47,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 # Nobody waits for a maintenance window in dev.
                 "applyImmediately": True,
                 "tuning": {
-                    "maxConnections": 200,  # the seed's pool size, same in every tier
+                    "maxConnections": 200,  # the HEAL7 design's pool size, same in every tier
                     "sharedBuffers": "1GB",  # 25% of 4 GiB
                     "effectiveCacheSize": "3GB",  # 75% of 4 GiB
                     "workMem": "4MB",
@@ -86,7 +86,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "platform:cloudflare": {
             # Each pool takes traffic while one of its ingress addresses is healthy.
             "minimumOrigins": {"aws-primary": 1, "gcp-secondary": 1},
-            # A minute between probes: the Pro plan's floor (prod keeps the seed's 30 s).
+            # A minute between probes: the Pro plan's floor (prod keeps the HEAL7 design's 30 s).
             "monitor": {"intervalSeconds": 60},
         },
     },
@@ -100,7 +100,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             },
             "logRetentionDays": 30,
             "rds": {
-                # 16 GiB: the seed's buffer sizes fit (25% / 75% of memory).
+                # 16 GiB: the HEAL7 design's buffer sizes fit (25% / 75% of memory).
                 "instanceClass": "db.r6g.large",
                 "allocatedStorage": 100,
                 "maxAllocatedStorage": 1000,
@@ -108,7 +108,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 "multiAz": True,
                 # Changes land when made, so a change that fails fails here, before prod's window.
                 "applyImmediately": True,
-                "tuning": SEED_POSTGRES_TUNING,
+                "tuning": HEAL7_POSTGRES_TUNING,
             },
             "redis": {
                 "nodeType": "cache.r6g.large",
@@ -150,10 +150,10 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 # One year of flow logs for incident forensics.
                 "flowLogRetentionDays": 365,
             },
-            # The seed keeps logs 90 days.
+            # The HEAL7 design keeps logs 90 days.
             "logRetentionDays": 90,
             "rds": {
-                # The seed's primary: db.r6g.xlarge, 1000 GB gp3 autoscaling to 5000 GB.
+                # The HEAL7 design's primary: db.r6g.xlarge, 1000 GB gp3 autoscaling to 5000 GB.
                 "instanceClass": "db.r6g.xlarge",
                 "allocatedStorage": 1000,
                 "maxAllocatedStorage": 5000,
@@ -162,9 +162,9 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 # database: it waits for maintenanceWindow (pending until then; preview shows
                 # the diff again). For an urgent change, set true for that one `pulumi up`.
                 "applyImmediately": False,
-                "tuning": SEED_POSTGRES_TUNING,
+                "tuning": HEAL7_POSTGRES_TUNING,
             },
-            # The seed's Redis: cache.r6g.large, 3 nodes, a week of snapshots. Changes apply
+            # The HEAL7 design's Redis: cache.r6g.large, 3 nodes, a week of snapshots. Changes apply
             # at once: ElastiCache refuses a log-delivery change otherwise, node-type scaling
             # is online with Multi-AZ failover, and the data is a cache (allkeys-lru).
             "redis": {
@@ -179,7 +179,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                 "nodeGroups": {
                     # At least one general node per AZ (3 AZs) so a zone loss leaves capacity.
                     "general": {"instanceTypes": ["m6i.2xlarge"], "minSize": 3, "desiredSize": 3, "maxSize": 12},
-                    # The seed runs the CPU-heavy saju-engine on compute-optimised instances.
+                    # The HEAL7 design runs the CPU-heavy saju-engine on compute-optimised instances.
                     "highCpu": {"instanceTypes": ["c6i.4xlarge"], "minSize": 2, "desiredSize": 3, "maxSize": 10},
                 },
             },
@@ -195,7 +195,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
                     "gpu": {**GPU_POOL, "minNodesPerZone": 1, "maxNodesPerZone": 3},
                 },
             },
-            # The seed's replica tier; disk as large as the primary's initial storage.
+            # The HEAL7 design's replica tier; disk as large as the primary's initial storage.
             "cloudSql": {"tier": "db-custom-4-16384", "diskSizeGb": 1000},
         },
         # AWS serves while two of its three AZs answer; with one AZ left (a third of the
