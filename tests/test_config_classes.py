@@ -324,3 +324,26 @@ def test_a_crashing_cross_key_rule_becomes_a_config_error_naming_the_file(monkey
         "platform:*: could not be checked (RuntimeError: rule bug); expected a value the config rules accept"
     ]
     assert "Pulumi.prod.yaml: platform:*" in str(caught.value)
+
+
+# Real type names the shape checks must keep accepting (a shape check that refuses a real
+# type blocks a user from a valid choice): three-digit sizes, metal, flex, custom and TPU shapes.
+VALID_TYPE_NAMES = [
+    (f"{AWS}.eks.nodeGroups.general.instanceTypes", ["u-6tb1.112xlarge", "m7i-flex.large", "c7gn.16xlarge"]),
+    (f"{AWS}.eks.nodeGroups.general.instanceTypes", ["mac2.metal", "g6e.xlarge", "u7i-12tb.224xlarge"]),
+    (f"{AWS}.rds.instanceClass", "db.r7g.large"),
+    (f"{AWS}.rds.instanceClass", "db.x2g.xlarge"),
+    (f"{AWS}.redis.nodeType", "cache.m7g.large"),
+    (f"{GCP}.gke.nodePools.general.machineType", "n2d-standard-8"),
+    (f"{GCP}.gke.nodePools.general.machineType", "e2-custom-medium-4096"),
+    (f"{GCP}.gke.nodePools.general.machineType", "n2-custom-8-32768-ext"),
+    (f"{GCP}.gke.nodePools.general.machineType", "x4-megamem-1920-metal"),
+    (f"{GCP}.gke.nodePools.general.machineType", "ct5lp-hightpu-4t"),
+]
+
+
+@pytest.mark.parametrize(("path", "value"), VALID_TYPE_NAMES, ids=[str(v) for _, v in VALID_TYPE_NAMES])
+def test_real_type_names_pass_the_shape_checks(stack_config, path: str, value: Any):
+    config = stack_config("prod")
+    _set(path, value)(config)
+    parse("prod", config)

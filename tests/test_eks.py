@@ -126,9 +126,10 @@ def test_two_admin_roles_with_one_role_name_are_refused(stack_config):
     from tests.conftest import assert_rejected_before_any_resource
 
     config = stack_config("dev")
-    config["platform:aws"]["eks"]["adminRoles"] = ["platform-admin", "arn:aws:iam::123456789012:role/platform-admin"]
     # The config refuses it, naming the key; EksCluster keeps its own guard behind that.
-    assert_rejected_before_any_resource("dev", config, "platform:aws.eks.adminRoles: expected each role name once")
+    for same_role in ("arn:aws:iam::123456789012:role/platform-admin", "Platform-Admin"):
+        config["platform:aws"]["eks"]["adminRoles"] = ["platform-admin", same_role]
+        assert_rejected_before_any_resource("dev", config, "platform:aws.eks.adminRoles: expected each role name once")
 
 
 @pytest.mark.parametrize("stack", STACKS)

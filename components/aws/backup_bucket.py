@@ -14,10 +14,15 @@ writes on Amazon S3 buckets"). Object Lock would also work but is heavier for th
 it must be on at bucket creation, compliance-mode retention cannot be shortened even by
 the account root (a wrong value is paid for until it runs out), and locked objects keep a
 dev stack's bucket from being destroyed. Conditional writes cost nothing, can be changed
-later, and keep `force_destroy` for unprotected stacks. Side effects, by design: the dump
-job must send `If-None-Match: *` (aws s3api put-object --if-none-match '*'; boto3
-put_object/complete_multipart_upload IfNoneMatch='*'), and CopyObject into the bucket fails
-(S3 accepts no conditional header on it).
+later, and keep `force_destroy` for unprotected stacks. Side effects, by design:
+- the dump job must send `If-None-Match: *`. Today's high-level uploaders do not (`aws s3
+  cp` has no such flag; boto3's upload_file/upload_fileobj do not pass IfNoneMatch), so a
+  dump of more than 5 GB needs its own multipart upload (create_multipart_upload,
+  upload_part, then complete_multipart_upload with IfNoneMatch='*'); a smaller file can go
+  in one `aws s3api put-object --if-none-match '*'`;
+- CopyObject into the bucket works only with If-None-Match to a new key (S3 accepts the
+  header on copies since October 2025); restore an old version by reading it with its
+  versionId and writing it under a new key, never over the old one.
 """
 
 from dataclasses import dataclass, field

@@ -111,13 +111,14 @@ class EksConfig(Section):
     @classmethod
     def _one_entry_per_role_name(cls, value: list[str]) -> list[str]:
         # Each admin's access entry is named by the role name (EksCluster keys them so that
-        # removing one never renames another); a name and an ARN of the same role collide.
+        # removing one never renames another); a name and an ARN of the same role collide,
+        # and IAM role names are unique regardless of case.
         seen: dict[str, str] = {}
         for role in value:
-            role_name = role.rsplit("/", 1)[-1]
-            if role_name in seen:
-                raise ValueError(f"expected each role name once, got {role_name!r} as {seen[role_name]!r} and {role!r}")
-            seen[role_name] = role
+            key = role.rsplit("/", 1)[-1].casefold()
+            if key in seen:
+                raise ValueError(f"expected each role name once (IAM ignores case), got {seen[key]!r} and {role!r}")
+            seen[key] = role
         return value
 
     @field_validator("service_cidr")

@@ -94,7 +94,7 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
     for key, region in (("aws:region", config.aws_region), ("gcp:region", config.gcp_region)):
         if check_region_of(region) is None:
             problems.append(
-                f"{key}: no Cloudflare health-check region is known near {region!r} (stacks/cloudflare_models.py)"
+                f"{key}: no Cloudflare health-check region is known near {region!r} (CHECK_REGION_BY_PREFIX in stacks/config/cloudflare_models.py)"
             )
     return problems
 

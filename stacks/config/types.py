@@ -229,8 +229,8 @@ DnsZone = Annotated[
     str, StringConstraints(max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 ]
 
-# The size names EC2, RDS and ElastiCache share: nano ... 48xlarge, metal, metal-24xl.
-_SIZE = r"(nano|micro|small|medium|large|([1-9][0-9]?)?xlarge|metal(-[1-9][0-9]{1,2}xl)?)"
+# The size names EC2, RDS and ElastiCache share: nano ... 48xlarge (u-6tb1.112xlarge), metal, metal-24xl.
+_SIZE = r"(nano|micro|small|medium|large|([1-9][0-9]{0,2})?xlarge|metal(-[1-9][0-9]{1,2}xl)?)"
 # An instance family: letters, a generation digit, then letters/digits/'-' (m6i, c7gn,
 # r6idn, u-6tb1, inf2, mac2-m2pro).
 _FAMILY = r"[a-z]{1,4}-?[0-9][a-z0-9-]{0,10}"
@@ -241,14 +241,14 @@ DbInstanceClass = Annotated[str, StringConstraints(pattern=rf"^db\.{_FAMILY}\.{_
 # ElastiCache node types: cache.<family>.<size>, e.g. cache.r6g.large.
 CacheNodeType = Annotated[str, StringConstraints(pattern=rf"^cache\.{_FAMILY}\.{_SIZE}$")]
 # Compute Engine machine types: predefined (<family>-<class>-<vCPUs>[g|-lssd|-metal], e.g.
-# n2-standard-8, a3-highgpu-8g), shared-core (e2-medium, f1-micro, g1-small) or custom
-# ([<family>-]custom-<vCPUs>-<MiB>[-ext]).
+# n2-standard-8, a3-highgpu-8g, x4-megamem-1920-metal, TPU ct5lp-hightpu-4t), shared-core (e2-medium,
+# f1-micro, g1-small) or custom ([<family>-]custom-<vCPUs>-<MiB>[-ext], e2-custom-medium-4096).
 MachineType = Annotated[
     str,
     StringConstraints(
-        pattern=r"^([a-z][0-9][a-z]{0,2}-[a-z]+-[0-9]{1,3}(g|-lssd|-nolssd|-metal)?"
+        pattern=r"^([a-z]{1,2}[0-9][a-z]{0,2}-[a-z]+-[0-9]{1,4}(g|t|-lssd|-nolssd|-metal)?"
         r"|e2-(micro|small|medium)|f1-micro|g1-small"
-        r"|([a-z][0-9][a-z]?-)?custom-[0-9]{1,3}-[0-9]{3,7}(-ext)?)$"
+        r"|([a-z][0-9][a-z]?-)?custom-(micro-|small-|medium-|[0-9]{1,3}-)[0-9]{3,7}(-ext)?)$"
     ),
 ]
 

@@ -293,14 +293,19 @@ class EksCluster(pulumi.ComponentResource):
 
 
 def _admin_roles_by_name(name: str, admin_roles: list[str]) -> dict[str, str]:
-    """Each admin role (a name or an ARN) by its role name, the stable key of its access entry."""
+    """Each admin role (a name or an ARN) by its role name, the stable key of its access entry.
+
+    IAM role names are unique regardless of case, so `Admin` and `admin` are the same key.
+    """
     by_name: dict[str, str] = {}
+    seen: dict[str, str] = {}
     for role in admin_roles:
         role_name = role.rsplit("/", 1)[-1]
-        if role_name in by_name:
+        if role_name.casefold() in seen:
             raise ValueError(
-                f"EksCluster {name}: admin role name {role_name!r} is given twice ({by_name[role_name]}, {role})"
+                f"EksCluster {name}: admin role name {role_name!r} is given twice ({seen[role_name.casefold()]}, {role})"
             )
+        seen[role_name.casefold()] = role
         by_name[role_name] = role
     return by_name
 
