@@ -1,6 +1,8 @@
 # `make test`: create the virtualenv, install the pinned requirements, then lint (ruff
 # format + check), type-check (pyright) and run every test (pytest), stopping at the first
-# that fails. `make plan STACK=prod [DIFF=old/inventory.json]`: the offline plan.
+# that fails; `make lint`, `make typecheck` and `make pytest` run one step, `make format`
+# fixes what lint reports. `make plan STACK=prod [DIFF=old/inventory.json]`: the offline
+# plan. `make bench`: the prod plan against its floor.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python

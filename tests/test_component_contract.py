@@ -1,8 +1,11 @@
-"""The component contract (DESIGN.md, "Component contract"), checked over every component module.
+"""The component contract (the design document's "Component contract", in the steering
+repository's shared/DESIGN.md), checked over every component module.
 
 - Every field of every `...Args` / `...Spec` class (and the small value types callers build:
   ClientSource, OidcIdentity, AuthorizedNetwork) has a docstring that states its default
-  ("Default ...") or says it is required and why ("Required: ...").
+  ("Default ...") or says it is required and why ("Required: ..."); a number also states
+  its unit ("in days", "in GiB", ...) or what kind of number it is (a port, an ASN, a
+  version, a fraction).
 - Components live in a cloud's package; helpers that are not components sit in
   `_`-prefixed modules.
 - Type tokens are `platform:<area>:<Name>`, the area being the cloud package.
@@ -23,8 +26,8 @@ def _modules() -> list[Path]:
     return sorted(p for p in COMPONENTS.rglob("*.py") if p.name != "__init__.py")
 
 
-def _documented_fields() -> list[tuple[str, str, bool, str | None]]:
-    """(module:Class.field, source of the default or '', has default, docstring)."""
+def _documented_fields() -> list[tuple[str, bool, bool, str | None]]:
+    """(module:Class.field, has default, is a number, docstring)."""
     fields = []
     for path in _modules():
         tree = ast.parse(path.read_text())
@@ -45,7 +48,8 @@ def _documented_fields() -> list[tuple[str, str, bool, str | None]]:
                     else None
                 )
                 where = f"{path.relative_to(COMPONENTS)}:{node.name}.{statement.target.id}"
-                fields.append((where, statement.value is not None, doc))
+                numeric = isinstance(statement.annotation, ast.Name) and statement.annotation.id in ("int", "float")
+                fields.append((where, statement.value is not None, numeric, doc))
     return fields
 
 
@@ -58,13 +62,23 @@ def test_the_contract_covers_every_component_package():
     assert len(FIELDS) > 150
 
 
-@pytest.mark.parametrize(("where", "has_default", "doc"), FIELDS, ids=[f[0] for f in FIELDS])
-def test_every_args_field_documents_its_default_or_why_it_is_required(where, has_default, doc):
+UNIT = re.compile(
+    r"\bin (days|seconds|GiB|GB|nodes|GPUs|images|versions|origins|probes|requests)\b"
+    r"|^Days\b|\bfraction\b|\bASN\b|\bport\b|\bmajor version\b|\bmajor\b"
+)
+
+
+@pytest.mark.parametrize(("where", "has_default", "numeric", "doc"), FIELDS, ids=[f[0] for f in FIELDS])
+def test_every_args_field_documents_its_default_or_why_it_is_required(where, has_default, numeric, doc):
     assert doc, f"{where}: no docstring"
     if has_default:
         assert re.search(r"\bDefault\b", doc), f"{where}: has a default but its docstring does not state it"
     else:
-        assert doc.startswith("Required"), f"{where}: required, but its docstring does not say so (and why)"
+        assert doc.startswith("Required:") and len(doc) > len("Required: ") + 10, (
+            f"{where}: required, but its docstring does not say so and what it is"
+        )
+    if numeric:
+        assert UNIT.search(doc), f"{where}: a number whose docstring gives no unit"
 
 
 def test_components_sit_in_their_clouds_package_with_matching_type_tokens():

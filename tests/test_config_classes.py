@@ -7,7 +7,6 @@ windows, regions that do not exist). Each case must fail with a ConfigError line
 starts with the given key and expectation, and register nothing.
 """
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,26 +15,7 @@ import stacks.config.data_models
 import stacks.config.rules
 from stacks.config.loader import ConfigError
 from tests.conftest import assert_rejected_before_any_resource
-from tests.test_config import parse
-
-Mutation = Callable[[dict[str, Any]], None]
-
-
-def _set(path: str, value: Any) -> Mutation:
-    """Set `platform:aws.rds.backupWindow`-style paths in the stack file."""
-
-    def mutate(config: dict[str, Any]) -> None:
-        top, *rest = path.split(".")
-        if not rest:
-            config[top] = value
-            return
-        node = config.setdefault(top, {})
-        for part in rest[:-1]:
-            node = node.setdefault(part, {})
-        node[rest[-1]] = value
-
-    return mutate
-
+from tests.test_config import Mutation, _set, parse
 
 AWS, GCP, CF = "platform:aws", "platform:gcp", "platform:cloudflare"
 OFFICE = {"cidrBlock": "10.200.0.0/24", "displayName": "office"}

@@ -48,9 +48,6 @@ for _stack, _zone in (("dev", "heal7-dev.com"), ("prod", "heal7.com")):
     ACCEPTED.update(
         {
             (_stack, "platform:cloudflare.serveTraffic", "true"): "serving traffic is a valid choice",
-            # Every zone of the region: valid to the config, which cannot know offline which zones
-            # offer the GPU type (Seoul has T4s in b and c only; GKE refuses the pool otherwise).
-            (_stack, "platform:gcp.gke.nodePools.gpu.nodeLocations", "empty list"): "every zone of the region",
             **{
                 (_stack, f"platform:cloudflare.loadBalancers.{host}.rateLimit", "None"): "no rate limit is valid"
                 for host in (_zone, f"www.{_zone}", f"api.{_zone}", f"ai.{_zone}")
@@ -108,13 +105,16 @@ def _written(stack_file: dict[str, Any], resolved: dict[str, Any], path: Path, v
 
 
 def _related(line: str, path: Path) -> bool:
-    """The line names the mutated key, a key above or below it, or mentions it; or it
-    reports a sibling missing from the map the mutation rewrote (a map in the stack file
-    replaces the default map whole)."""
+    """The line names the mutated key or a key below it, or mentions the whole key; or it
+    names a key above it and says which field (so "a bad sharedBuffers names only tuning"
+    fails); or it reports a sibling missing from the map the mutation rewrote (a map in
+    the stack file replaces the default map whole)."""
     line_key, _, message = line.partition(": ")
     key = _key(path)
     leaf = next((part for part in reversed(path) if isinstance(part, str)), "")
-    if line_key.startswith(key) or key.startswith(line_key) or key in line or leaf in message:
+    if line_key.startswith(key) or key in line:
+        return True
+    if key.startswith(line_key) and leaf and leaf in message:
         return True
     parent = _key(path[:-1])
     return message.startswith("required key is missing") and line_key.startswith(f"{parent}.")

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from tests.policy_fixtures import registration
 from tools.inventory import MASK, build_inventory, diff_inventories
 from tools.plan import main, run_plan
-from tools.synth import Registration, Secret, SynthResult, synth
+from tools.synth import Secret, SynthResult, synth
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,23 +54,11 @@ def test_plan_summary_shows_counts_protection_and_exports(tmp_path, synthed):
 
 
 def test_inventory_masks_secret_inputs_and_outputs():
-    resource = Registration(
-        type="random:index/randomPassword:RandomPassword",
-        name="db",
-        urn="urn:pulumi:s::p::random:index/randomPassword:RandomPassword::db",
-        custom=True,
-        parent=None,
-        provider=None,
-        protect=False,
-        dependencies=[],
-        property_dependencies={},
-        ignore_changes=[],
-        replace_on_changes=[],
-        delete_before_replace=False,
-        retain_on_delete=False,
-        additional_secret_outputs=[],
-        custom_timeouts={},
-        inputs={"length": 32, "keepers": {"token": Secret("hunter2")}},
+    resource = registration(
+        "random:index/randomPassword:RandomPassword",
+        "db",
+        {"length": 32, "keepers": {"token": Secret("hunter2")}},
+        outputs={},
     )
     result = SynthResult(
         stack="s",

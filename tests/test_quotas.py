@@ -57,6 +57,28 @@ def test_gpus_by_type_region_and_globally(inventories):
         assert (gpus.needed, gpus.default, gpus.above_default) == (total, 0, True)
 
 
+def test_boot_disks_count_against_the_regional_ssd_quota(inventories):
+    ssd = _needs(inventories["prod"])[("SSD_TOTAL_GB", "asia-northeast3")]
+    # pd-balanced 100 GB per node: general 4 x 3 zones, GPU 3 x 2 zones, and the default
+    # pool GKE creates first (1 x 3 zones, GKE's default 100 GB disk).
+    assert ssd.needed == (12 + 6 + 3) * 100
+    assert sorted(ssd.resources) == [
+        "heal7-prod-gke-cluster",
+        "heal7-prod-gke-general-nodes",
+        "heal7-prod-gke-gpu-nodes",
+    ]
+
+
+def test_quotas_without_one_default_are_listed_to_check(inventories):
+    report = quotas_report(inventories["prod"])
+    # Set per account or project: no default to compare with, so the operator must look.
+    assert "SSD_TOTAL_GB in asia-northeast3: 2100" in report["toCheck"]
+    assert f"{STANDARD} in ap-northeast-2: 256" in report["toCheck"]
+    assert "NVIDIA_T4_GPUS in asia-northeast3: 6" in report["toCheck"]
+    # Known defaults are compared, not listed.
+    assert not any(line.startswith(EIPS) for line in report["toCheck"])
+
+
 def test_cpus_at_the_maximum_size(inventories):
     prod = _needs(inventories["prod"])
     # EKS: m6i.2xlarge (8 vCPU) x maxSize 12 + c6i.4xlarge (16 vCPU) x maxSize 10, one standard bucket.

@@ -140,6 +140,8 @@ def check_quotas(context: PlanContext) -> None:
     context.console.print(table)
     for above in report["aboveDefault"]:
         context.console.print(Text(f"raise before the first pulumi up: {above} (above the default)", style="red"))
+    for quota in report["toCheck"]:
+        context.console.print(Text(f"check against the account's or project's quota: {quota} needed", style="yellow"))
 
 
 PLAN_STEPS: list[Callable[[PlanContext], None]] = [write_inventory, print_summary, check_quotas, check_policies]

@@ -25,6 +25,7 @@ AWS_EC2_VCPU_QUOTAS = "https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-
 GCP_GPU_QUOTAS = "https://cloud.google.com/compute/resource-usage#gpu_quota"
 GCP_CPU_QUOTAS = "https://cloud.google.com/compute/resource-usage#cpu_quota"
 GCP_IP_QUOTAS = "https://cloud.google.com/compute/resource-usage#external_ip_addresses"
+GCP_DISK_QUOTAS = "https://cloud.google.com/compute/resource-usage#disk_quota"
 GKE_REGIONAL = "https://cloud.google.com/kubernetes-engine/docs/concepts/regional-clusters"
 
 # vCPUs of the EC2 instance types the tiers use (stacks/config/tiers.py) and their
@@ -110,8 +111,13 @@ class QuotaNeed:
     def above_default(self) -> bool:
         return self.default is not None and self.needed > self.default
 
+    @property
+    def to_check(self) -> bool:
+        """No single default exists (set per account or project): compare with the console."""
+        return self.default is None
+
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "aboveDefault": self.above_default}
+        return {**asdict(self), "aboveDefault": self.above_default, "toCheck": self.to_check}
 
 
 def ec2_vcpus(instance_type: str) -> int:
@@ -214,12 +220,31 @@ def quotas_needed(inventory: dict[str, Any]) -> list[QuotaNeed]:
             zones = len(inputs.get("nodeLocations") or []) or (
                 GKE_DEFAULT_ZONES if location == _gcp_region(location) else 1
             )
+            # GKE creates the default pool before the program's pools and removes it once the
+            # cluster is up, so it is counted on top: an overstatement, on the safe side.
             machine = (inputs.get("nodeConfig") or {}).get("machineType") or GKE_DEFAULT_MACHINE_TYPE
             nodes = int(inputs["initialNodeCount"]) * zones
             tally.add("gcp", gcp_cpu_quota(machine), _gcp_region(location), nodes * gcp_vcpus(machine), name)
             tally.add("gcp", "CPUS_ALL_REGIONS", "global", nodes * gcp_vcpus(machine), name)
+            _boot_disks(tally, inputs.get("nodeConfig") or {}, _gcp_region(location), nodes, name)
 
     return [_need(key, tally.counts[key], tally.resources[key]) for key in sorted(tally.counts)]
+
+
+# Boot disks count against a regional disk quota by type: pd-balanced and pd-ssd against
+# SSD_TOTAL_GB, pd-standard against DISKS_TOTAL_GB (GCP_DISK_QUOTAS). GKE's default boot
+# disk is 100 GB pd-balanced.
+GKE_DEFAULT_DISK_GB = 100
+GKE_DEFAULT_DISK_TYPE = "pd-balanced"
+DISK_QUOTAS = {"pd-balanced": "SSD_TOTAL_GB", "pd-ssd": "SSD_TOTAL_GB", "pd-standard": "DISKS_TOTAL_GB"}
+
+
+def _boot_disks(tally: _Tally, node_config: dict[str, Any], region: str, nodes: int, name: str) -> None:
+    disk_type = node_config.get("diskType") or GKE_DEFAULT_DISK_TYPE
+    if disk_type not in DISK_QUOTAS:
+        raise QuotaError(f"tools/quotas.py: {name}: no disk quota known for boot disk type {disk_type!r}")
+    size_gb = int(node_config.get("diskSizeGb") or GKE_DEFAULT_DISK_GB)
+    tally.add("gcp", DISK_QUOTAS[disk_type], region, nodes * size_gb, name)
 
 
 def _node_pool(tally: _Tally, pool: dict[str, Any], cluster: dict[str, Any] | None) -> None:
@@ -236,6 +261,7 @@ def _node_pool(tally: _Tally, pool: dict[str, Any], cluster: dict[str, Any] | No
     region = _gcp_region(location)
     tally.add("gcp", gcp_cpu_quota(machine), region, nodes * gcp_vcpus(machine), name)
     tally.add("gcp", "CPUS_ALL_REGIONS", "global", nodes * gcp_vcpus(machine), name)
+    _boot_disks(tally, inputs["nodeConfig"], region, nodes, name)
     for accelerator in inputs["nodeConfig"].get("guestAccelerators") or []:
         gpus = nodes * int(accelerator["count"])
         tally.add("gcp", gpu_quota(accelerator["type"]), region, gpus, name)
@@ -263,6 +289,8 @@ def _need(key: tuple[str, str, str], needed: int, resources: list[str]) -> Quota
         default, source, note = None, AWS_EC2_VCPU_QUOTAS, "set per account; at every node group's maxSize"
     elif quota.endswith("_GPUS"):
         default, source, note = None, GCP_GPU_QUOTAS, "per region, often 0 in a new project; at maxNodeCount"
+    elif quota in DISK_QUOTAS.values():
+        default, source, note = None, GCP_DISK_QUOTAS, "set per project and region; boot disks at maxNodeCount"
     else:
         default, source, note = None, GCP_CPU_QUOTAS, "set per project; at every pool's maxNodeCount"
     return QuotaNeed(cloud, quota, scope, needed, default, source, resources, note)
@@ -275,4 +303,5 @@ def quotas_report(inventory: dict[str, Any]) -> dict[str, Any]:
         "stack": inventory["stack"],
         "quotas": [need.to_json() for need in needs],
         "aboveDefault": [f"{n.quota} in {n.scope}" for n in needs if n.above_default],
+        "toCheck": [f"{n.quota} in {n.scope}: {n.needed}" for n in needs if n.to_check],
     }

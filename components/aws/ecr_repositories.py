@@ -28,7 +28,8 @@ class EcrRepositoriesArgs:
     name_prefix: str
     """Required: namespace of the repositories (e.g. the project), so IAM can grant `<prefix>/*`."""
     keep_last_images: int = 30
-    """Images kept per repository, of any tag status; older ones expire (room for rollbacks). Default 30 images."""
+    """How many images each repository keeps, in images, of any tag status; older ones expire (room for rollbacks).
+    Default 30."""
     protect: bool = True
     """`protect` the repositories and their key: deleting either loses every image. Default true."""
     tags: dict[str, str] = field(default_factory=dict)

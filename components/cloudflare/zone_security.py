@@ -46,9 +46,9 @@ class CloudflareZoneSecurityArgs:
     zone_id: str
     """Required: the zone (32 hex characters) whose settings and rate-limit ruleset these are."""
     front_door_serving: bool
-    """Required, on purpose: True once the load balancers serve (the stack's serveTraffic), which turns on the
-    year-long HSTS with subdomains and preload; False sends the staged header (STAGED_HSTS_MAX_AGE_SECONDS, no
-    subdomains, no preload), which a day undoes."""
+    """Required: no default, on purpose. True once the load balancers serve (the stack's serveTraffic), which turns
+    on the year-long HSTS with subdomains and preload; False sends the staged header
+    (STAGED_HSTS_MAX_AGE_SECONDS, no subdomains, no preload), which a day undoes."""
     rate_limits: list[RateLimitRuleArgs] = field(default_factory=list)
     """One rule per rate-limit class in use. Default none (no ruleset)."""
     rate_limit_action: str = "block"

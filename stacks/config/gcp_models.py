@@ -112,6 +112,15 @@ class NodePoolConfig(Section):
                 "expected acceleratorType and a positive acceleratorCount together, got "
                 f"acceleratorType={self.accelerator_type!r}, acceleratorCount={self.accelerator_count}"
             )
+        if self.accelerator_type is not None and not self.node_locations:
+            # A GPU type exists only in some zones of a region (Seoul has T4s in b and c
+            # only), and GKE refuses a pool placed where its GPU is not offered. The config
+            # cannot know offline which zones offer it, so the stack file must say.
+            raise KeyedValueError(
+                "nodeLocations",
+                f"expected the zones that offer {self.accelerator_type} (`gcloud compute accelerator-types list "
+                f"--filter=name={self.accelerator_type}`), got none (every zone of the region)",
+            )
         return self
 
 
