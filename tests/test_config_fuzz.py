@@ -44,6 +44,17 @@ VALUE_MUTATIONS: dict[str, Callable[[Any], Any]] = {
 ACCEPTED: dict[tuple[str, str, str], str] = {("dev", "platform:protect", "true"): "protecting dev is allowed"}
 ACCEPTED[("dev", "platform:aws.rds.multiAz", "true")] = "a standby is allowed in dev"
 ACCEPTED[("prod", "platform:aws.rds.applyImmediately", "true")] = "applying RDS changes at once is a valid choice"
+for _stack, _namespace in (("dev", "heal7-dev"), ("prod", "heal7-production")):
+    ACCEPTED.update(
+        {
+            (_stack, "platform:kubernetes.viewers", "empty list"): "no read-only groups beyond the admins",
+            (_stack, "platform:kubernetes.deployers", "empty list"): "no pipeline identity yet",
+            # Digits and dots are valid in IAM role names.
+            (_stack, "platform:kubernetes.viewers[0].awsRoles[0]", "bare address"): "a valid IAM role name",
+            (_stack, "platform:kubernetes.deployers[0].awsRole", "bare address"): "a valid IAM role name",
+            (_stack, "platform:kubernetes.renderTo", "bare address"): "a valid directory name",
+        }
+    )
 for _stack, _zone in (("dev", "heal7-dev.com"), ("prod", "heal7.com")):
     ACCEPTED.update(
         {

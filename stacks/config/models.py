@@ -6,7 +6,8 @@ setting. Values that differ by tier have no default here: they come from
 `stacks/config/tiers.py`. Values that are the same everywhere have a documented default here.
 
 The AWS sections live in `stacks/config/aws_models.py` and `stacks/config/data_models.py`, the GCP
-sections in `stacks/config/gcp_models.py`, the front door in `stacks/config/cloudflare_models.py`;
+sections in `stacks/config/gcp_models.py`, the front door in `stacks/config/cloudflare_models.py`, the Kubernetes layer in
+`stacks/config/kubernetes_models.py`;
 the value types they share, in `stacks/config/types.py`.
 """
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from stacks.config.aws_models import AwsConfig
 from stacks.config.cloudflare_models import CloudflareConfig
 from stacks.config.gcp_models import GcpConfig
+from stacks.config.kubernetes_models import KubernetesConfig
 from stacks.config.types import (
     AwsRegion,
     GcpProjectId,
@@ -54,6 +56,7 @@ class PlatformConfig(BaseModel):
     aws: AwsConfig = Field(alias="platform:aws")
     gcp: GcpConfig = Field(alias="platform:gcp")
     cloudflare: CloudflareConfig = Field(alias="platform:cloudflare")
+    kubernetes: KubernetesConfig = Field(alias="platform:kubernetes")
 
     # The stack name, set by the loader (it is not a config key). Physical names such as
     # log groups and KMS aliases derive from it, so two stacks of one tier in one account
