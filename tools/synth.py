@@ -192,11 +192,13 @@ class ComponentProviders:
     gcp: pulumi.ProviderResource
     cloudflare: pulumi.ProviderResource
     random: pulumi.ProviderResource
+    kubernetes: pulumi.ProviderResource
+    """A cluster's provider (a placeholder kubeconfig: under mocks nothing connects)."""
 
     @property
     def opts(self) -> pulumi.ResourceOptions:
         """Options that hand every provider to a component (`providers=`)."""
-        return pulumi.ResourceOptions(providers=[self.aws, self.gcp, self.cloudflare, self.random])
+        return pulumi.ResourceOptions(providers=[self.aws, self.gcp, self.cloudflare, self.random, self.kubernetes])
 
 
 def synth_component(
@@ -217,6 +219,7 @@ def synth_component(
     import pulumi_aws as aws
     import pulumi_cloudflare as cloudflare
     import pulumi_gcp as gcp
+    import pulumi_kubernetes as kubernetes
     import pulumi_random as random
 
     def run_component() -> None:
@@ -225,6 +228,7 @@ def synth_component(
             gcp=gcp.Provider("test-gcp", project=gcp_project, region=gcp_region),
             cloudflare=cloudflare.Provider("test-cloudflare"),
             random=random.Provider("test-random"),
+            kubernetes=kubernetes.Provider("test-kubernetes", kubeconfig="{}"),
         )
         for output_name, value in (build(providers) or {}).items():
             pulumi.export(output_name, value)
