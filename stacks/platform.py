@@ -3,7 +3,8 @@
 Order: explicit providers, then the AWS primary region (`stacks/aws_platform.py`), then
 the GCP secondary region (`stacks/gcp_platform.py`), then the cross-cloud link between
 the two VPCs, then the Cloudflare front door over both clouds' ingress addresses
-(`stacks/cloudflare_platform.py`). A later issue adds the Kubernetes layer.
+(`stacks/cloudflare_platform.py`). The Kubernetes layer on both clusters
+(`stacks/kubernetes_platform.py`) comes after the clusters and before the front door.
 Components never read config: everything they need arrives here as typed args.
 """
 
@@ -22,6 +23,7 @@ from stacks.cloudflare_platform import build_cloudflare
 from stacks.config.models import PlatformConfig
 from stacks.config.rules import replica_source_hostname
 from stacks.gcp_platform import build_gcp
+from stacks.kubernetes_platform import build_kubernetes
 
 
 def build_platform(config: PlatformConfig) -> dict[str, Any]:
@@ -92,6 +94,8 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         ),
         opts=pulumi.ResourceOptions(providers=[aws_provider, gcp_provider, random_provider]),
     )
+
+    build_kubernetes(config, primary, secondary)
 
     edge = build_cloudflare(
         config, pulumi.ResourceOptions(providers=[cloudflare_provider]), primary.network, secondary.network

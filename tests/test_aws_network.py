@@ -43,6 +43,7 @@ def test_every_cloud_resource_uses_the_explicit_provider(synthed, stack):
         "pulumi:providers:gcp",
         "pulumi:providers:random",
         "pulumi:providers:cloudflare",
+        "pulumi:providers:kubernetes",
     }
     aws_provider = result.one("pulumi:providers:aws")
     gcp_provider = result.one("pulumi:providers:gcp")
@@ -54,11 +55,15 @@ def test_every_cloud_resource_uses_the_explicit_provider(synthed, stack):
     # No token in the stack files: the real provider reads CLOUDFLARE_API_TOKEN instead.
     assert "apiToken" not in cloudflare_provider.inputs
     custom = [r for r in result.resources if r.custom and not r.type.startswith("pulumi:providers:")]
-    assert custom and all(r.package in ("aws", "gcp", "random", "cloudflare") for r in custom)
+    assert custom and all(r.package in ("aws", "gcp", "random", "cloudflare", "kubernetes") for r in custom)
     assert all(r.provider == aws_provider.urn for r in custom if r.package == "aws")
     assert all(r.provider == gcp_provider.urn for r in custom if r.package == "gcp")
     assert all(r.provider == random_provider.urn for r in custom if r.package == "random")
     assert all(r.provider == cloudflare_provider.urn for r in custom if r.package == "cloudflare")
+    # Kubernetes objects: each cluster's own provider (tests/test_kubernetes_foundation.py).
+    kubernetes_providers = {p.urn for p in result.of_type("pulumi:providers:kubernetes")}
+    assert len(kubernetes_providers) == 2
+    assert all(r.provider in kubernetes_providers for r in custom if r.package == "kubernetes")
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -112,6 +112,10 @@ UNNAMED = {
     "gcp:servicenetworking/connection:Connection",
     "random:index/randomId:RandomId",
     "random:index/randomPassword:RandomPassword",
+    # Kubernetes objects take fixed names or namespace names from config (DNS labels,
+    # checked there), never the prefix.
+    "kubernetes:core/v1:Namespace",
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy",
 }
 # 15 + "-prod": the longest prefix the config allows, with the prod stack's name.
 LONGEST_NAME = "heal7-workloads"

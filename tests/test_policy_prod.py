@@ -17,8 +17,18 @@ from tests.policy_fixtures import BY_NAME, mutated
 from tests.test_policy_controls import KUBERNETES, PROD, RESOURCE_CASES, STACK_CASES, _stack_case
 from tools.synth import SynthResult
 
-# Kubernetes controls have no resource in prod until the Kubernetes layer lands; their
-# cases use the hardened fixtures, not the stack. "all" covers them once they do.
+# Kubernetes controls whose kinds prod does not register yet use the hardened fixtures,
+# not the stack; "all" covers them once they do. Those whose kinds prod has get a case on
+# prod's own objects (the workload namespace's policies on EKS).
+PROD_NETWORK_POLICY = "heal7-prod-eks-heal7-production-allow-ingress-from-platform"
+PROD_KUBERNETES_CASES = [
+    (
+        "k8s-network-policy-sources",
+        PROD_NETWORK_POLICY,
+        {"spec.ingress.0.from.0.namespaceSelector.matchLabels": {"kubernetes.io/metadata.name": "default"}},
+    ),
+    ("k8s-no-default-namespace", PROD_NETWORK_POLICY, {"metadata.namespace": "default"}),
+]
 PROD_RESOURCE_CASES = [case for case in RESOURCE_CASES if case[1] not in KUBERNETES]
 PROD_STACK_CASES = [name for name in STACK_CASES if not name.startswith("k8s-")]
 # The issue's examples, each advisory in prod before prod.json said "all": "mandatory".
@@ -45,7 +55,9 @@ def prod_config() -> dict:
 
 def _with_change(result: SynthResult, name: str, change: dict) -> SynthResult:
     """The prod record with one cloud resource's inputs changed (the cached synth stays intact)."""
-    target = next(r for r in result.resources if r.name == name and r.package in ("aws", "gcp", "cloudflare"))
+    target = next(
+        r for r in result.resources if r.name == name and r.package in ("aws", "gcp", "cloudflare", "kubernetes")
+    )
     return SynthResult(result.stack, [mutated(r, change) if r is target else r for r in result.resources], {}, [])
 
 
@@ -67,7 +79,7 @@ def test_dev_and_staging_keep_severity_based_enforcement():
 def test_every_medium_and_low_control_with_prod_resources_is_covered(prod):
     """Each lenient control that reads a resource type prod has gets a regression case below."""
     prod_types = {r.type for r in prod.resources}
-    covered = {name for name, _, _ in PROD_RESOURCE_CASES}
+    covered = {name for name, _, _ in PROD_RESOURCE_CASES + PROD_KUBERNETES_CASES}
     lenient_in_prod = {
         p.name
         for p in ALL_POLICIES
@@ -85,6 +97,15 @@ def test_one_property_regression_on_prod_is_mandatory(prod, prod_config, policy_
     assert {(v.policy, v.resource_name) for v in report.violations} == {(policy_name, PROD[fixture])}
     assert [v.enforcement for v in report.violations] == ["mandatory"] * len(report.violations)
     assert report.violations[0].severity == BY_NAME[policy_name].severity.value
+
+
+@pytest.mark.parametrize(("policy_name", "resource_name", "change"), PROD_KUBERNETES_CASES)
+def test_one_property_regression_on_a_prod_kubernetes_object_is_mandatory(
+    prod, prod_config, policy_name, resource_name, change
+):
+    report = evaluate(_with_change(prod, resource_name, change), prod_config, config_file="prod.json")
+    assert {(v.policy, v.resource_name) for v in report.violations} == {(policy_name, resource_name)}
+    assert [v.enforcement for v in report.violations] == ["mandatory"]
 
 
 @pytest.mark.parametrize("policy_name", PROD_STACK_CASES)
