@@ -68,7 +68,9 @@ class NamespaceConfig(Section):
 class ViewerGroupConfig(Section):
     """Read-only access to some namespaces, for one group of people."""
 
-    group: KubernetesGroup = Field(description="Kubernetes group name the RBAC bindings name (EKS).")
+    group: KubernetesGroup = Field(
+        description="Name of the viewer group (unique). EKS authorizes its roles by AmazonEKSViewPolicy on its namespaces, GKE its Google Group."
+    )
     aws_roles: Annotated[list[IamRole], unique("roles")] = Field(
         min_length=1, description="IAM roles whose sessions join the group on EKS (access entries)."
     )
