@@ -89,6 +89,7 @@ def build_gcp(config: PlatformConfig, on_gcp: pulumi.ResourceOptions, source_hos
             protect=config.protect,
             labels=config.common_tags,
             network_dependencies=gcp_network.peering_operations,
+            security_group=config.kubernetes.gke_security_group,
         ),
         opts=on_gcp,
     )

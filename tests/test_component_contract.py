@@ -2,10 +2,10 @@
 repository's shared/DESIGN.md), checked over every component module.
 
 - Every field of every `...Args` / `...Spec` class (and the small value types callers build:
-  ClientSource, OidcIdentity, AuthorizedNetwork) has a docstring that states its default
-  ("Default ...") or says it is required and why ("Required: ..."); a number also states
-  its unit ("in days", "in GiB", ...) or what kind of number it is (a port, an ASN, a
-  version, a fraction).
+  ClientSource, OidcIdentity, AuthorizedNetwork, EksViewer, EksDeployer, RbacSubject) has a
+  docstring that states its default ("Default ...") or says it is required and why
+  ("Required: ..."); a number also states its unit ("in days", "in GiB", ...) or what kind
+  of number it is (a port, an ASN, a version, a fraction).
 - Components live in a cloud's package; helpers that are not components sit in
   `_`-prefixed modules.
 - Type tokens are `platform:<area>:<Name>`, the area being the cloud package.
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 COMPONENTS = Path(__file__).resolve().parent.parent / "components"
-VALUE_TYPES = {"ClientSource", "OidcIdentity", "AuthorizedNetwork"}
+VALUE_TYPES = {"ClientSource", "OidcIdentity", "AuthorizedNetwork", "EksViewer", "EksDeployer", "RbacSubject"}
 AREAS = {"aws", "gcp", "cloudflare", "multicloud", "kubernetes"}
 
 

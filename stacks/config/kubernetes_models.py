@@ -68,7 +68,9 @@ class NamespaceConfig(Section):
 class ViewerGroupConfig(Section):
     """Read-only access to some namespaces, for one group of people."""
 
-    group: KubernetesGroup = Field(description="Kubernetes group name the RBAC bindings name (EKS).")
+    group: KubernetesGroup = Field(
+        description="Name of the viewer group (unique). EKS authorizes its roles by AmazonEKSViewPolicy on its namespaces, GKE its Google Group."
+    )
     aws_roles: Annotated[list[IamRole], unique("roles")] = Field(
         min_length=1, description="IAM roles whose sessions join the group on EKS (access entries)."
     )
@@ -84,6 +86,12 @@ class DeployerConfig(Section):
     namespace: NamespaceName = Field(description="The namespace this identity deploys into.")
     aws_role: IamRole = Field(description="IAM role the pipeline assumes for EKS.")
     google_service_account: GoogleServiceAccount = Field(description="Service account the pipeline uses for GKE.")
+
+    @property
+    def kubernetes_group(self) -> str:
+        """The Kubernetes group of the deployer on EKS: its access entry maps the role into it
+        and the namespace's deployer RoleBinding names it (one name, so the two agree)."""
+        return f"{self.namespace}-deployer"
 
 
 class KubernetesConfig(Section):
@@ -107,6 +115,29 @@ class KubernetesConfig(Section):
             description="GitOps mode: write each cluster's objects as YAML under <renderTo>/<cluster>/ instead of applying.",
         )
     )
+
+    @field_validator("gke_security_group")
+    @classmethod
+    def _security_group_name(cls, value: str | None) -> str | None:
+        # GKE accepts no other name for the group (Google Groups for RBAC).
+        if value is not None and not value.lower().startswith("gke-security-groups@"):
+            raise ValueError(f"expected gke-security-groups@<your domain>, got {value!r}")
+        return value
+
+    def viewer_namespaces_by_role(self) -> dict[str, list[str]]:
+        """Each viewer IAM role with every namespace it may read, across viewer groups.
+
+        EKS gives a role one access entry and one association per access policy, so a role
+        in two viewer groups gets one entry viewing both groups' namespaces. Roles are
+        compared by name without case (IAM ignores case; a name and its ARN are one role)."""
+        roles: dict[str, str] = {}
+        namespaces: dict[str, set[str]] = {}
+        for viewer in self.viewers:
+            for role in viewer.aws_roles:
+                key = role.rsplit("/", 1)[-1].casefold()
+                roles.setdefault(key, role)
+                namespaces.setdefault(key, set()).update(viewer.namespaces)
+        return {roles[key]: sorted(namespaces[key]) for key in roles}
 
     @field_validator("namespaces")
     @classmethod

@@ -89,6 +89,7 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
             f"a source host), got {len(source_host)}"
         )
     problems.extend(_overlap_problems(config))
+    problems.extend(_access_entry_problems(config))
     problems.extend(_composed_name_problems(config))
     problems.extend(front_door_problems(config.cloudflare, aws_origin_count=len(azs)))
     for key, region in (("aws:region", config.aws_region), ("gcp:region", config.gcp_region)):
@@ -151,4 +152,59 @@ def _overlap_problems(config: PlatformConfig) -> list[str]:
                 problems.append(
                     f"{second}: expected a range that does not overlap {first} ({ranges[first]}), got {ranges[second]}"
                 )
+    return problems
+
+
+def _access_entry_problems(config: PlatformConfig) -> list[str]:
+    """EKS allows one access entry per principal and cluster: an admin, a viewer and a
+    deployer must be different roles, and a deployer role deploys into one namespace only.
+
+    Roles are compared by name without case (IAM ignores case; a name and its ARN are one
+    role). A role in two viewer groups is fine: it gets one entry viewing both groups'
+    namespaces (KubernetesConfig.viewer_namespaces_by_role). A deployer's service account
+    likewise deploys into one namespace only.
+    """
+    kubernetes = config.kubernetes
+    holders: dict[str, tuple[str, str]] = {}  # role name -> (key, what it holds)
+
+    def claim(role: str, key: str, holds: str, *, same_kind_ok: bool = False) -> str | None:
+        name = role.rsplit("/", 1)[-1].casefold()
+        if name in holders and not (same_kind_ok and holders[name][1] == holds):
+            other_key, other_holds = holders[name]
+            return (
+                f"{key}: expected a role with no other access entry on EKS (one per principal and cluster), "
+                f"got {role!r}, which {other_key} already makes {other_holds}"
+            )
+        holders.setdefault(name, (key, holds))
+        return None
+
+    claims = [
+        (role, f"platform:aws.eks.adminRoles[{index}]", "cluster admin", False)
+        for index, role in enumerate(config.aws.eks.admin_roles)
+    ]
+    claims += [
+        (role, f"platform:kubernetes.viewers[{index}].awsRoles[{position}]", "a viewer", True)
+        for index, viewer in enumerate(kubernetes.viewers)
+        for position, role in enumerate(viewer.aws_roles)
+    ]
+    claims += [
+        (
+            deployer.aws_role,
+            f"platform:kubernetes.deployers[{index}].awsRole",
+            f"the deployer of {deployer.namespace}",
+            False,
+        )
+        for index, deployer in enumerate(kubernetes.deployers)
+    ]
+    problems = [problem for role, key, holds, ok in claims if (problem := claim(role, key, holds, same_kind_ok=ok))]
+    accounts: dict[str, str] = {}
+    for index, deployer in enumerate(kubernetes.deployers):
+        key = f"platform:kubernetes.deployers[{index}].googleServiceAccount"
+        account = deployer.google_service_account
+        if account in accounts:
+            problems.append(
+                f"{key}: expected a service account that deploys into one namespace only, got {account!r}, "
+                f"which {accounts[account]} already names"
+            )
+        accounts.setdefault(account, key)
     return problems
