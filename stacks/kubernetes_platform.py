@@ -12,7 +12,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as kubernetes
 
+from components.aws.eks.access import EksAccess
+from components.gcp.gke_access import GkeAccess
+from components.kubernetes.namespace_access import NamespaceAccess, NamespaceAccessArgs
 from components.kubernetes.workload_namespace import EgressDestination, WorkloadNamespace, WorkloadNamespaceArgs
+from stacks.access_args import eks_access_args, eks_namespace_access_args, gke_access_args, gke_namespace_access_args
 from stacks.aws_platform import AwsPrimary
 from stacks.config.models import PlatformConfig
 from stacks.gcp_platform import GcpSecondary
@@ -30,8 +34,15 @@ class ClusterPlatform:
     namespaces: dict[str, WorkloadNamespace]
 
 
-def build_kubernetes(config: PlatformConfig, primary: AwsPrimary, secondary: GcpSecondary) -> list[ClusterPlatform]:
-    """Both clusters' Kubernetes layers, EKS first."""
+def build_kubernetes(
+    config: PlatformConfig,
+    primary: AwsPrimary,
+    secondary: GcpSecondary,
+    on_aws: pulumi.ResourceOptions,
+    on_gcp: pulumi.ResourceOptions,
+) -> list[ClusterPlatform]:
+    """Both clusters' Kubernetes layers, EKS first. `on_aws`/`on_gcp` carry the cloud
+    providers for the identities each cluster maps (access entries, project IAM)."""
     prefix = config.resource_prefix
     private_subnets = [str(cidr) for cidr in config.aws.subnet_plan().private]
     eks = _cluster_platform(
@@ -58,7 +69,18 @@ def build_kubernetes(config: PlatformConfig, primary: AwsPrimary, secondary: Gcp
             )
         ],
     )
+    # Who may read and who deploys: EKS maps IAM roles through access entries, GKE Google
+    # Groups and service accounts through project IAM (credentials only) and RBAC.
+    EksAccess(f"{prefix}-eks-access", eks_access_args(config, primary.cluster.cluster_name), opts=on_aws)
+    GkeAccess(f"{prefix}-gke-access", gke_access_args(config), opts=on_gcp)
+    _namespace_access(eks, eks_namespace_access_args(config, depends_on=list(eks.namespaces.values())))
+    _namespace_access(gke, gke_namespace_access_args(config, depends_on=list(gke.namespaces.values())))
     return [eks, gke]
+
+
+def _namespace_access(cluster: ClusterPlatform, args: NamespaceAccessArgs) -> None:
+    if args.namespaces:
+        NamespaceAccess(f"{cluster.cluster_name}-rbac", args, opts=pulumi.ResourceOptions(provider=cluster.provider))
 
 
 def _cluster_platform(

@@ -98,7 +98,6 @@ def test_a_role_in_two_viewer_groups_is_one_viewer_of_both_groups_namespaces(sta
     config = _second_namespace(stack_config("dev"))
     config["platform:kubernetes"]["viewers"].append(
         {
-            "group": "batch-viewers",
             # The same role as viewers[0], by ARN and in another case: IAM sees one role.
             "awsRoles": ["arn:aws:iam::123456789012:role/Platform-ReadOnly", "batch-readonly"],
             "googleGroup": "batch-viewers@heal7.com",

@@ -116,6 +116,8 @@ UNNAMED = {
     # checked there), never the prefix.
     "kubernetes:core/v1:Namespace",
     "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    "kubernetes:rbac.authorization.k8s.io/v1:Role",
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
 }
 # 15 + "-prod": the longest prefix the config allows, with the prod stack's name.
 LONGEST_NAME = "heal7-workloads"

@@ -91,12 +91,18 @@ def test_oidc_provider_and_admin_access_entries(synthed, stack):
     assert oidc.inputs["url"] == issuer and oidc.inputs["clientIdLists"] == ["sts.amazonaws.com"]
     assert result.outputs["eksOidcProviderArn"] == oidc.outputs["arn"]
     assert result.outputs["eksOidcIssuerUrl"] == issuer
-    (entry,) = result.of_type("aws:eks/accessEntry:AccessEntry")
+    # The cluster's own entries are the admins'; viewers and deployers are EksAccess's.
+    eks_cluster = result.one("platform:aws:EksCluster")
+    (entry,) = [e for e in result.of_type("aws:eks/accessEntry:AccessEntry") if e.parent == eks_cluster.urn]
     account = oidc.outputs["arn"].split(":")[4]
     # The stack file names the role; the ARN is built in the deploying account.
     assert entry.inputs["principalArn"] == f"arn:aws:iam::{account}:role/platform-admin"
     assert entry.inputs["type"] == "STANDARD" and entry.inputs["clusterName"] == cluster.outputs["name"]
-    (association,) = result.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    (association,) = [
+        a
+        for a in result.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+        if a.parent == eks_cluster.urn
+    ]
     assert association.inputs["principalArn"] == entry.inputs["principalArn"]
     assert association.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
     assert association.inputs["accessScope"] == {"type": "cluster"}
@@ -109,7 +115,9 @@ def test_admin_roles_accept_full_arns(stack_config):
     config = stack_config("dev")
     arn = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123"
     config["platform:aws"]["eks"]["adminRoles"] = ["platform-admin", arn]
-    entries = synth("dev", config).of_type("aws:eks/accessEntry:AccessEntry")
+    result = synth("dev", config)
+    admins = result.one("platform:aws:EksCluster").urn
+    entries = [e for e in result.of_type("aws:eks/accessEntry:AccessEntry") if e.parent == admins]
     # Registration order varies (a name waits for the account lookup); compare as a set.
     assert sorted(e.inputs["principalArn"].split(":role/")[1] for e in entries) == [
         "aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123",

@@ -22,10 +22,6 @@ RESERVED_NAMESPACES = frozenset(
 )
 # Pod Security Standards levels (the `pod-security.kubernetes.io/enforce` label values).
 PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
-# The Kubernetes group an EKS access entry maps a role into; RBAC subjects name it. A DNS
-# label: EKS refuses groups that start with `system:`, `eks:`, `aws:`, `amazon:` or `iam:`,
-# and without a colon none can.
-KubernetesGroup = Annotated[str, StringConstraints(max_length=63, pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
 # A Google service account email (the deployer identity on GKE, e.g. CI through Workload
 # Identity Federation).
 GoogleServiceAccount = Annotated[
@@ -68,13 +64,14 @@ class NamespaceConfig(Section):
 class ViewerGroupConfig(Section):
     """Read-only access to some namespaces, for one group of people."""
 
-    group: KubernetesGroup = Field(
-        description="Name of the viewer group (unique). EKS authorizes its roles by AmazonEKSViewPolicy on its namespaces, GKE its Google Group."
-    )
     aws_roles: Annotated[list[IamRole], unique("roles")] = Field(
-        min_length=1, description="IAM roles whose sessions join the group on EKS (access entries)."
+        min_length=1,
+        description="IAM roles whose sessions may read the namespaces on EKS (an access entry each, with "
+        "AmazonEKSViewPolicy scoped to the namespaces).",
     )
-    google_group: EmailStr = Field(description="Google Group whose members join the group on GKE.")
+    google_group: EmailStr = Field(
+        description="Google Group whose members may read the namespaces on GKE (Google Groups for RBAC); unique."
+    )
     namespaces: Annotated[list[NamespaceName], unique("namespaces")] = Field(
         min_length=1, description="Namespaces the group may read; an empty list grants nothing, so it is refused."
     )
@@ -98,9 +95,9 @@ class KubernetesConfig(Section):
     namespaces: dict[NamespaceName, NamespaceConfig] = Field(
         min_length=1, description="Workload namespaces, each with its Pod Security level."
     )
-    viewers: Annotated[list[ViewerGroupConfig], unique("groups", key=lambda v: v.group)] = Field(
-        default=[], description="Read-only groups (default none)."
-    )
+    viewers: Annotated[
+        list[ViewerGroupConfig], unique("google groups", key=lambda v: str(v.google_group).casefold())
+    ] = Field(default=[], description="Read-only groups (default none).")
     deployers: Annotated[list[DeployerConfig], unique("namespaces", key=lambda d: d.namespace)] = Field(
         default=[], description="One deployer identity per namespace (default none)."
     )
