@@ -152,6 +152,8 @@ def render_manifests(context: PlanContext) -> None:
     """Every Kubernetes object as the provider would apply it, one file each, and a table per cluster."""
     clusters = manifests.collect(context.result)
     context.written += manifests.write(clusters, context.out_dir / "manifests")
+    if not clusters:
+        context.console.print("no Kubernetes objects or Helm charts registered: no manifests written")
     for cluster in clusters.values():
         table = Table(title=f"{context.stack}: Kubernetes on {cluster.cluster} (Kubernetes {cluster.version})")
         table.add_column("what")
