@@ -17,6 +17,8 @@ DELETE = object()
 DIGEST = "sha256:" + "4f" * 32
 IMAGE = f"613420769954.dkr.ecr.ap-northeast-2.amazonaws.com/heal7-prod/web-main:1.4.2@{DIGEST}"
 NAMESPACE = "heal7"
+# The namespace component's contract (README "Policy pack"): a workload namespace, restricted.
+WORKLOAD_LABELS = {"platform.heal7.io/workload": "true", "pod-security.kubernetes.io/enforce": "restricted"}
 
 
 def registration(
@@ -164,6 +166,36 @@ def network_policy() -> Registration:
     )
 
 
+def namespace() -> Registration:
+    """The workload namespace itself: labelled a workload namespace, Pod Security restricted."""
+    return registration(
+        "kubernetes:core/v1:Namespace",
+        NAMESPACE,
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": NAMESPACE,
+                "labels": dict(WORKLOAD_LABELS),
+            },
+        },
+    )
+
+
+def default_deny() -> Registration:
+    """The namespace's default-deny policy: every pod, both directions, no rule."""
+    return registration(
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        "heal7-default-deny",
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": _metadata("heal7-default-deny"),
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        },
+    )
+
+
 def role() -> Registration:
     return registration(
         "kubernetes:rbac.authorization.k8s.io/v1:Role",
@@ -261,6 +293,8 @@ def autoscaler() -> Registration:
 def kubernetes_layer() -> list[Registration]:
     """One compliant namespace's worth of objects."""
     return [
+        namespace(),
+        default_deny(),
         deployment(),
         cron_job(),
         network_policy(),

@@ -51,6 +51,7 @@ def test_plan_summary_shows_counts_protection_and_exports(tmp_path, synthed):
     assert nat_row.split("│")[-2].strip() == "3"
     assert "protected resources" in text and "heal7-prod-network-flow-logs-key" in text
     assert "vpcCidr" in text and "10.30.0.0/16" in text
+    assert "no Kubernetes objects or Helm charts registered" in text
 
 
 def test_inventory_masks_secret_inputs_and_outputs():

@@ -60,6 +60,7 @@ KUBERNETES: dict[str, Callable[[], Registration]] = {
     "secret-object": k8s.external_secret_target,
     "hpa": k8s.autoscaler,
 }
+ENFORCE = "pod-security.kubernetes.io/enforce"
 POD = "spec.template.spec"
 CONTAINER = f"{POD}.containers.0"
 KMS_POLICY_OPEN = json.dumps(
@@ -228,7 +229,20 @@ def _stack_case(name: str) -> Callable[[SynthResult], SynthResult]:
         # prod's load balancers are off, so its HSTS is the staged one; one of them turned
         # on without the full header is the finding.
         "cloudflare-hsts": lambda r: changed(r, PROD["lb"], lambda lb: mutated(lb, {"enabled": True})),
-        "k8s-namespace-network-policy": lambda r: without(r, "heal7-allow-ingress"),
+        # The Deployment moves to a namespace no NetworkPolicy covers.
+        "k8s-namespace-network-policy": lambda r: SynthResult(
+            r.stack,
+            [
+                mutated(x, {"metadata.namespace": "heal7-batch"}) if x.type == "kubernetes:apps/v1:Deployment" else x
+                for x in r.resources
+            ],
+            {},
+            [],
+        ),
+        # Label keys hold dots, so the labels are replaced whole: only the enforce level differs.
+        "k8s-workload-namespace-baseline": lambda r: changed(
+            r, k8s.NAMESPACE, lambda ns: mutated(ns, {"metadata.labels": {**k8s.WORKLOAD_LABELS, ENFORCE: "baseline"}})
+        ),
     }[name]
 
 
@@ -240,6 +254,7 @@ STACK_CASES = [
     "cloudflare-zone-baseline",
     "cloudflare-hsts",
     "k8s-namespace-network-policy",
+    "k8s-workload-namespace-baseline",
 ]
 
 

@@ -61,7 +61,7 @@ def test_families_and_counts():
         "gcp-data": 6,
         "cloudflare": 6,
         "kubernetes": 29,
-        "stack": 8,
+        "stack": 9,
     }
 
 

@@ -15,6 +15,7 @@ import pulumi
 
 from tools.mock_cloudflare_resources import CLOUDFLARE_RESOURCE_OUTPUTS
 from tools.mock_gcp_resources import GCP_RESOURCE_OUTPUTS, project_number
+from tools.mock_kubernetes_resources import kubernetes_builder
 from tools.mock_resources import RESOURCE_OUTPUTS
 from tools.mock_values import digest, hex_of, uuid_of
 from tools.mock_vpn_resources import VPN_RESOURCE_OUTPUTS
@@ -24,7 +25,7 @@ AWS_RESOURCE_OUTPUTS = {**RESOURCE_OUTPUTS, **VPN_RESOURCE_OUTPUTS}
 
 
 class PlatformMocks(pulumi.runtime.Mocks):
-    """Per-type ids and outputs for the AWS, GCP and Cloudflare resources the platform registers."""
+    """Per-type ids and outputs for the AWS, GCP, Cloudflare and Kubernetes resources the platform registers."""
 
     def __init__(self, stack: str):
         self.stack = stack
@@ -51,6 +52,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
             builder, owner = GCP_RESOURCE_OUTPUTS.get(args.typ), self._project(args.provider)
         elif args.typ.startswith("cloudflare:"):
             builder, owner = CLOUDFLARE_RESOURCE_OUTPUTS.get(args.typ), str(inputs.get("accountId", ""))
+        elif args.typ.startswith("kubernetes:"):
+            # The provider's `namespace` is where a namespaced object without one lands.
+            builder, owner = kubernetes_builder(args.typ), str(self._provider(args.provider).get("namespace") or "")
         else:
             builder, owner = AWS_RESOURCE_OUTPUTS.get(args.typ), self.account_id
         if builder is None:
@@ -58,13 +62,15 @@ class PlatformMocks(pulumi.runtime.Mocks):
         resource_id, outputs = builder(args.name, inputs, region, owner)
         return resource_id, {**inputs, **outputs}
 
+    def _provider(self, provider_ref: str | None) -> dict[str, Any]:
+        return self.provider_inputs.get(provider_ref or "") or {}
+
     def _region(self, provider_ref: str | None) -> str:
         # Components and region-less providers (random) need no region for their ids.
-        inputs = self.provider_inputs.get(provider_ref or "") or {}
-        return str(inputs.get("region", "ap-northeast-2"))
+        return str(self._provider(provider_ref).get("region", "ap-northeast-2"))
 
     def _project(self, provider_ref: str | None) -> str:
-        inputs = self.provider_inputs.get(provider_ref or "") or {}
+        inputs = self._provider(provider_ref)
         if "project" not in inputs:
             raise ValueError(f"GCP provider {provider_ref!r} has no project; the stack's gcp:project must reach it")
         return str(inputs["project"])

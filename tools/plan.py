@@ -14,8 +14,11 @@ It then runs the policy pack in-process (policy/runner.py) with the stack's poli
 prints the violations, writes `build/<stack>/policy-report.json`, and exits 1 when any
 mandatory violation exists, as `pulumi preview --policy-pack policy` would fail.
 
-Later steps (rendered Kubernetes manifests) plug in by appending a function that takes a
-`PlanContext` to `PLAN_STEPS`.
+It writes every Kubernetes object the program registers to
+`build/<stack>/manifests/<cluster>/<namespace or _cluster>/<kind>-<name>.yaml`
+(tools/manifests.py) and prints, per cluster, its namespaces, Helm charts and objects by kind.
+
+Later steps plug in by appending a function that takes a `PlanContext` to `PLAN_STEPS`.
 """
 
 import argparse
@@ -32,6 +35,7 @@ from rich.table import Table
 from rich.text import Text
 
 from policy.runner import config_file_for, evaluate, load_policy_config
+from tools import manifests
 from tools.inventory import InventoryDiff, build_inventory, diff_inventories
 from tools.quotas import quotas_report
 from tools.synth import PROJECT_ROOT, SynthError, SynthResult, synth
@@ -144,7 +148,42 @@ def check_quotas(context: PlanContext) -> None:
         context.console.print(Text(f"check against the account's or project's quota: {quota} needed", style="yellow"))
 
 
-PLAN_STEPS: list[Callable[[PlanContext], None]] = [write_inventory, print_summary, check_quotas, check_policies]
+def render_manifests(context: PlanContext) -> None:
+    """Every Kubernetes object as the provider would apply it, one file each, and a table per cluster."""
+    clusters = manifests.collect(context.result)
+    context.written += manifests.write(clusters, context.out_dir / "manifests")
+    if not clusters:
+        context.console.print("no Kubernetes objects or Helm charts registered: no manifests written")
+    for cluster in clusters.values():
+        table = Table(title=f"{context.stack}: Kubernetes on {cluster.cluster} (Kubernetes {cluster.version})")
+        table.add_column("what")
+        table.add_column("name", overflow="fold")
+        table.add_column("version / count", justify="right")
+        created = set(cluster.created_namespaces)
+        for namespace in cluster.namespaces:
+            table.add_row("namespace", namespace, "" if namespace in created else "existing")
+        if cluster.charts:
+            table.add_section()
+        for chart in cluster.charts:
+            source = f" ({chart.repository})" if chart.repository else ""
+            table.add_row(
+                "chart", Text(f"{chart.chart}{source} in {chart.namespace or 'default'}"), chart.version or ""
+            )
+        table.add_section()
+        for kind, count in sorted(cluster.kinds.items()):
+            table.add_row("kind", kind, str(count))
+        table.add_section()
+        table.add_row("", "objects", str(len(cluster.objects)))
+        context.console.print(table)
+
+
+PLAN_STEPS: list[Callable[[PlanContext], None]] = [
+    write_inventory,
+    print_summary,
+    check_quotas,
+    check_policies,
+    render_manifests,
+]
 
 
 def print_diff(diff: InventoryDiff, console: Console) -> None:

@@ -1,7 +1,8 @@
 """Controls on relationships between resources, which only the whole stack shows: each
 bucket has its guardrails, each VPC its flow log and closed default group, each
-Cloudflare zone its TLS baseline, each workload namespace a NetworkPolicy, and each
-autoscaler enough headroom for the declared throughput."""
+Cloudflare zone its TLS baseline, each workload namespace a NetworkPolicy (and, when
+labelled a workload namespace, a default-deny policy and the restricted Pod Security
+level), and each autoscaler enough headroom for the declared throughput."""
 
 import re
 from collections import defaultdict
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity, StackValidationArgs
+from pulumi_policy.proxy import UnknownValueError
 
 from .framework import (
     UNKNOWN,
@@ -46,6 +48,11 @@ VPC_COMPANIONS = {
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 THROUGHPUT_ANNOTATION = "platform.heal7.io/target-rps"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+# The contract with the namespace component: a Namespace carrying this label with value
+# "true" runs workloads, and gets the baseline below (README "Policy pack", Contracts).
+WORKLOAD_LABEL = "platform.heal7.io/workload"
+ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
 
 
 def _attached(resources: list[PolicyResource], owner: PolicyResource, prop: str) -> tuple[set[str], set[str]]:
@@ -110,6 +117,55 @@ def _namespaces_isolated(args: StackValidationArgs, _: Config) -> Iterator[Stack
         return [f"namespace {namespace!r} has no NetworkPolicy"]
 
     yield from known([r for r in args.resources if r.resource_type in POD_SPEC_PATHS], problems)
+
+
+def _default_deny(policy: PolicyResource) -> bool:
+    """podSelector {} (every pod), both policy types, and no rule: nothing in, nothing out."""
+    selector = get(policy.props, "spec.podSelector")
+    selects_all = selector is not None and not get(selector, "matchLabels") and not get(selector, "matchExpressions")
+    types = set(as_list(get(policy.props, "spec.policyTypes")))
+    rules = as_list(get(policy.props, "spec.ingress")) + as_list(get(policy.props, "spec.egress"))
+    return selects_all and {"Ingress", "Egress"} <= types and not rules
+
+
+def _provider_urn(resource: PolicyResource) -> str | None:
+    return resource.provider.urn if resource.provider else None
+
+
+def _workload_namespace_baseline(args: StackValidationArgs, config: Config) -> Iterator[StackFinding]:
+    # Default-deny policies by cluster (the provider) and namespace; a cluster where any
+    # policy's namespace or spec is unknown in preview can prove nothing missing.
+    denied: dict[str | None, set[Any]] = defaultdict(set)
+    unresolved: set[str | None] = set()
+    for policy in (r for r in args.resources if r.resource_type == NETWORK_POLICY):
+        try:
+            if _default_deny(policy):
+                denied[_provider_urn(policy)].add(get(policy.props, "metadata.namespace"))
+        except UnknownValueError:
+            unresolved.add(_provider_urn(policy))
+
+    def problems(namespace: PolicyResource) -> list[str]:
+        labels = get(namespace.props, "metadata.labels") or {}
+        if labels.get(WORKLOAD_LABEL) != "true":
+            return []
+        name = get(namespace.props, "metadata.name")
+        found = []
+        level = labels.get(ENFORCE_LABEL)
+        lower_allowed = name in config["belowRestricted"] and level in ("baseline", "privileged")
+        if level != "restricted" and not lower_allowed:
+            found.append(
+                f"workload namespace {name!r} enforces Pod Security {level or 'nothing (privileged)'}, not "
+                f"restricted (metadata.labels {ENFORCE_LABEL})"
+            )
+        cluster = _provider_urn(namespace)
+        if cluster not in unresolved and name not in denied[cluster]:
+            found.append(
+                f"workload namespace {name!r} has no default-deny NetworkPolicy (podSelector {{}}, policyTypes "
+                "Ingress and Egress, no rules)"
+            )
+        return found
+
+    yield from known([r for r in args.resources if r.resource_type == NAMESPACE], problems)
 
 
 QUANTITY_SUFFIXES = {"m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
@@ -203,6 +259,27 @@ POLICIES = [
         when_absent="insecure: without a NetworkPolicy every pod accepts traffic from everywhere",
         remediation="add a default-deny NetworkPolicy plus the HEAL7 design's allow rules to the namespace",
         check=_namespaces_isolated,
+    ),
+    StackControl(
+        name="k8s-workload-namespace-baseline",
+        description="Each workload namespace enforces Pod Security restricted and has a default-deny NetworkPolicy.",
+        severity=Severity.HIGH,
+        framework=cis_eks("4.2, 4.3.2"),
+        family=FAMILY,
+        when_absent="insecure: without the enforce label Pod Security admits privileged pods, and without a "
+        "default-deny policy a pod no allow rule selects accepts and sends traffic anywhere",
+        remediation=f"label the namespace {ENFORCE_LABEL}: restricted and add a NetworkPolicy with podSelector {{}}, "
+        "policyTypes [Ingress, Egress] and no rules in it (a namespace that needs baseline goes in belowRestricted)",
+        settings={
+            "belowRestricted": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "workload namespaces allowed to enforce baseline or privileged; each also states "
+                "its podSecurityReason in the stack file",
+            }
+        },
+        check=_workload_namespace_baseline,
     ),
     ResourceControl(
         name="hpa-throughput-reachable",
