@@ -37,9 +37,16 @@ def test_plan_writes_a_complete_inventory(tmp_path, synthed):
     role_policy = next(r for r in inventory["resources"] if r["name"] == "heal7-prod-network-flow-logs-write")
     assert role_policy["urn"] in flow_log["dependencies"]
     assert inventory["outputs"]["vpcCidr"] == "10.30.0.0/16"
-    assert context.written == [
-        tmp_path / "prod" / name for name in ("inventory.json", "quotas.json", "policy-report.json")
-    ]
+    files = [tmp_path / "prod" / name for name in ("inventory.json", "quotas.json", "policy-report.json")]
+    assert context.written[: len(files)] == files
+    # Then one manifest per Kubernetes object, each cluster in its own directory.
+    manifests = context.written[len(files) :]
+    kubernetes_objects = [r for r in expected.resources if r.type.startswith("kubernetes:")]
+    assert len(manifests) == len(kubernetes_objects) > 0
+    assert {path.relative_to(tmp_path / "prod" / "manifests").parts[0] for path in manifests} == {
+        "heal7-prod-eks",
+        "heal7-prod-gke",
+    }
 
 
 def test_plan_summary_shows_counts_protection_and_exports(tmp_path, synthed):
@@ -51,7 +58,8 @@ def test_plan_summary_shows_counts_protection_and_exports(tmp_path, synthed):
     assert nat_row.split("│")[-2].strip() == "3"
     assert "protected resources" in text and "heal7-prod-network-flow-logs-key" in text
     assert "vpcCidr" in text and "10.30.0.0/16" in text
-    assert "no Kubernetes objects or Helm charts registered" in text
+    assert "Kubernetes on heal7-prod-eks" in text and "Kubernetes on heal7-prod-gke" in text
+    assert "Kubernetes manifests under" in text
 
 
 def test_inventory_masks_secret_inputs_and_outputs():

@@ -187,11 +187,15 @@ def _version(provider: _Entry, entries: list[_Entry]) -> str:
 
 
 def _ordered(value: Any) -> Any:
-    """Nested mappings with sorted keys, so the YAML is the same on every run."""
+    """Nested mappings with sorted keys, so the YAML is the same on every run; whole numbers as integers."""
     if isinstance(value, Mapping):
         return {k: _ordered(value[k]) for k in sorted(value)}
     if isinstance(value, list):
         return [_ordered(v) for v in value]
+    # The engine carries every number as a float64 (protobuf Struct); the provider sends
+    # whole numbers to the API server as integers, so the manifest does too (port 5432).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 

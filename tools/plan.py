@@ -230,8 +230,13 @@ def run_plan(
         step(context)
     if previous is not None:
         print_diff(diff_inventories(previous, context.inventory), console)
+    manifest_dir = context.out_dir / "manifests"
+    written_manifests = [path for path in context.written if manifest_dir in path.parents]
     for path in context.written:
-        console.print(f"wrote {path}")
+        if path not in written_manifests:
+            console.print(f"wrote {path}")
+    if written_manifests:
+        console.print(f"wrote {len(written_manifests)} Kubernetes manifests under {manifest_dir}")
     return context
 
 
