@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as kubernetes
 
+from components.kubernetes.cluster_addons import ClusterAddons, ClusterAddonsArgs, LoadBalancerControllerSpec
 from components.kubernetes.workload_namespace import EgressDestination, WorkloadNamespace, WorkloadNamespaceArgs
 from stacks.aws_platform import AwsPrimary
 from stacks.config.models import PlatformConfig
@@ -23,20 +24,25 @@ REDIS_PORT = 6379
 
 @dataclass
 class ClusterPlatform:
-    """One cluster's Kubernetes layer: its provider and its workload namespaces."""
+    """One cluster's Kubernetes layer: its provider, its workload namespaces and its add-ons."""
 
     cluster_name: str
     provider: kubernetes.Provider
     namespaces: dict[str, WorkloadNamespace]
+    addons: ClusterAddons | None
 
 
-def build_kubernetes(config: PlatformConfig, primary: AwsPrimary, secondary: GcpSecondary) -> list[ClusterPlatform]:
-    """Both clusters' Kubernetes layers, EKS first."""
+def build_kubernetes(
+    config: PlatformConfig, primary: AwsPrimary, secondary: GcpSecondary, aws_provider: pulumi.ProviderResource
+) -> list[ClusterPlatform]:
+    """Both clusters' Kubernetes layers, EKS first. `aws_provider` serves the AWS side of
+    EKS add-ons (the Load Balancer Controller's IRSA role)."""
     prefix = config.resource_prefix
     private_subnets = [str(cidr) for cidr in config.aws.subnet_plan().private]
+    eks_name = f"{prefix}-eks"
     eks = _cluster_platform(
         config,
-        f"{prefix}-eks",
+        eks_name,
         primary.cluster.kubeconfig,
         # RDS and ElastiCache live in the private subnets (their subnet groups).
         [
@@ -44,6 +50,25 @@ def build_kubernetes(config: PlatformConfig, primary: AwsPrimary, secondary: Gcp
             EgressDestination("redis", private_subnets, REDIS_PORT, "ElastiCache Redis in the private subnets"),
         ],
     )
+    # EKS runs all three add-ons: VPA's recommender, the Load Balancer Controller (the
+    # ingress NLB's controller) and metrics-server (EKS ships none; HPAs need it).
+    eks.addons = ClusterAddons(
+        f"{eks_name}-addons",
+        ClusterAddonsArgs(
+            # EksCluster names the cluster after its component name (aws_platform.py).
+            cluster_name=eks_name,
+            metrics_server=True,
+            load_balancer_controller=LoadBalancerControllerSpec(
+                region=config.aws_region, vpc_id=primary.network.vpc_id, oidc=primary.cluster.oidc_identity
+            ),
+        ),
+        opts=pulumi.ResourceOptions(providers=[eks.provider, aws_provider]),
+    )
+    # GKE runs none of these charts: Google's own VPA is enabled on the cluster (managed
+    # with the control plane, upgraded with it; same autoscaling.k8s.io/v1 objects as on
+    # EKS, and an open-source VPA beside it would fight over the same CRDs), GKE ships
+    # metrics-server, and its load balancers are GKE's own controllers. GKE's VPA also
+    # runs an updater, so there recommendation mode is each VPA object's `updateMode: Off`.
     gke = _cluster_platform(
         config,
         f"{prefix}-gke",
@@ -92,4 +117,4 @@ def _cluster_platform(
         )
         for name, namespace in config.kubernetes.namespaces.items()
     }
-    return ClusterPlatform(cluster_name, provider, namespaces)
+    return ClusterPlatform(cluster_name, provider, namespaces, addons=None)
