@@ -61,6 +61,8 @@ def test_every_registered_chart_uses_its_pinned_coordinates(synthed, stack):
         assert EXACT_VERSION.match(chart.inputs["version"])
         assert chart.inputs["version"] == coordinates.version
         assert chart.inputs["repositoryOpts"] == {"repo": coordinates.repository}
+        # Helm refuses release names over 53 characters.
+        assert len(chart.inputs["name"]) <= 53
 
 
 @pytest.mark.parametrize("stack", STACKS)
