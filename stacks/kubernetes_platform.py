@@ -2,11 +2,20 @@
 services every workload needs, from the same components on EKS and GKE.
 
 What differs between the clusters arrives as arguments: the kubeconfig (EKS: `aws eks
-get-token`; GKE: `gke-gcloud-auth-plugin`), and which data stores each cluster's pods
-reach (EKS: RDS and Redis in the AWS private subnets; GKE: the Cloud SQL replica in the
-private-services range).
+get-token`; GKE: `gke-gcloud-auth-plugin`), which data stores each cluster's pods reach
+(EKS: RDS and Redis in the AWS private subnets; GKE: the Cloud SQL replica in the
+private-services range), how identities map (EKS access entries; GKE Google Groups for
+RBAC and project IAM), and which add-ons the cluster lacks (GKE ships its own).
+
+Helm charts wait for the cluster's kubeconfig: a `helm.v4.Chart` renders at preview and
+fails while its provider's kubeconfig is unknown (pulumi-kubernetes issue 3027, open),
+which it is on a stack's first `pulumi up`. So the charts are registered once the
+kubeconfig is known (`_once_cluster_exists`): the first preview of a new stack does not
+list them and its update installs them; every later preview shows them in full. Plain
+objects (namespaces, policies, RBAC) need no cluster at preview and are always listed.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -14,6 +23,7 @@ import pulumi_kubernetes as kubernetes
 
 from components.aws.eks.access import EksAccess
 from components.gcp.gke_access import GkeAccess
+from components.kubernetes.cluster_addons import ClusterAddons, ClusterAddonsArgs, LoadBalancerControllerSpec
 from components.kubernetes.namespace_access import NamespaceAccess, NamespaceAccessArgs
 from components.kubernetes.workload_namespace import EgressDestination, WorkloadNamespace, WorkloadNamespaceArgs
 from stacks.access_args import eks_access_args, eks_namespace_access_args, gke_access_args, gke_namespace_access_args
@@ -27,10 +37,11 @@ REDIS_PORT = 6379
 
 @dataclass
 class ClusterPlatform:
-    """One cluster's Kubernetes layer: its provider and its workload namespaces."""
+    """One cluster's Kubernetes layer: its provider, kubeconfig and workload namespaces."""
 
     cluster_name: str
     provider: kubernetes.Provider
+    kubeconfig: pulumi.Input[str]
     namespaces: dict[str, WorkloadNamespace]
 
 
@@ -38,15 +49,16 @@ def build_kubernetes(
     config: PlatformConfig,
     primary: AwsPrimary,
     secondary: GcpSecondary,
-    on_aws: pulumi.ResourceOptions,
-    on_gcp: pulumi.ResourceOptions,
+    aws_provider: pulumi.ProviderResource,
+    gcp_provider: pulumi.ProviderResource,
 ) -> list[ClusterPlatform]:
-    """Both clusters' Kubernetes layers, EKS first. `on_aws`/`on_gcp` carry the cloud
-    providers for the identities each cluster maps (access entries, project IAM)."""
+    """Both clusters' Kubernetes layers, EKS first. The cloud providers serve what each
+    cluster needs on its cloud's side (access entries, project IAM, add-ons' IRSA roles)."""
     prefix = config.resource_prefix
     private_subnets = [str(cidr) for cidr in config.aws.subnet_plan().private]
     eks = _cluster_platform(
         config,
+        # EksCluster names the cluster after its component name (aws_platform.py).
         f"{prefix}-eks",
         primary.cluster.kubeconfig,
         # RDS and ElastiCache live in the private subnets (their subnet groups).
@@ -69,13 +81,42 @@ def build_kubernetes(
             )
         ],
     )
+
     # Who may read and who deploys: EKS maps IAM roles through access entries, GKE Google
     # Groups and service accounts through project IAM (credentials only) and RBAC.
+    on_aws = pulumi.ResourceOptions(providers=[aws_provider])
     EksAccess(f"{prefix}-eks-access", eks_access_args(config, primary.cluster.cluster_name), opts=on_aws)
-    GkeAccess(f"{prefix}-gke-access", gke_access_args(config), opts=on_gcp)
+    GkeAccess(f"{prefix}-gke-access", gke_access_args(config), opts=pulumi.ResourceOptions(providers=[gcp_provider]))
     _namespace_access(eks, eks_namespace_access_args(config, depends_on=list(eks.namespaces.values())))
     _namespace_access(gke, gke_namespace_access_args(config, depends_on=list(gke.namespaces.values())))
+
+    # EKS runs all three add-ons: VPA's recommender, the Load Balancer Controller (the
+    # ingress NLB's controller) and metrics-server (EKS ships none; HPAs need it). GKE runs
+    # none of these charts: Google's own VPA is enabled on the cluster (managed and upgraded
+    # with the control plane; an open-source VPA beside it would fight over the same CRDs),
+    # GKE ships metrics-server, and its load balancers are GKE's own controllers. GKE's VPA
+    # also runs an updater, so there recommendation mode is each VPA object's `updateMode: Off`.
+    _once_cluster_exists(
+        eks,
+        lambda: ClusterAddons(
+            f"{eks.cluster_name}-addons",
+            ClusterAddonsArgs(
+                cluster_name=eks.cluster_name,
+                metrics_server=True,
+                load_balancer_controller=LoadBalancerControllerSpec(
+                    region=config.aws_region, vpc_id=primary.network.vpc_id, oidc=primary.cluster.oidc_identity
+                ),
+            ),
+            opts=pulumi.ResourceOptions(providers=[eks.provider, aws_provider]),
+        ),
+    )
     return [eks, gke]
+
+
+def _once_cluster_exists(cluster: ClusterPlatform, register: Callable[[], object]) -> None:
+    """Register `register()`'s resources once the cluster's kubeconfig is known (see the
+    module docstring: helm.v4.Chart cannot preview against a cluster that does not exist)."""
+    pulumi.Output.from_input(cluster.kubeconfig).apply(lambda _: register())
 
 
 def _namespace_access(cluster: ClusterPlatform, args: NamespaceAccessArgs) -> None:
@@ -114,4 +155,4 @@ def _cluster_platform(
         )
         for name, namespace in config.kubernetes.namespaces.items()
     }
-    return ClusterPlatform(cluster_name, provider, namespaces)
+    return ClusterPlatform(cluster_name, provider, kubeconfig, namespaces)

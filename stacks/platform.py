@@ -95,13 +95,7 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         opts=pulumi.ResourceOptions(providers=[aws_provider, gcp_provider, random_provider]),
     )
 
-    build_kubernetes(
-        config,
-        primary,
-        secondary,
-        on_aws=pulumi.ResourceOptions(providers=[aws_provider]),
-        on_gcp=pulumi.ResourceOptions(providers=[gcp_provider]),
-    )
+    build_kubernetes(config, primary, secondary, aws_provider, gcp_provider)
 
     edge = build_cloudflare(
         config, pulumi.ResourceOptions(providers=[cloudflare_provider]), primary.network, secondary.network

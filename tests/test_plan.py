@@ -39,9 +39,13 @@ def test_plan_writes_a_complete_inventory(tmp_path, synthed):
     assert inventory["outputs"]["vpcCidr"] == "10.30.0.0/16"
     files = [tmp_path / "prod" / name for name in ("inventory.json", "quotas.json", "policy-report.json")]
     assert context.written[: len(files)] == files
-    # Then one manifest per Kubernetes object, each cluster in its own directory.
+    # Then one manifest per Kubernetes object (charts are listed, not rendered), each cluster in its own directory.
     manifests = context.written[len(files) :]
-    kubernetes_objects = [r for r in expected.resources if r.type.startswith("kubernetes:")]
+    kubernetes_objects = [
+        r
+        for r in expected.resources
+        if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh/")
+    ]
     assert len(manifests) == len(kubernetes_objects) > 0
     assert {path.relative_to(tmp_path / "prod" / "manifests").parts[0] for path in manifests} == {
         "heal7-prod-eks",
