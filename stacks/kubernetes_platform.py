@@ -114,7 +114,7 @@ def _eks_secrets_reader(prefix: str, secret_prefix: str, primary: AwsPrimary) ->
         "*",
     )
     role = IrsaRole(
-        f"{prefix}-external-secrets",
+        f"{prefix}-eks-external-secrets",
         IrsaRoleArgs(
             oidc=primary.cluster.oidc_identity,
             namespace=external_secrets.NAMESPACE,
@@ -141,7 +141,7 @@ def _gke_secrets_reader(
     """
     project = gcp.organizations.get_project_output(opts=pulumi.InvokeOutputOptions(parent=secondary.cluster))
     account = WorkloadIdentityAccount(
-        f"{prefix}-external-secrets",
+        f"{prefix}-gke-external-secrets",
         WorkloadIdentityAccountArgs(
             account_id=f"{prefix[:25].rstrip('-')}-eso",
             project=config.gcp_project,

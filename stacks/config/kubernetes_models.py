@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import EmailStr, Field, StringConstraints, field_validator, model_validator
 
 from stacks.config.aws_models import IamRole
-from stacks.config.types import KeyedValueError, Section, unique
+from stacks.config.types import KeyedValueError, Section, Switch, unique
 
 # A namespace name is a DNS label (RFC 1123): Kubernetes refuses anything else.
 NamespaceName = Annotated[str, StringConstraints(max_length=63, pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
@@ -119,7 +119,7 @@ class KubernetesConfig(Section):
     # Two replicas and a PodDisruptionBudget per add-on controller and webhook: a node
     # drain or a zone loss then never stops certificate or secret writes (tier defaults:
     # dev false, staging and prod true).
-    high_availability: bool = Field(
+    high_availability: Switch = Field(
         description="Run the add-ons (cert-manager, External Secrets) with 2 replicas and PodDisruptionBudgets."
     )
     render_to: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_./-]+$")] | None = (
