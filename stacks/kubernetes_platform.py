@@ -85,15 +85,20 @@ def build_kubernetes(config: PlatformConfig, primary: AwsPrimary, secondary: Gcp
     # The platform's own secrets: Secrets Manager names under `<prefix>/`, Secret Manager
     # ids under `<prefix>-` (Secret Manager ids allow no slash).
     aws_prefix, gcp_prefix = f"{prefix}/", f"{prefix}-"
-    eks_store = AwsSecretStore(region=config.aws_region, role_arn=_eks_secrets_reader(prefix, aws_prefix, primary))
-    gke_store = _gke_secrets_reader(config, prefix, gcp_prefix, secondary)
-    _platform_services(config, eks, primary.cluster.kubeconfig, eks_store, f"{aws_prefix}{CLOUDFLARE_TOKEN_SECRET}")
-    _platform_services(config, gke, secondary.cluster.kubeconfig, gke_store, f"{gcp_prefix}{CLOUDFLARE_TOKEN_SECRET}")
+    eks_reader = _eks_secrets_reader(prefix, aws_prefix, primary)
+    eks_store = AwsSecretStore(region=config.aws_region, role_arn=eks_reader.role_arn)
+    gke_reader, gke_store = _gke_secrets_reader(config, prefix, gcp_prefix, secondary)
+    _platform_services(
+        config, eks, primary.cluster.kubeconfig, eks_store, eks_reader, f"{aws_prefix}{CLOUDFLARE_TOKEN_SECRET}"
+    )
+    _platform_services(
+        config, gke, secondary.cluster.kubeconfig, gke_store, gke_reader, f"{gcp_prefix}{CLOUDFLARE_TOKEN_SECRET}"
+    )
     return [eks, gke]
 
 
-def _eks_secrets_reader(prefix: str, secret_prefix: str, primary: AwsPrimary) -> pulumi.Output[str]:
-    """The IRSA role External Secrets reads AWS Secrets Manager as; returns its ARN.
+def _eks_secrets_reader(prefix: str, secret_prefix: str, primary: AwsPrimary) -> IrsaRole:
+    """The IRSA role External Secrets reads AWS Secrets Manager as.
 
     Only the platform's secrets: names under `secret_prefix` (their ARN ends in a random
     suffix, hence the `*` after the prefix) and the Redis auth token, whose name Pulumi
@@ -128,12 +133,12 @@ def _eks_secrets_reader(prefix: str, secret_prefix: str, primary: AwsPrimary) ->
         # Under the cluster: an add-on's identity, on the cluster's AWS provider.
         opts=pulumi.ResourceOptions(parent=primary.cluster),
     )
-    return role.role_arn
+    return role
 
 
 def _gke_secrets_reader(
     config: PlatformConfig, prefix: str, secret_prefix: str, secondary: GcpSecondary
-) -> GcpSecretStore:
+) -> tuple[WorkloadIdentityAccount, GcpSecretStore]:
     """The Google service account External Secrets reads Secret Manager as (Workload Identity).
 
     `secretAccessor` on the project, conditioned on the secret's resource name (Secret
@@ -160,7 +165,7 @@ def _gke_secrets_reader(
         ),
         opts=pulumi.ResourceOptions(parent=secondary.cluster),
     )
-    return GcpSecretStore(
+    return account, GcpSecretStore(
         project_id=config.gcp_project,
         cluster_location=config.gcp_region,
         cluster_name=secondary.cluster.cluster_name,
@@ -173,6 +178,7 @@ def _platform_services(
     cluster: ClusterPlatform,
     kubeconfig: pulumi.Input[str],
     store: AwsSecretStore | GcpSecretStore,
+    reader: pulumi.Resource,
     token_remote_key: str,
 ) -> None:
     """External Secrets and cert-manager on one cluster, once its kubeconfig is known."""
@@ -184,7 +190,9 @@ def _platform_services(
         secrets = ExternalSecrets(
             f"{cluster.cluster_name}-external-secrets",
             ExternalSecretsArgs(cloud=store, replicas=replicas, labels=labels),
-            opts=on_cluster,
+            # The identity with its policies and bindings, not just its name: the operator's
+            # first read is then never refused for a grant still being attached.
+            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[reader])),
         )
         CertManager(
             f"{cluster.cluster_name}-cert-manager",

@@ -66,6 +66,10 @@ def test_the_eks_store_reads_as_the_service_account_the_irsa_role_trusts(synthed
     assert values["serviceAccount"]["name"] == reference["name"]
     assert _chart(result, cluster, "external-secrets").inputs["namespace"] == reference["namespace"]
     assert values["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": role.outputs["arn"]}
+    # The operator waits for the role with its policy, not just for the role's name.
+    # (The engine receives a component dependency as its resources: the role and its policy.)
+    waits_for = set(_one(result, "platform:kubernetes:ExternalSecrets", cluster).dependencies)
+    assert {r.urn for r in result.resources if r.parent == irsa.urn} <= waits_for
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -92,6 +96,8 @@ def test_the_gke_store_reads_as_the_service_account_workload_identity_admits(syn
     assert chart.inputs["values"]["serviceAccount"]["annotations"] == {
         "iam.gke.io/gcp-service-account": account.outputs["email"]
     }
+    waits_for = set(_one(result, "platform:kubernetes:ExternalSecrets", cluster).dependencies)
+    assert {account.urn, binding.urn} | {r.urn for r in result.resources if r.parent == identity.urn} <= waits_for
 
 
 @pytest.mark.parametrize("stack", STACKS)
