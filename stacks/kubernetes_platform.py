@@ -5,14 +5,17 @@ What differs between the clusters arrives as arguments: the kubeconfig (EKS: `aw
 get-token`; GKE: `gke-gcloud-auth-plugin`), which data stores each cluster's pods reach
 (EKS: RDS and Redis in the AWS private subnets; GKE: the Cloud SQL replica in the
 private-services range), how identities map (EKS access entries; GKE Google Groups for
-RBAC and project IAM), and which add-ons the cluster lacks (GKE ships its own).
+RBAC and project IAM), which cloud secret store External Secrets reads as which identity
+(`stacks/kubernetes_identities.py`), and which add-ons the cluster lacks (GKE ships its own).
 
-Helm charts wait for the cluster's kubeconfig: a `helm.v4.Chart` renders at preview and
-fails while its provider's kubeconfig is unknown (pulumi-kubernetes issue 3027, open),
-which it is on a stack's first `pulumi up`. So the charts are registered once the
-kubeconfig is known (`_once_cluster_exists`): the first preview of a new stack does not
-list them and its update installs them; every later preview shows them in full. Plain
-objects (namespaces, policies, RBAC) need no cluster at preview and are always listed.
+The first `pulumi up` (pulumi-kubernetes issue 3027, open): a helm.v4.Chart is rendered
+by the provider itself, and while the cluster does not exist the provider's kubeconfig is
+unknown; the Chart's preview then fails ("failed to parse kubeconfig data") instead of
+being deferred like a plain object's. So the charts and the custom resources that need
+their CRDs are registered once the cluster's kubeconfig is known (`_once_cluster_exists`):
+the first preview of a new stack shows the clusters, the namespaces, their policies, RBAC
+and the cloud identities, not the charts; `pulumi up` creates the cluster, then the charts
+and their resources in the same run. Every later preview shows them in full.
 """
 
 from collections.abc import Callable
@@ -23,16 +26,23 @@ import pulumi_kubernetes as kubernetes
 
 from components.aws.eks.access import EksAccess
 from components.gcp.gke_access import GkeAccess
+from components.kubernetes.cert_manager import CertManager, CertManagerArgs
 from components.kubernetes.cluster_addons import ClusterAddons, ClusterAddonsArgs, LoadBalancerControllerSpec
+from components.kubernetes.external_secrets import AwsSecretStore, ExternalSecrets, ExternalSecretsArgs, GcpSecretStore
 from components.kubernetes.namespace_access import NamespaceAccess, NamespaceAccessArgs
 from components.kubernetes.workload_namespace import EgressDestination, WorkloadNamespace, WorkloadNamespaceArgs
 from stacks.access_args import eks_access_args, eks_namespace_access_args, gke_access_args, gke_namespace_access_args
 from stacks.aws_platform import AwsPrimary
 from stacks.config.models import PlatformConfig
 from stacks.gcp_platform import GcpSecondary
+from stacks.kubernetes_identities import eks_secrets_reader, gke_secrets_reader
 
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
+# The cert-manager DNS-01 token's name in each cloud's secret store, after the platform's
+# prefix. The operator stores it there before the first `pulumi up` (a Cloudflare API
+# token with Zone:DNS:Edit on the zone only); the program never sees its value.
+CLOUDFLARE_TOKEN_SECRET = "cloudflare-dns-token"
 
 
 @dataclass
@@ -84,39 +94,105 @@ def build_kubernetes(
 
     # Who may read and who deploys: EKS maps IAM roles through access entries, GKE Google
     # Groups and service accounts through project IAM (credentials only) and RBAC.
-    on_aws = pulumi.ResourceOptions(providers=[aws_provider])
-    EksAccess(f"{prefix}-eks-access", eks_access_args(config, primary.cluster.cluster_name), opts=on_aws)
+    EksAccess(
+        f"{prefix}-eks-access",
+        eks_access_args(config, primary.cluster.cluster_name),
+        opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    )
     GkeAccess(f"{prefix}-gke-access", gke_access_args(config), opts=pulumi.ResourceOptions(providers=[gcp_provider]))
     _namespace_access(eks, eks_namespace_access_args(config, depends_on=list(eks.namespaces.values())))
     _namespace_access(gke, gke_namespace_access_args(config, depends_on=list(gke.namespaces.values())))
 
-    # EKS runs all three add-ons: VPA's recommender, the Load Balancer Controller (the
-    # ingress NLB's controller) and metrics-server (EKS ships none; HPAs need it). GKE runs
-    # none of these charts: Google's own VPA is enabled on the cluster (managed and upgraded
-    # with the control plane; an open-source VPA beside it would fight over the same CRDs),
-    # GKE ships metrics-server, and its load balancers are GKE's own controllers. GKE's VPA
-    # also runs an updater, so there recommendation mode is each VPA object's `updateMode: Off`.
-    _once_cluster_exists(
+    # The platform's own secrets: Secrets Manager names under `<prefix>/`, Secret Manager
+    # ids under `<prefix>-` (Secret Manager ids allow no slash).
+    aws_prefix, gcp_prefix = f"{prefix}/", f"{prefix}-"
+    eks_reader = eks_secrets_reader(prefix, aws_prefix, primary)
+    gke_reader, gke_store = gke_secrets_reader(config, prefix, gcp_prefix, secondary)
+    _platform_services(
+        config,
         eks,
-        lambda: ClusterAddons(
+        AwsSecretStore(region=config.aws_region, role_arn=eks_reader.role_arn),
+        eks_reader,
+        f"{aws_prefix}{CLOUDFLARE_TOKEN_SECRET}",
+        # EKS also runs VPA's recommender, the Load Balancer Controller (the ingress NLB's
+        # controller) and metrics-server (EKS ships none; HPAs need it).
+        addons=lambda after: ClusterAddons(
             f"{eks.cluster_name}-addons",
             ClusterAddonsArgs(
                 cluster_name=eks.cluster_name,
                 metrics_server=True,
                 load_balancer_controller=LoadBalancerControllerSpec(
-                    region=config.aws_region, vpc_id=primary.network.vpc_id, oidc=primary.cluster.oidc_identity
+                    region=config.aws_region,
+                    vpc_id=primary.network.vpc_id,
+                    oidc=primary.cluster.oidc_identity,
+                    # Its webhook certificate comes from cert-manager (enableCertManager).
+                    after=after,
                 ),
             ),
             opts=pulumi.ResourceOptions(providers=[eks.provider, aws_provider]),
         ),
     )
+    # GKE runs none of the add-on charts: Google's own VPA is enabled on the cluster
+    # (managed and upgraded with the control plane; an open-source VPA beside it would
+    # fight over the same CRDs), GKE ships metrics-server, and its load balancers are GKE's
+    # own controllers. GKE's VPA also runs an updater, so there recommendation mode is each
+    # VPA object's `updateMode: Off`.
+    _platform_services(config, gke, gke_store, gke_reader, f"{gcp_prefix}{CLOUDFLARE_TOKEN_SECRET}")
     return [eks, gke]
 
 
-def _once_cluster_exists(cluster: ClusterPlatform, register: Callable[[], object]) -> None:
-    """Register `register()`'s resources once the cluster's kubeconfig is known (see the
-    module docstring: helm.v4.Chart cannot preview against a cluster that does not exist)."""
-    pulumi.Output.from_input(cluster.kubeconfig).apply(lambda _: register())
+def _platform_services(
+    config: PlatformConfig,
+    cluster: ClusterPlatform,
+    store: AwsSecretStore | GcpSecretStore,
+    reader: pulumi.Resource,
+    token_remote_key: str,
+    addons: Callable[[list[pulumi.Resource]], ClusterAddons] | None = None,
+) -> None:
+    """External Secrets, cert-manager and the cluster's add-ons, once its kubeconfig is known."""
+    replicas = 2 if config.kubernetes.high_availability else 1
+    labels = {"project": config.name, "environment": config.environment}
+    on_cluster = pulumi.ResourceOptions(provider=cluster.provider)
+
+    def build() -> None:
+        secrets = ExternalSecrets(
+            f"{cluster.cluster_name}-external-secrets",
+            ExternalSecretsArgs(cloud=store, replicas=replicas, labels=labels),
+            # The identity with its policies and bindings, not just its name: the operator's
+            # first read is then never refused for a grant still being attached.
+            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[reader])),
+        )
+        cert_manager = CertManager(
+            f"{cluster.cluster_name}-cert-manager",
+            CertManagerArgs(
+                zone=config.cloudflare.zone,
+                secret_store_name=secrets.store_name,
+                token_remote_key=token_remote_key,
+                default_issuer=config.kubernetes.cert_manager.issuer,
+                acme_email=config.kubernetes.cert_manager.acme_email,
+                replicas=replicas,
+                labels=labels,
+            ),
+            opts=on_cluster,
+        )
+        if addons is not None:
+            addons([cert_manager])
+
+    _once_cluster_exists(cluster.kubeconfig, build)
+
+
+def _once_cluster_exists(kubeconfig: pulumi.Input[str], build: Callable[[], None]) -> None:
+    """Run `build` once the cluster's kubeconfig is known (pulumi-kubernetes issue 3027).
+
+    At a preview before the cluster exists the kubeconfig is unknown: `build` does not
+    run. At `pulumi up` the kubeconfig resolves once the cluster is created, and `build`
+    registers its resources in the same run.
+    """
+
+    def run(_: str) -> None:
+        build()
+
+    pulumi.Output.from_input(kubeconfig).apply(run)
 
 
 def _namespace_access(cluster: ClusterPlatform, args: NamespaceAccessArgs) -> None:

@@ -44,6 +44,7 @@ VALUE_MUTATIONS: dict[str, Callable[[Any], Any]] = {
 ACCEPTED: dict[tuple[str, str, str], str] = {("dev", "platform:protect", "true"): "protecting dev is allowed"}
 ACCEPTED[("dev", "platform:aws.rds.multiAz", "true")] = "a standby is allowed in dev"
 ACCEPTED[("prod", "platform:aws.rds.applyImmediately", "true")] = "applying RDS changes at once is a valid choice"
+ACCEPTED[("dev", "platform:kubernetes.highAvailability", "true")] = "highly available add-ons are allowed in dev"
 for _stack, _namespace in (("dev", "heal7-dev"), ("prod", "heal7-production")):
     ACCEPTED.update(
         {

@@ -118,6 +118,13 @@ UNNAMED = {
     "kubernetes:networking.k8s.io/v1:NetworkPolicy",
     "kubernetes:rbac.authorization.k8s.io/v1:Role",
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+    # A binding on a service account has no name of its own (account, role, member).
+    "gcp:serviceaccount/iAMMember:IAMMember",
+    # Custom resources with fixed names (letsencrypt-production, platform-secrets,
+    # cloudflare-api-token), never the prefix.
+    "kubernetes:cert-manager.io/v1:ClusterIssuer",
+    "kubernetes:external-secrets.io/v1:ClusterSecretStore",
+    "kubernetes:external-secrets.io/v1:ExternalSecret",
 }
 # 15 + "-prod": the longest prefix the config allows, with the prod stack's name.
 LONGEST_NAME = "heal7-workloads"

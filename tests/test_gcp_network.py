@@ -189,5 +189,6 @@ def test_gcp_names_fit_63_characters_with_the_longest_workload_name(stack_config
     assert {n: v for n, v in names.items() if isinstance(v, str) and len(v) > 63} == {}
     cluster = result.one("gcp:container/cluster:Cluster")
     assert len(cluster.inputs["name"]) <= 40  # GKE's own limit
-    account = result.one("gcp:serviceaccount/account:Account")
-    assert 6 <= len(account.inputs["accountId"]) <= 30
+    accounts = result.of_type("gcp:serviceaccount/account:Account")
+    assert len(accounts) == 2  # the GKE nodes' account and External Secrets' Workload Identity account
+    assert all(6 <= len(account.inputs["accountId"]) <= 30 for account in accounts)

@@ -13,6 +13,7 @@ NAMESPACE = "kubernetes:core/v1:Namespace"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 PROVIDER = "pulumi:providers:kubernetes"
 WORKLOAD_NAMESPACES = {"dev": "heal7-dev", "staging": "heal7-staging", "prod": "heal7-production"}
+SYSTEM_NAMESPACES = {"cert-manager", "external-secrets"}
 PLATFORM_POLICIES = {"default-deny", "allow-dns", "allow-ingress-from-platform", "allow-egress-mesh"}
 
 
@@ -56,8 +57,13 @@ def test_each_cluster_has_one_explicit_provider_built_from_its_own_kubeconfig(sy
 @pytest.mark.parametrize("stack", STACKS)
 def test_workload_namespaces_enforce_restricted_on_both_clusters(synthed, stack):
     result = synthed(stack)
-    # The add-ons' own system namespaces (ClusterAddons) are not workload namespaces.
-    namespaces = [n for n in result.of_type(NAMESPACE) if "platform:kubernetes:ClusterAddons" not in (n.parent or "")]
+    # The system namespaces of cert-manager, External Secrets and the add-ons are not workload namespaces.
+    namespaces = [
+        n
+        for n in result.of_type(NAMESPACE)
+        if n.inputs["metadata"]["name"] not in SYSTEM_NAMESPACES
+        and "platform:kubernetes:ClusterAddons" not in (n.parent or "")
+    ]
     assert len(namespaces) == 2  # one per cluster
     for namespace in namespaces:
         metadata = namespace.inputs["metadata"]

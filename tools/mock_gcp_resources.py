@@ -102,7 +102,9 @@ def _service_account(name: str, inputs: dict[str, Any], region: str, project: st
 
 
 def _iam_member(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
-    target = inputs.get("project") or inputs.get("cryptoKeyId") or inputs.get("repository")
+    target = (
+        inputs.get("project") or inputs.get("cryptoKeyId") or inputs.get("repository") or inputs.get("serviceAccountId")
+    )
     return f"{target}/{inputs.get('role')}/{inputs.get('member')}", {"etag": f"BwY{hex_of(name, 9)}="}
 
 
@@ -201,6 +203,7 @@ GCP_RESOURCE_OUTPUTS: dict[str, Builder] = {
     "gcp:compute/vPNTunnel:VPNTunnel": _vpn_tunnel,
     "gcp:serviceaccount/account:Account": _service_account,
     "gcp:projects/iAMMember:IAMMember": _iam_member,
+    "gcp:serviceaccount/iAMMember:IAMMember": _iam_member,
     "gcp:kms/keyRing:KeyRing": _key_ring,
     "gcp:kms/cryptoKey:CryptoKey": _crypto_key,
     "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": _iam_member,

@@ -101,6 +101,38 @@ def key_use_policy(key_arn: pulumi.Input[str], actions: list[str]) -> pulumi.Out
     return policy_document({"Sid": "UseKey", "Effect": "Allow", "Action": actions, "Resource": key_arn})
 
 
+def secrets_reader_policy(
+    secret_arns: Sequence[pulumi.Input[str]],
+    key_arns: Sequence[pulumi.Input[str]],
+    secrets_manager_host: pulumi.Input[str],
+) -> pulumi.Output[str]:
+    """Identity policy reading only the named Secrets Manager secrets (ARNs or ARN patterns).
+
+    `kms:Decrypt` only on `key_arns`, and only when Secrets Manager asks on the caller's
+    behalf (`kms:ViaService`): the role cannot decrypt anything else with those keys.
+    Secrets under the AWS-managed `aws/secretsmanager` key need no KMS statement.
+    """
+    statements: list[Document] = [
+        {
+            "Sid": "ReadPlatformSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            "Resource": list(secret_arns),
+        }
+    ]
+    if key_arns:
+        statements.append(
+            {
+                "Sid": "DecryptPlatformSecrets",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": list(key_arns),
+                "Condition": {"StringEquals": {"kms:ViaService": secrets_manager_host}},
+            }
+        )
+    return policy_document(*statements)
+
+
 def _document(*statements: Document) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 

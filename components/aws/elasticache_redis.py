@@ -63,6 +63,8 @@ class ElastiCacheRedis(pulumi.ComponentResource):
     reader_endpoint: pulumi.Output[str]
     port: pulumi.Output[int]
     auth_token_secret_arn: pulumi.Output[str]
+    auth_token_key_arn: pulumi.Output[str]
+    """The KMS key encrypting the auth token secret (a reader needs kms:Decrypt on it)."""
     security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: ElastiCacheRedisArgs, opts: pulumi.ResourceOptions | None = None):
@@ -180,6 +182,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
         self.reader_endpoint = group.reader_endpoint_address
         self.port = group.port.apply(lambda port: port or REDIS_PORT)
         self.auth_token_secret_arn = secret.arn
+        self.auth_token_key_arn = key.arn
         self.security_group_id = security_group.id
         self.register_outputs(
             {
@@ -187,6 +190,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
                 "reader_endpoint": self.reader_endpoint,
                 "port": self.port,
                 "auth_token_secret_arn": self.auth_token_secret_arn,
+                "auth_token_key_arn": self.auth_token_key_arn,
                 "security_group_id": self.security_group_id,
             }
         )

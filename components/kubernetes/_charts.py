@@ -1,7 +1,9 @@
-"""Every Helm chart the platform installs: repository, chart and exact version, in one place.
+"""Every Helm chart the platform installs: where it comes from and its exact version.
 
-A version is always exact (never a range, never `latest`): a chart upgrade is a reviewed
-change to this file. The README's chart table lists the same coordinates.
+One module, so the README's chart table, the policy pack and `make plan` read the same
+coordinates. Versions are exact releases, never ranges or `latest`: a chart bump is a
+reviewed diff. Each constant names the upstream tag whose `values.yaml` and CRDs the
+component's typed values and custom-resource models were checked against.
 """
 
 from dataclasses import dataclass
@@ -9,13 +11,24 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ChartCoordinates:
-    """Where a chart comes from and which release of it runs."""
+    """Where a chart comes from: its Helm repository, its name there and its exact version."""
 
     repository: str
+    """Required: the chart repository's URL (`https://...`, as `helm repo add` takes it)."""
     chart: str
+    """Required: the chart's name in that repository."""
     version: str
+    """Required: the exact chart version (a release, never a range or `latest`)."""
 
 
+# cert-manager's chart version carries the `v` of its release tag (cert-manager v1.21.1,
+# deploy/charts/cert-manager at that tag).
+CERT_MANAGER = ChartCoordinates(repository="https://charts.jetstack.io", chart="cert-manager", version="v1.21.1")
+# External Secrets Operator chart 2.9.0 (tag helm-chart-2.9.0, app v2.9.0): serves
+# external-secrets.io/v1 only (v1beta1 is no longer served unless crds.unsafeServeV1Beta1).
+EXTERNAL_SECRETS = ChartCoordinates(
+    repository="https://charts.external-secrets.io", chart="external-secrets", version="2.9.0"
+)
 # kubernetes/autoscaler, tag vertical-pod-autoscaler-chart-0.11.0 (VPA 1.7.1). The repository
 # is the one the chart's README installs from (`helm repo add autoscalers ...`).
 VERTICAL_POD_AUTOSCALER = ChartCoordinates(

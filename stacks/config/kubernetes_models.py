@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import EmailStr, Field, StringConstraints, field_validator, model_validator
 
 from stacks.config.aws_models import IamRole
-from stacks.config.types import KeyedValueError, Section, unique
+from stacks.config.types import KeyedValueError, Section, Switch, unique
 
 # A namespace name is a DNS label (RFC 1123): Kubernetes refuses anything else.
 NamespaceName = Annotated[str, StringConstraints(max_length=63, pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
@@ -91,6 +91,20 @@ class DeployerConfig(Section):
         return f"{self.namespace}-deployer"
 
 
+class CertManagerConfig(Section):
+    """cert-manager's ClusterIssuers (Let's Encrypt, DNS-01 in the Cloudflare zone)."""
+
+    # Both issuers always exist; this one is what Ingresses and Gateways get by default.
+    # Dev uses staging (generous rate limits, untrusted certificates), the other tiers
+    # production (tier defaults).
+    issuer: Literal["production", "staging"] = Field(
+        description="Default ClusterIssuer: production or staging (Let's Encrypt's two ACME directories)."
+    )
+    acme_email: EmailStr | None = Field(
+        default=None, description="Contact on the ACME account (optional; Let's Encrypt sends no expiry mail)."
+    )
+
+
 class KubernetesConfig(Section):
     namespaces: dict[NamespaceName, NamespaceConfig] = Field(
         min_length=1, description="Workload namespaces, each with its Pod Security level."
@@ -105,6 +119,13 @@ class KubernetesConfig(Section):
     # (`gke-security-groups@<your domain>`); needed as soon as a viewer group exists.
     gke_security_group: EmailStr | None = Field(
         default=None, description="The gke-security-groups@<domain> group that nests the viewer groups."
+    )
+    cert_manager: CertManagerConfig = Field(description="cert-manager's issuers (tier defaults: dev staging).")
+    # Two replicas and a PodDisruptionBudget per add-on controller and webhook: a node
+    # drain or a zone loss then never stops certificate or secret writes (tier defaults:
+    # dev false, staging and prod true).
+    high_availability: Switch = Field(
+        description="Run the add-ons (cert-manager, External Secrets) with 2 replicas and PodDisruptionBudgets."
     )
     render_to: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_./-]+$")] | None = (
         Field(

@@ -89,6 +89,12 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             # A minute between probes: the Pro plan's floor (prod keeps the HEAL7 design's 30 s).
             "monitor": {"intervalSeconds": 60},
         },
+        "platform:kubernetes": {
+            # Let's Encrypt staging: dev's churn stays clear of production's rate limits.
+            "certManager": {"issuer": "staging"},
+            # One replica per add-on: dev accepts a webhook gap during a node drain.
+            "highAvailability": False,
+        },
     },
     "staging": {
         "platform:protect": False,
@@ -138,6 +144,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             "minimumOrigins": {"aws-primary": 1, "gcp-secondary": 1},
             "monitor": {"intervalSeconds": 60},
         },
+        "platform:kubernetes": {"certManager": {"issuer": "production"}, "highAvailability": True},
     },
     "prod": {
         # Every stateful resource is `protect`ed in prod: a `pulumi destroy` or a rename
@@ -201,6 +208,8 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         # AWS serves while two of its three AZs answer; with one AZ left (a third of the
         # capacity) its traffic moves to GCP instead of overloading the survivor.
         "platform:cloudflare": {"minimumOrigins": {"aws-primary": 2, "gcp-secondary": 1}},
+        # Trusted certificates; two replicas and PodDisruptionBudgets per add-on.
+        "platform:kubernetes": {"certManager": {"issuer": "production"}, "highAvailability": True},
     },
 }
 
