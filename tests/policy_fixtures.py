@@ -141,6 +141,21 @@ def cron_job() -> Registration:
     )
 
 
+def helm_chart() -> Registration:
+    """cert-manager as components/kubernetes/cert_manager.py installs it."""
+    return registration(
+        "kubernetes:helm.sh/v4:Chart",
+        "heal7-cert-manager-chart",
+        {
+            "chart": "cert-manager",
+            "version": "v1.21.1",
+            "repositoryOpts": {"repo": "https://charts.jetstack.io"},
+            "namespace": "cert-manager",
+            "values": {"crds": {"enabled": True}},
+        },
+    )
+
+
 def network_policy() -> Registration:
     return registration(
         "kubernetes:networking.k8s.io/v1:NetworkPolicy",

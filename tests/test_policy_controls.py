@@ -59,6 +59,7 @@ KUBERNETES: dict[str, Callable[[], Registration]] = {
     "peer-authentication": k8s.peer_authentication,
     "secret-object": k8s.external_secret_target,
     "hpa": k8s.autoscaler,
+    "helm-chart": k8s.helm_chart,
 }
 ENFORCE = "pod-security.kubernetes.io/enforce"
 POD = "spec.template.spec"
@@ -190,6 +191,7 @@ RESOURCE_CASES = [
         {"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}},
     ),
     ("k8s-load-balancer-only-ingress", "service", {"spec.type": "LoadBalancer"}),
+    ("helm-chart-pinned", "helm-chart", {"version": "^1.21"}),
     (
         "k8s-network-policy-sources",
         "network-policy",
@@ -313,3 +315,27 @@ def test_one_stack_change_violates_exactly_its_control(prod_record, policy_name)
     for violation in report.violations:
         assert violation.resource_name and violation.message.startswith(f"{violation.resource_name} (")
         assert violation.message.endswith(f"Fix: {BY_NAME[policy_name].remediation_steps}")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"version": "latest"},
+        {"version": DELETE},
+        {"version": "1.21.x"},
+        {"version": "v1.21.1-rc.1"},
+        {"repositoryOpts": {"repo": "https://charts.example.com"}},
+        {"repositoryOpts": DELETE},
+    ],
+    ids=["latest", "no version", "range", "pre-release", "unknown repository", "no repository"],
+)
+def test_every_way_a_chart_floats_is_refused(prod_record, change):
+    resource = mutated(_fixture(prod_record, "helm-chart"), change)
+    assert {v.policy for v in _evaluate_one(prod_record, resource).violations} == {"helm-chart-pinned"}
+
+
+def test_the_stacks_charts_are_pinned(prod_record):
+    charts = [r for r in prod_record.resources if r.type.startswith("kubernetes:helm.sh/")]
+    assert len(charts) == 7  # cert-manager and External Secrets on both clusters, three add-ons on EKS
+    report = evaluate(prod_record)
+    assert [v for v in report.violations if v.policy == "helm-chart-pinned"] == []

@@ -46,6 +46,11 @@ CLUSTER_SCOPED_DIR = "_cluster"
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 GKE_CLUSTER = "gcp:container/cluster:Cluster"
 CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+# Custom kinds the charts' own CRDs declare cluster-scoped. The charts' CRDs render inside
+# the provider, so the program's registrations cannot show their scope (cert-manager
+# v1.21.1 ClusterIssuer; External Secrets 2.9.0 ClusterSecretStore, ClusterExternalSecret).
+CHART_CLUSTER_SCOPED_KINDS = frozenset({"ClusterIssuer", "ClusterSecretStore", "ClusterExternalSecret"})
+CHARTS_DIR = "charts"
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,25 @@ class HelmChart:
     version: str | None
     repository: str | None
     namespace: str | None
+    release: str | None = None
+    """The Helm release name (the chart's `name` input)."""
+    values: dict[str, Any] = field(default_factory=dict)
+    """The values the program passes (secrets masked), for review beside the coordinates."""
+
+    @property
+    def path(self) -> Path:
+        return Path(f"{self.release or self.chart}.yaml")
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return {
+            "chart": self.chart,
+            "version": self.version,
+            "repository": self.repository,
+            "namespace": self.namespace,
+            "release": self.release,
+            "values": _ordered(self.values),
+        }
 
 
 @dataclass
@@ -252,17 +276,34 @@ def collect(source: SynthResult | Mapping[str, Any]) -> dict[str, ClusterManifes
                     entry.inputs.get("version"),
                     repository,
                     entry.inputs.get("namespace") or default_namespace or None,
+                    entry.inputs.get("name"),
+                    entry.inputs.get("values") or {},
                 )
             )
             continue
         api_version, kind = api_version_and_kind(entry.type)
-        scoped = CLUSTER_SCOPED_KINDS | crd_scoped.get(entry.provider, set())
+        scoped = CLUSTER_SCOPED_KINDS | CHART_CLUSTER_SCOPED_KINDS | crd_scoped.get(entry.provider, set())
         manifest = _manifest(entry, kind, api_version, default_namespace, frozenset(scoped))
         cluster.objects.append(KubernetesObject(name, entry.urn, manifest, entry.type.endswith("Patch")))
     for cluster in clusters.values():
         cluster.objects.sort(key=lambda o: (str(o.path), o.urn))
         cluster.charts.sort(key=lambda c: (c.chart, c.urn))
     return dict(sorted(clusters.items()))
+
+
+def write_charts(clusters: Mapping[str, ClusterManifests], out_dir: Path) -> list[Path]:
+    """Each chart's pinned coordinates and values under `out_dir/<cluster>/<release>.yaml`
+    (emptied first, like the manifests)."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    written: list[Path] = []
+    for cluster in clusters.values():
+        for chart in cluster.charts:
+            path = out_dir / cluster.cluster / chart.path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(yaml.safe_dump(chart.document, sort_keys=False, default_flow_style=False))
+            written.append(path)
+    return written
 
 
 def write(clusters: Mapping[str, ClusterManifests], out_dir: Path) -> list[Path]:

@@ -152,6 +152,7 @@ def render_manifests(context: PlanContext) -> None:
     """Every Kubernetes object as the provider would apply it, one file each, and a table per cluster."""
     clusters = manifests.collect(context.result)
     context.written += manifests.write(clusters, context.out_dir / "manifests")
+    context.written += manifests.write_charts(clusters, context.out_dir / manifests.CHARTS_DIR)
     if not clusters:
         context.console.print("no Kubernetes objects or Helm charts registered: no manifests written")
     for cluster in clusters.values():
@@ -230,13 +231,14 @@ def run_plan(
         step(context)
     if previous is not None:
         print_diff(diff_inventories(previous, context.inventory), console)
-    manifest_dir = context.out_dir / "manifests"
-    written_manifests = [path for path in context.written if manifest_dir in path.parents]
+    grouped = {"Kubernetes manifests": context.out_dir / "manifests", "chart values": context.out_dir / "charts"}
+    in_group = {label: [p for p in context.written if directory in p.parents] for label, directory in grouped.items()}
     for path in context.written:
-        if path not in written_manifests:
+        if not any(path in paths for paths in in_group.values()):
             console.print(f"wrote {path}")
-    if written_manifests:
-        console.print(f"wrote {len(written_manifests)} Kubernetes manifests under {manifest_dir}")
+    for label, paths in in_group.items():
+        if paths:
+            console.print(f"wrote {len(paths)} {label} under {grouped[label]}")
     return context
 
 

@@ -13,6 +13,7 @@ from . import (
     gcp_data,
     gcp_gke,
     k8s_access,
+    k8s_charts,
     k8s_workloads,
     stack_hygiene,
     stack_relations,
@@ -28,6 +29,7 @@ RULE_MODULES = (
     cloudflare,
     k8s_workloads,
     k8s_access,
+    k8s_charts,
     stack_hygiene,
     stack_relations,
 )
