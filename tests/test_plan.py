@@ -39,18 +39,21 @@ def test_plan_writes_a_complete_inventory(tmp_path, synthed):
     assert inventory["outputs"]["vpcCidr"] == "10.30.0.0/16"
     files = [tmp_path / "prod" / name for name in ("inventory.json", "quotas.json", "policy-report.json")]
     assert context.written[: len(files)] == files
-    # Then one manifest per Kubernetes object (charts are listed, not rendered), each cluster in its own directory.
-    manifests = context.written[len(files) :]
-    kubernetes_objects = [
-        r
-        for r in expected.resources
-        if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh/")
-    ]
+    # Then one manifest per Kubernetes object, each cluster in its own directory, and one
+    # file per chart with its coordinates and values.
+    rest = context.written[len(files) :]
+    manifests = [p for p in rest if (tmp_path / "prod" / "manifests") in p.parents]
+    charts = [p for p in rest if (tmp_path / "prod" / "charts") in p.parents]
+    assert len(manifests) + len(charts) == len(rest)
+    helm = [r for r in expected.resources if r.type.startswith("kubernetes:helm.sh/")]
+    kubernetes_objects = [r for r in expected.resources if r.type.startswith("kubernetes:") and r not in helm]
     assert len(manifests) == len(kubernetes_objects) > 0
-    assert {path.relative_to(tmp_path / "prod" / "manifests").parts[0] for path in manifests} == {
-        "heal7-prod-eks",
-        "heal7-prod-gke",
-    }
+    assert len(charts) == len(helm) == 7
+    for paths, root in ((manifests, "manifests"), (charts, "charts")):
+        assert {path.relative_to(tmp_path / "prod" / root).parts[0] for path in paths} == {
+            "heal7-prod-eks",
+            "heal7-prod-gke",
+        }
 
 
 def test_plan_summary_shows_counts_protection_and_exports(tmp_path, synthed):
