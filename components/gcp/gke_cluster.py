@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
-import yaml
 
+from components.gcp._kubeconfig import gke_kubeconfig
 from components.gcp.gke_node_pool import (
     WORKLOAD_METADATA_MODE,
     GkeNodePool,
@@ -319,7 +319,7 @@ class GkeCluster(pulumi.ComponentResource):
         self.workload_pool = workload_pool
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(cluster.name, cluster.endpoint, self.ca_certificate, args.region).apply(
-                lambda v: _kubeconfig(*v)
+                lambda v: gke_kubeconfig(*v)
             )
         )
         self.register_outputs(
@@ -337,37 +337,3 @@ class GkeCluster(pulumi.ComponentResource):
 def _account_id(name: str, suffix: str) -> str:
     """A service-account id (6-30 characters, no trailing hyphen) from the component name."""
     return f"{name[: 29 - len(suffix)].rstrip('-')}-{suffix}"
-
-
-def _kubeconfig(cluster_name: str, endpoint: str, ca_certificate: str, region: str) -> str:
-    """A kubeconfig that authenticates with gke-gcloud-auth-plugin: no static credentials."""
-    context = f"gke_{region}_{cluster_name}"
-    return yaml.safe_dump(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {
-                    "name": context,
-                    "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_certificate},
-                }
-            ],
-            "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
-            "current-context": context,
-            "users": [
-                {
-                    "name": context,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": "gke-gcloud-auth-plugin",
-                            "provideClusterInfo": True,
-                            "interactiveMode": "Never",
-                            "installHint": "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
-                        }
-                    },
-                }
-            ],
-        },
-        sort_keys=False,
-    )
