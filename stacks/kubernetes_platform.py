@@ -71,6 +71,7 @@ def build_kubernetes(
         # EksCluster names the cluster after its component name (aws_platform.py).
         f"{prefix}-eks",
         primary.cluster.kubeconfig,
+        primary.cluster,
         # RDS and ElastiCache live in the private subnets (their subnet groups).
         [
             EgressDestination("postgres", private_subnets, POSTGRES_PORT, "the RDS primary in the private subnets"),
@@ -81,6 +82,7 @@ def build_kubernetes(
         config,
         f"{prefix}-gke",
         secondary.cluster.kubeconfig,
+        secondary.cluster,
         # The Cloud SQL replica's private IP comes from the private-services range.
         [
             EgressDestination(
@@ -201,7 +203,11 @@ def _namespace_access(cluster: ClusterPlatform, args: NamespaceAccessArgs) -> No
 
 
 def _cluster_platform(
-    config: PlatformConfig, cluster_name: str, kubeconfig: pulumi.Input[str], egress: list[EgressDestination]
+    config: PlatformConfig,
+    cluster_name: str,
+    kubeconfig: pulumi.Input[str],
+    cluster: pulumi.ComponentResource,
+    egress: list[EgressDestination],
 ) -> ClusterPlatform:
     render_to = config.kubernetes.render_to
     provider = kubernetes.Provider(
@@ -215,6 +221,11 @@ def _cluster_platform(
         cluster_identifier=cluster_name,
         # GitOps mode: write the manifests for Argo CD instead of applying them.
         render_yaml_to_directory=f"{render_to}/{cluster_name}" if render_to else None,
+        # The whole cluster component, not just what the kubeconfig reads: the control plane
+        # answers before the admin access entry (EKS grants its creator nothing), the node
+        # groups and the core add-ons exist, and the first objects would be refused or the
+        # charts' pods left unscheduled.
+        opts=pulumi.ResourceOptions(depends_on=[cluster]),
     )
     on_cluster = pulumi.ResourceOptions(provider=provider)
     namespaces = {

@@ -14,7 +14,13 @@ NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 PROVIDER = "pulumi:providers:kubernetes"
 WORKLOAD_NAMESPACES = {"dev": "heal7-dev", "staging": "heal7-staging", "prod": "heal7-production"}
 SYSTEM_NAMESPACES = {"cert-manager", "external-secrets"}
-PLATFORM_POLICIES = {"default-deny", "allow-dns", "allow-ingress-from-platform", "allow-egress-mesh"}
+PLATFORM_POLICIES = {
+    "default-deny",
+    "allow-dns",
+    "allow-same-namespace",
+    "allow-ingress-from-platform",
+    "allow-egress-mesh",
+}
 
 
 def _plain(value):
@@ -92,6 +98,11 @@ def test_every_workload_namespace_denies_all_then_allows_only_the_platform(synth
         sources = {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in ingress["from"]}
         # The HEAL7 design admits istio-system and monitoring; the gateway runs in istio-ingress.
         assert sources == {"istio-ingress", "istio-system", "monitoring"}
+        # Only the namespace's own pods, both ways: a podSelector with no namespaceSelector.
+        same = policies["allow-same-namespace"]["spec"]
+        assert same["ingress"] == [{"from": [{"podSelector": {}}]}] and same["egress"] == [
+            {"to": [{"podSelector": {}}]}
+        ]
         (dns,) = policies["allow-dns"]["spec"]["egress"]
         assert dns["to"] == [
             {

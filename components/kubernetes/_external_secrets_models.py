@@ -97,13 +97,17 @@ SecretStoreProvider = AwsSecretsManagerProvider | GcpSecretManagerProvider
 
 @dataclass(frozen=True)
 class ClusterSecretStoreSpec:
-    """`spec` of a ClusterSecretStore: one cloud secret store for the whole cluster."""
+    """`spec` of a ClusterSecretStore: one cloud secret store, usable from the listed namespaces."""
 
     provider: SecretStoreProvider
     """Required: the cloud secret store and the identity the operator reads it as."""
+    namespaces: tuple[str, ...]
+    """Required: the only namespaces whose ExternalSecrets may use the store
+    (`spec.conditions[].namespaces`); without it any namespace could copy any of the
+    platform's secrets."""
 
     def manifest(self) -> dict[str, Any]:
-        return {"provider": self.provider.manifest()}
+        return {"provider": self.provider.manifest(), "conditions": [{"namespaces": list(self.namespaces)}]}
 
 
 @dataclass(frozen=True)

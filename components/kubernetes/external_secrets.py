@@ -77,6 +77,10 @@ class ExternalSecretsArgs:
     """Replicas of the controller and of the webhook each, in pods. Default 1; 2 or more adds a
     PodDisruptionBudget (a node drain then never takes the webhook away, which would block
     every ExternalSecret write)."""
+    store_namespaces: list[str] = field(default_factory=lambda: ["cert-manager"])
+    """The namespaces allowed to read the platform's secrets through the store. Default
+    cert-manager only (its DNS token); a workload namespace gets a store of its own, scoped
+    to its own secrets, so a deployer there cannot copy the platform's."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on the namespace (ownership). Default none."""
 
@@ -177,7 +181,7 @@ class ExternalSecrets(pulumi.ComponentResource):
             api_version=API_VERSION,
             kind="ClusterSecretStore",
             metadata=kubernetes.meta.v1.ObjectMetaArgs(name=STORE_NAME),
-            spec=ClusterSecretStoreSpec(provider).manifest(),
+            spec=ClusterSecretStoreSpec(provider, tuple(args.store_namespaces)).manifest(),
             # The CRD, the operator and its validating webhook come from the chart: the
             # store is created once they are ready (v4 waits for the Deployments).
             opts=pulumi.ResourceOptions(parent=self, depends_on=[chart]),

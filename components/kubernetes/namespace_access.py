@@ -38,6 +38,10 @@ WRITE = [*READ, "create", "update", "patch", "delete"]
 # pods create (controllers make pods), no '*', no bind/escalate/impersonate.
 DEPLOYER_RULES: list[tuple[str, list[str], list[str]]] = [
     ("apps", ["deployments", "statefulsets"], WRITE),
+    # `kubectl scale` and the rollout commands.
+    ("apps", ["deployments/scale", "statefulsets/scale"], ["get", "update", "patch"]),
+    # Migrations and scheduled work.
+    ("batch", ["jobs", "cronjobs"], WRITE),
     # Read-only: the Deployment controller owns them; `kubectl rollout status/undo` reads them.
     ("apps", ["replicasets"], READ),
     ("", ["services", "configmaps", "serviceaccounts"], WRITE),
@@ -45,6 +49,8 @@ DEPLOYER_RULES: list[tuple[str, list[str], list[str]]] = [
     ("", ["pods", "events"], READ),
     ("", ["pods/log"], ["get"]),
     ("autoscaling", ["horizontalpodautoscalers"], WRITE),
+    # Recommendation-mode VPA objects (updateMode Off beside an HPA).
+    ("autoscaling.k8s.io", ["verticalpodautoscalers"], WRITE),
     ("policy", ["poddisruptionbudgets"], WRITE),
     # Read-only: the platform's default-deny policies are not the deployer's to relax.
     ("networking.k8s.io", ["networkpolicies"], READ),

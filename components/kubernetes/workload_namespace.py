@@ -5,6 +5,7 @@ and starts from deny-all in both directions, then allows only what the platform 
 
 - DNS to the cluster's resolver in kube-system (EKS CoreDNS and GKE kube-dns both carry
   `k8s-app: kube-dns`);
+- traffic between the namespace's own pods (sidecar to sidecar in the mesh);
 - ingress from the ingress, mesh and monitoring namespaces only (the HEAL7 design's
   security-policies.yaml admits istio-system and monitoring; the gateway runs in its own
   istio-ingress namespace);
@@ -126,6 +127,22 @@ class WorkloadNamespace(pulumi.ComponentResource):
                     )
                 ],
             ),
+            # Pods of one namespace call each other (the mesh's sidecars talk pod to pod);
+            # other workload namespaces stay out until a call between them is declared.
+            "allow-same-namespace": kubernetes.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=kubernetes.meta.v1.LabelSelectorArgs(),
+                policy_types=["Ingress", "Egress"],
+                ingress=[
+                    kubernetes.networking.v1.NetworkPolicyIngressRuleArgs(
+                        from_=[kubernetes.networking.v1.NetworkPolicyPeerArgs(pod_selector=_all_pods())]
+                    )
+                ],
+                egress=[
+                    kubernetes.networking.v1.NetworkPolicyEgressRuleArgs(
+                        to=[kubernetes.networking.v1.NetworkPolicyPeerArgs(pod_selector=_all_pods())]
+                    )
+                ],
+            ),
             "allow-ingress-from-platform": kubernetes.networking.v1.NetworkPolicySpecArgs(
                 pod_selector=kubernetes.meta.v1.LabelSelectorArgs(),
                 policy_types=["Ingress"],
@@ -159,6 +176,7 @@ class WorkloadNamespace(pulumi.ComponentResource):
         descriptions = {
             "default-deny": "Deny all ingress and egress; the other policies of the namespace allow what the platform needs.",
             "allow-dns": "DNS to the cluster resolver in kube-system.",
+            "allow-same-namespace": "Pods of this namespace to and from each other.",
             "allow-ingress-from-platform": "Connections in from the ingress gateway, the mesh and monitoring only.",
             "allow-egress-mesh": "Sidecars to istiod (configuration and certificates).",
         }
@@ -198,3 +216,8 @@ class WorkloadNamespace(pulumi.ComponentResource):
 def _namespace_selector(namespace: str) -> kubernetes.meta.v1.LabelSelectorArgs:
     """Selects one namespace by the name label Kubernetes sets on every namespace."""
     return kubernetes.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": namespace})
+
+
+def _all_pods() -> kubernetes.meta.v1.LabelSelectorArgs:
+    """Every pod of the policy's own namespace (an empty selector, no namespaceSelector)."""
+    return kubernetes.meta.v1.LabelSelectorArgs()
