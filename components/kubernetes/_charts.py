@@ -7,6 +7,10 @@ component's typed values and custom-resource models were checked against.
 """
 
 from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as kubernetes
 
 
 @dataclass(frozen=True)
@@ -43,3 +47,44 @@ AWS_LOAD_BALANCER_CONTROLLER = ChartCoordinates(
 METRICS_SERVER = ChartCoordinates(
     repository="https://kubernetes-sigs.github.io/metrics-server/", chart="metrics-server", version="3.13.1"
 )
+
+
+def install_chart(
+    resource_name: str,
+    coordinates: ChartCoordinates,
+    *,
+    release: str,
+    namespace: pulumi.Input[str],
+    values: dict[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> kubernetes.helm.v4.Chart:
+    """A pinned chart as a helm.v4.Chart: every object a Pulumi resource (real diffs, render
+    mode works); Helm hooks are skipped, so each caller says why its chart needs none."""
+    return kubernetes.helm.v4.Chart(
+        resource_name,
+        name=release,
+        chart=coordinates.chart,
+        version=coordinates.version,
+        repository_opts=kubernetes.helm.v4.RepositoryOptsArgs(repo=coordinates.repository),
+        namespace=namespace,
+        values=values,
+        opts=opts,
+    )
+
+
+def restricted_namespace(
+    resource_name: str, namespace: str, labels: dict[str, str], opts: pulumi.ResourceOptions
+) -> kubernetes.core.v1.Namespace:
+    """A chart's own namespace under Pod Security `restricted` (enforce, warn, audit); the
+    caller has checked the chart's pods satisfy it."""
+    return kubernetes.core.v1.Namespace(
+        resource_name,
+        metadata=kubernetes.meta.v1.ObjectMetaArgs(
+            name=namespace,
+            labels={
+                **labels,
+                **{f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")},
+            },
+        ),
+        opts=opts,
+    )

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components.kubernetes._charts import CERT_MANAGER
+from components.kubernetes._charts import CERT_MANAGER, install_chart, restricted_namespace
 from components.kubernetes._external_secrets_models import API_VERSION as EXTERNAL_SECRETS_API
 from components.kubernetes._external_secrets_models import ExternalSecretSpec, SecretKeyRef
 
@@ -151,23 +151,11 @@ class CertManager(pulumi.ComponentResource):
         # Every pod of the chart runs non-root with RuntimeDefault seccomp, no privilege
         # escalation, all capabilities dropped and a read-only root (its values.yaml
         # securityContext defaults); DNS-01 starts no solver pods. So: restricted.
-        namespace = kubernetes.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(
-                name=NAMESPACE,
-                labels={
-                    **args.labels,
-                    **{f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")},
-                },
-            ),
-            opts=child,
-        )
-        chart = kubernetes.helm.v4.Chart(
+        namespace = restricted_namespace(f"{name}-namespace", NAMESPACE, args.labels, child)
+        chart = install_chart(
             f"{name}-chart",
-            chart=CERT_MANAGER.chart,
-            version=CERT_MANAGER.version,
-            repository_opts=kubernetes.helm.v4.RepositoryOptsArgs(repo=CERT_MANAGER.repository),
-            name=RELEASE,
+            CERT_MANAGER,
+            release=RELEASE,
             namespace=namespace.metadata.name,
             values=cert_manager_values(replicas=args.replicas, default_issuer=issuer_name(args.default_issuer)),
             opts=child,

@@ -36,6 +36,8 @@ from components.kubernetes._charts import (
     METRICS_SERVER,
     VERTICAL_POD_AUTOSCALER,
     ChartCoordinates,
+    install_chart,
+    restricted_namespace,
 )
 
 KUBE_SYSTEM = "kube-system"
@@ -99,17 +101,8 @@ class ClusterAddons(pulumi.ComponentResource):
         self.load_balancer_controller_role = None
 
         if args.vertical_pod_autoscaler:
-            namespace = kubernetes.core.v1.Namespace(
-                f"{name}-vpa-namespace",
-                metadata=kubernetes.meta.v1.ObjectMetaArgs(
-                    name=VPA_NAMESPACE,
-                    # The recommender runs as non-root with no privilege: restricted holds.
-                    labels={
-                        f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")
-                    },
-                ),
-                opts=child,
-            )
+            # The recommender runs as non-root with no privilege: restricted holds.
+            namespace = restricted_namespace(f"{name}-vpa-namespace", VPA_NAMESPACE, {}, child)
             self._chart(
                 f"{name}-vpa",
                 "vertical-pod-autoscaler",
@@ -170,13 +163,4 @@ class ClusterAddons(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions,
     ) -> kubernetes.helm.v4.Chart:
         self.charts[release] = coordinates
-        return kubernetes.helm.v4.Chart(
-            resource_name,
-            name=release,
-            chart=coordinates.chart,
-            version=coordinates.version,
-            repository_opts=kubernetes.helm.v4.RepositoryOptsArgs(repo=coordinates.repository),
-            namespace=namespace,
-            values=values,
-            opts=opts,
-        )
+        return install_chart(resource_name, coordinates, release=release, namespace=namespace, values=values, opts=opts)

@@ -26,7 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components.kubernetes._charts import EXTERNAL_SECRETS
+from components.kubernetes._charts import EXTERNAL_SECRETS, install_chart, restricted_namespace
 from components.kubernetes._external_secrets_models import (
     API_VERSION,
     AwsSecretsManagerProvider,
@@ -155,23 +155,11 @@ class ExternalSecrets(pulumi.ComponentResource):
         # Every pod of the chart runs non-root with RuntimeDefault seccomp, no privilege
         # escalation and all capabilities dropped (its values.yaml securityContext
         # defaults), so the namespace enforces restricted.
-        namespace = kubernetes.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(
-                name=NAMESPACE,
-                labels={
-                    **args.labels,
-                    **{f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")},
-                },
-            ),
-            opts=child,
-        )
-        chart = kubernetes.helm.v4.Chart(
+        namespace = restricted_namespace(f"{name}-namespace", NAMESPACE, args.labels, child)
+        chart = install_chart(
             f"{name}-chart",
-            chart=EXTERNAL_SECRETS.chart,
-            version=EXTERNAL_SECRETS.version,
-            repository_opts=kubernetes.helm.v4.RepositoryOptsArgs(repo=EXTERNAL_SECRETS.repository),
-            name=RELEASE,
+            EXTERNAL_SECRETS,
+            release=RELEASE,
             namespace=namespace.metadata.name,
             values=external_secrets_values(service_account_annotations=annotations, replicas=args.replicas),
             opts=child,
