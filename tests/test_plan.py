@@ -175,3 +175,29 @@ def test_make_plan_entry_point_runs_end_to_end(tmp_path, synthed):
     )
     quotas = json.loads((tmp_path / "staging" / "quotas.json").read_text())
     assert quotas["stack"] == "staging" and "quotas the first pulumi up needs" in result.stdout
+
+
+def test_the_benchs_floor_finds_an_sdk_class_for_every_type_the_stacks_register(synthed):
+    """`make bench` imports, for the floor, the SDK class of every registered type: a type it
+    cannot map (a new provider module, a custom resource) would break the benchmark."""
+    import importlib
+
+    from tools.floor import sdk_class
+
+    for stack in ("dev", "prod"):
+        for token in {r.type for r in synthed(stack).resources}:
+            found = sdk_class(token)
+            if token.startswith("platform:"):
+                assert found is None
+                continue
+            assert found is not None, token
+            module, class_name = found
+            assert hasattr(importlib.import_module(module), class_name), token
+    assert sdk_class("kubernetes:networking.k8s.io/v1:NetworkPolicy") == (
+        "pulumi_kubernetes.networking.v1",
+        "NetworkPolicy",
+    )
+    assert sdk_class("kubernetes:cert-manager.io/v1:ClusterIssuer") == (
+        "pulumi_kubernetes.apiextensions",
+        "CustomResource",
+    )

@@ -12,6 +12,7 @@ Kept free of project imports on purpose: only the standard library, `pulumi` and
 """
 
 import importlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -43,8 +44,25 @@ def sdk_class(type_token: str) -> tuple[str, str] | None:
         return f"pulumi_{class_name}", "Provider"
     if package == "platform":
         return None
+    if package == "kubernetes":
+        return _kubernetes_class(module, class_name)
     module = module.split("/", 1)[0]
     return (f"pulumi_{package}" if module == "index" else f"pulumi_{package}.{module}"), class_name
+
+
+def _kubernetes_class(module: str, class_name: str) -> tuple[str, str]:
+    """`networking.k8s.io/v1` -> `pulumi_kubernetes.networking.v1`, `helm.sh/v4` ->
+    `pulumi_kubernetes.helm.v4`; a custom resource's group (`cert-manager.io/v1`) has no
+    module of its own: the program registers it as `apiextensions.CustomResource`."""
+    group, version = module.split("/", 1)
+    sdk_module = f"pulumi_kubernetes.{group.split('.', 1)[0]}.{version}"
+    if importlib.util.find_spec(sdk_module.rsplit(".", 1)[0]) is not None:
+        try:
+            if hasattr(importlib.import_module(sdk_module), class_name):
+                return sdk_module, class_name
+        except ModuleNotFoundError:
+            pass
+    return "pulumi_kubernetes.apiextensions", "CustomResource"
 
 
 def replay_order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
