@@ -101,109 +101,84 @@ class WorkloadNamespace(pulumi.ComponentResource):
             opts=child,
         )
         namespace_name = namespace.metadata.name
-        # Policies wait for the namespace through its name.
-        policies = {
-            "default-deny": kubernetes.networking.v1.NetworkPolicySpecArgs(
-                # Every pod, both directions, nothing listed: all traffic is denied until an
-                # allow below (or a workload's own policy) admits it.
-                pod_selector=kubernetes.meta.v1.LabelSelectorArgs(),
-                policy_types=["Ingress", "Egress"],
+        # name -> (purpose, spec). Policies wait for the namespace through its name.
+        policies: dict[str, tuple[str, kubernetes.networking.v1.NetworkPolicySpecArgs]] = {
+            # Every pod, both directions, nothing listed: all traffic is denied until an
+            # allow below (or a workload's own policy) admits it.
+            "default-deny": (
+                "Deny all ingress and egress; the other policies of the namespace allow what the platform needs.",
+                kubernetes.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=_all_pods(), policy_types=["Ingress", "Egress"]
+                ),
             ),
-            "allow-dns": kubernetes.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=kubernetes.meta.v1.LabelSelectorArgs(),
-                policy_types=["Egress"],
-                egress=[
-                    kubernetes.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[
-                            kubernetes.networking.v1.NetworkPolicyPeerArgs(
-                                namespace_selector=_namespace_selector("kube-system"),
-                                pod_selector=kubernetes.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
-                            )
-                        ],
-                        ports=[
-                            kubernetes.networking.v1.NetworkPolicyPortArgs(protocol=protocol, port=DNS_PORT)
-                            for protocol in ("UDP", "TCP")
-                        ],
-                    )
-                ],
+            "allow-dns": (
+                "DNS to the cluster resolver in kube-system.",
+                _egress(
+                    [_pods_of("kube-system", {"k8s-app": "kube-dns"})],
+                    [kubernetes.networking.v1.NetworkPolicyPortArgs(protocol=p, port=DNS_PORT) for p in ("UDP", "TCP")],
+                ),
             ),
             # Pods of one namespace call each other (the mesh's sidecars talk pod to pod);
             # other workload namespaces stay out until a call between them is declared.
-            "allow-same-namespace": kubernetes.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=kubernetes.meta.v1.LabelSelectorArgs(),
-                policy_types=["Ingress", "Egress"],
-                ingress=[
-                    kubernetes.networking.v1.NetworkPolicyIngressRuleArgs(
-                        from_=[kubernetes.networking.v1.NetworkPolicyPeerArgs(pod_selector=_all_pods())]
-                    )
-                ],
-                egress=[
-                    kubernetes.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[kubernetes.networking.v1.NetworkPolicyPeerArgs(pod_selector=_all_pods())]
-                    )
-                ],
+            "allow-same-namespace": (
+                "Pods of this namespace to and from each other.",
+                kubernetes.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=_all_pods(),
+                    policy_types=["Ingress", "Egress"],
+                    ingress=[
+                        kubernetes.networking.v1.NetworkPolicyIngressRuleArgs(
+                            from_=[kubernetes.networking.v1.NetworkPolicyPeerArgs(pod_selector=_all_pods())]
+                        )
+                    ],
+                    egress=[
+                        kubernetes.networking.v1.NetworkPolicyEgressRuleArgs(
+                            to=[kubernetes.networking.v1.NetworkPolicyPeerArgs(pod_selector=_all_pods())]
+                        )
+                    ],
+                ),
             ),
-            "allow-ingress-from-platform": kubernetes.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=kubernetes.meta.v1.LabelSelectorArgs(),
-                policy_types=["Ingress"],
-                ingress=[
-                    kubernetes.networking.v1.NetworkPolicyIngressRuleArgs(
-                        from_=[
-                            kubernetes.networking.v1.NetworkPolicyPeerArgs(
-                                namespace_selector=_namespace_selector(source)
-                            )
-                            for source in args.ingress_source_namespaces
-                        ]
-                    )
-                ],
+            "allow-ingress-from-platform": (
+                "Connections in from the ingress gateway, the mesh and monitoring only.",
+                kubernetes.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=_all_pods(),
+                    policy_types=["Ingress"],
+                    ingress=[
+                        kubernetes.networking.v1.NetworkPolicyIngressRuleArgs(
+                            from_=[
+                                kubernetes.networking.v1.NetworkPolicyPeerArgs(
+                                    namespace_selector=_namespace_selector(source)
+                                )
+                                for source in args.ingress_source_namespaces
+                            ]
+                        )
+                    ],
+                ),
             ),
-            "allow-egress-mesh": kubernetes.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=kubernetes.meta.v1.LabelSelectorArgs(),
-                policy_types=["Egress"],
-                egress=[
-                    kubernetes.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[
-                            kubernetes.networking.v1.NetworkPolicyPeerArgs(
-                                namespace_selector=_namespace_selector(MESH_CONTROL_NAMESPACE),
-                                pod_selector=kubernetes.meta.v1.LabelSelectorArgs(match_labels={"app": "istiod"}),
-                            )
-                        ],
-                        ports=[kubernetes.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=MESH_CONTROL_PORT)],
-                    )
-                ],
+            "allow-egress-mesh": (
+                "Sidecars to istiod (configuration and certificates).",
+                _egress([_pods_of(MESH_CONTROL_NAMESPACE, {"app": "istiod"})], [_tcp(MESH_CONTROL_PORT)]),
             ),
-        }
-        descriptions = {
-            "default-deny": "Deny all ingress and egress; the other policies of the namespace allow what the platform needs.",
-            "allow-dns": "DNS to the cluster resolver in kube-system.",
-            "allow-same-namespace": "Pods of this namespace to and from each other.",
-            "allow-ingress-from-platform": "Connections in from the ingress gateway, the mesh and monitoring only.",
-            "allow-egress-mesh": "Sidecars to istiod (configuration and certificates).",
         }
         for destination in args.egress_destinations:
-            policies[f"allow-egress-{destination.key}"] = kubernetes.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=kubernetes.meta.v1.LabelSelectorArgs(),
-                policy_types=["Egress"],
-                egress=[
-                    kubernetes.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[
-                            kubernetes.networking.v1.NetworkPolicyPeerArgs(
-                                ip_block=kubernetes.networking.v1.IPBlockArgs(cidr=cidr)
-                            )
-                            for cidr in destination.cidrs
-                        ],
-                        ports=[kubernetes.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=destination.port)],
-                    )
-                ],
+            policies[f"allow-egress-{destination.key}"] = (
+                destination.description,
+                _egress(
+                    [
+                        kubernetes.networking.v1.NetworkPolicyPeerArgs(
+                            ip_block=kubernetes.networking.v1.IPBlockArgs(cidr=cidr)
+                        )
+                        for cidr in destination.cidrs
+                    ],
+                    [_tcp(destination.port)],
+                ),
             )
-            descriptions[f"allow-egress-{destination.key}"] = destination.description
-        for policy_name, spec in policies.items():
+        for policy_name, (purpose, spec) in policies.items():
             kubernetes.networking.v1.NetworkPolicy(
                 f"{name}-{policy_name}",
                 metadata=kubernetes.meta.v1.ObjectMetaArgs(
                     name=policy_name,
                     namespace=namespace_name,
-                    annotations={"platform.heal7.io/purpose": descriptions[policy_name]},
+                    annotations={"platform.heal7.io/purpose": purpose},
                 ),
                 spec=spec,
                 opts=child,
@@ -221,3 +196,27 @@ def _namespace_selector(namespace: str) -> kubernetes.meta.v1.LabelSelectorArgs:
 def _all_pods() -> kubernetes.meta.v1.LabelSelectorArgs:
     """Every pod of the policy's own namespace (an empty selector, no namespaceSelector)."""
     return kubernetes.meta.v1.LabelSelectorArgs()
+
+
+def _pods_of(namespace: str, labels: dict[str, str]) -> kubernetes.networking.v1.NetworkPolicyPeerArgs:
+    """The pods with `labels` in another namespace."""
+    return kubernetes.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector=_namespace_selector(namespace),
+        pod_selector=kubernetes.meta.v1.LabelSelectorArgs(match_labels=labels),
+    )
+
+
+def _tcp(port: int) -> kubernetes.networking.v1.NetworkPolicyPortArgs:
+    return kubernetes.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port)
+
+
+def _egress(
+    to: list[kubernetes.networking.v1.NetworkPolicyPeerArgs],
+    ports: list[kubernetes.networking.v1.NetworkPolicyPortArgs],
+) -> kubernetes.networking.v1.NetworkPolicySpecArgs:
+    """Every pod of the namespace may open connections to `to` on `ports`, and nothing else."""
+    return kubernetes.networking.v1.NetworkPolicySpecArgs(
+        pod_selector=_all_pods(),
+        policy_types=["Egress"],
+        egress=[kubernetes.networking.v1.NetworkPolicyEgressRuleArgs(to=to, ports=ports)],
+    )
