@@ -52,3 +52,14 @@ class AwsContext:
         if role.startswith("arn:"):
             return pulumi.Output.from_input(role)
         return self.arn("iam", f"role/{role}", region=False)
+
+
+def role_name(role: str) -> str:
+    """The role name of a name or an ARN (`arn:...:role/path/name` -> `name`)."""
+    return role.rsplit("/", 1)[-1]
+
+
+def role_key(role: str) -> str:
+    """What makes two role references the same IAM role in one account: the role name
+    without case (IAM role names are unique regardless of case; a name and its ARN are one role)."""
+    return role_name(role).casefold()

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
+from components.aws._context import role_key
 from stacks.config.data_models import BackupsConfig, EcrConfig, RdsConfig, RedisConfig
 from stacks.config.types import (
     AwsAvailabilityZone,
@@ -115,7 +116,7 @@ class EksConfig(Section):
         # and IAM role names are unique regardless of case.
         seen: dict[str, str] = {}
         for role in value:
-            key = role.rsplit("/", 1)[-1].casefold()
+            key = role_key(role)
             if key in seen:
                 raise ValueError(f"expected each role name once (IAM ignores case), got {seen[key]!r} and {role!r}")
             seen[key] = role

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field, StringConstraints, field_validator, model_validator
 
+from components.aws._context import role_key
 from stacks.config.aws_models import IamRole
 from stacks.config.types import KeyedValueError, Section, Switch, unique
 
@@ -152,7 +153,7 @@ class KubernetesConfig(Section):
         namespaces: dict[str, set[str]] = {}
         for viewer in self.viewers:
             for role in viewer.aws_roles:
-                key = role.rsplit("/", 1)[-1].casefold()
+                key = role_key(role)
                 roles.setdefault(key, role)
                 namespaces.setdefault(key, set()).update(viewer.namespaces)
         return {roles[key]: sorted(namespaces[key]) for key in roles}

@@ -6,6 +6,7 @@ violation (not just the first) as `<key path>: <what was expected>, got <value>`
 
 import ipaddress
 
+from components.aws._context import role_key
 from components.gcp.cloudsql_replica import MAX_SOURCE_HOST_LENGTH
 from stacks.config.aws_models import SubnetPlanError
 from stacks.config.certificates import CERTS_DIR, rds_ca_certificate, rds_ca_path
@@ -168,7 +169,7 @@ def _access_entry_problems(config: PlatformConfig) -> list[str]:
     holders: dict[str, tuple[str, str]] = {}  # role name -> (key, what it holds)
 
     def claim(role: str, key: str, holds: str, *, same_kind_ok: bool = False) -> str | None:
-        name = role.rsplit("/", 1)[-1].casefold()
+        name = role_key(role)
         if name in holders and not (same_kind_ok and holders[name][1] == holds):
             other_key, other_holds = holders[name]
             return (

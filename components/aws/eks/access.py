@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws._context import AwsContext
+from components.aws._context import AwsContext, role_key, role_name
 
 VIEW_POLICY = "AmazonEKSViewPolicy"
 # EKS refuses Kubernetes groups with these prefixes in an access entry
@@ -60,22 +60,16 @@ class EksAccessArgs:
     """Tags for every access entry (a Name tag is added per entry). Default none."""
 
 
-def role_name(role: str) -> str:
-    """The role name of a name or an ARN (`arn:...:role/path/name` -> `name`)."""
-    return role.rsplit("/", 1)[-1]
-
-
 def _check(owner: str, args: EksAccessArgs) -> None:
     """EKS gives each principal one access entry per cluster; refuse a second one here,
     before anything registers, rather than fail half-way through `pulumi up`."""
-    holders: dict[str, str] = {role_name(role).casefold(): f"admin role {role!r}" for role in args.admin_roles}
+    holders: dict[str, str] = {role_key(role): f"admin role {role!r}" for role in args.admin_roles}
     principals = [(viewer.role, f"viewer {viewer.role!r}") for viewer in args.viewers] + [
         (deployer.role, f"deployer of namespace {deployer.namespace!r} ({deployer.role!r})")
         for deployer in args.deployers
     ]
     for role, what in principals:
-        # IAM role names are unique regardless of case.
-        key = role_name(role).casefold()
+        key = role_key(role)
         if key in holders:
             raise ValueError(
                 f"{owner}: {what} already has an access entry as {holders[key]}; EKS allows one entry per principal"

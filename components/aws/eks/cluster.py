@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.aws._context import AwsContext
+from components.aws._context import AwsContext, role_key, role_name
 from components.aws._iam_documents import key_use_policy, service_trust_policy
 from components.aws._kms import encrypted_log_groups
 from components.aws.eks.addons import (
@@ -183,18 +183,18 @@ class EksCluster(pulumi.ComponentResource):
 
         # Keyed by role name, not list position: removing one admin must not rename (and so
         # replace) the others' entries; EKS refuses a second entry for the same principal.
-        for role_key, role in _admin_roles_by_name(name, args.admin_roles).items():
+        for admin_name, role in _admin_roles_by_name(name, args.admin_roles).items():
             principal = aws_context.role_arn(role)
             entry = aws.eks.AccessEntry(
-                f"{name}-admin-{role_key}",
+                f"{name}-admin-{admin_name}",
                 cluster_name=cluster.name,
                 principal_arn=principal,
                 type="STANDARD",
-                tags={**args.tags, "Name": f"{name}-admin-{role_key}"},
+                tags={**args.tags, "Name": f"{name}-admin-{admin_name}"},
                 opts=child,
             )
             aws.eks.AccessPolicyAssociation(
-                f"{name}-admin-{role_key}-policy",
+                f"{name}-admin-{admin_name}-policy",
                 cluster_name=cluster.name,
                 principal_arn=principal,
                 policy_arn=pulumi.Output.concat(
@@ -300,13 +300,12 @@ def _admin_roles_by_name(name: str, admin_roles: list[str]) -> dict[str, str]:
     by_name: dict[str, str] = {}
     seen: dict[str, str] = {}
     for role in admin_roles:
-        role_name = role.rsplit("/", 1)[-1]
-        if role_name.casefold() in seen:
+        if role_key(role) in seen:
             raise ValueError(
-                f"EksCluster {name}: admin role name {role_name!r} is given twice ({seen[role_name.casefold()]}, {role})"
+                f"EksCluster {name}: admin role name {role_name(role)!r} is given twice ({seen[role_key(role)]}, {role})"
             )
-        seen[role_name.casefold()] = role
-        by_name[role_name] = role
+        seen[role_key(role)] = role
+        by_name[role_name(role)] = role
     return by_name
 
 
