@@ -4,6 +4,9 @@ One module, so the README's chart table, the policy pack and `make plan` read th
 coordinates. Versions are exact releases, never ranges or `latest`: a chart bump is a
 reviewed diff. Each constant names the upstream tag whose `values.yaml` and CRDs the
 component's typed values and custom-resource models were checked against.
+
+Also how the components install a chart (`install_chart`) and label the namespaces they
+own (`restricted_namespace`, `pod_security_labels`, which WorkloadNamespace shares).
 """
 
 from dataclasses import dataclass
@@ -83,8 +86,19 @@ def restricted_namespace(
             name=namespace,
             labels={
                 **labels,
-                **{f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")},
+                **pod_security_labels("restricted"),
             },
         ),
         opts=opts,
     )
+
+
+# Pod Security admission labels (Kubernetes Pod Security Standards). `enforce` rejects
+# violating pods; `warn` and `audit` report them at the same level, so a deployment sees
+# why before it fails.
+POD_SECURITY_MODES = ("enforce", "warn", "audit")
+
+
+def pod_security_labels(level: str) -> dict[str, str]:
+    """The namespace labels that enforce, warn and audit one Pod Security level."""
+    return {f"pod-security.kubernetes.io/{mode}": level for mode in POD_SECURITY_MODES}

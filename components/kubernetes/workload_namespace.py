@@ -23,10 +23,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-# Pod Security admission labels (Kubernetes Pod Security Standards). `enforce` rejects
-# violating pods; `warn` and `audit` report them at the same level, so a deployment sees
-# why before it fails.
-POD_SECURITY_MODES = ("enforce", "warn", "audit")
+from components.kubernetes._charts import pod_security_labels
+
 WORKLOAD_LABEL = "platform.heal7.io/workload"
 """Marks a namespace as a workload namespace (the policy pack checks such namespaces)."""
 # Namespaces whose pods may open connections into a workload namespace.
@@ -86,7 +84,7 @@ class WorkloadNamespace(pulumi.ComponentResource):
         super().__init__("platform:kubernetes:WorkloadNamespace", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        pod_security = {f"pod-security.kubernetes.io/{mode}": args.pod_security for mode in POD_SECURITY_MODES}
+        pod_security = pod_security_labels(args.pod_security)
         namespace = kubernetes.core.v1.Namespace(
             f"{name}-namespace",
             metadata=kubernetes.meta.v1.ObjectMetaArgs(
