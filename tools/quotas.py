@@ -26,7 +26,6 @@ GCP_GPU_QUOTAS = "https://cloud.google.com/compute/resource-usage#gpu_quota"
 GCP_CPU_QUOTAS = "https://cloud.google.com/compute/resource-usage#cpu_quota"
 GCP_IP_QUOTAS = "https://cloud.google.com/compute/resource-usage#external_ip_addresses"
 GCP_DISK_QUOTAS = "https://cloud.google.com/compute/resource-usage#disk_quota"
-GKE_REGIONAL = "https://cloud.google.com/kubernetes-engine/docs/concepts/regional-clusters"
 
 # vCPUs of the EC2 instance types the tiers use (stacks/config/tiers.py) and their
 # neighbours, from the EC2 instance-type specifications (m6i, c6i, r6i: 2 vCPU per `large`,
@@ -83,7 +82,8 @@ GPU_QUOTA_BY_ACCELERATOR = {
     "nvidia-tesla-p4": "NVIDIA_P4_GPUS",
     "nvidia-tesla-a100": "NVIDIA_A100_GPUS",
 }
-# GKE replicates a regional cluster's node pool over three zones unless node locations say otherwise.
+# GKE replicates a regional cluster's node pool over three zones unless node locations say
+# otherwise (https://cloud.google.com/kubernetes-engine/docs/concepts/regional-clusters).
 GKE_DEFAULT_ZONES = 3
 # A node pool-less cluster config gets e2-medium nodes: the default pool GKE creates (and
 # the program removes right away) holds CPUS quota while it exists.
