@@ -13,7 +13,6 @@ NAMESPACE = "kubernetes:core/v1:Namespace"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 PROVIDER = "pulumi:providers:kubernetes"
 WORKLOAD_NAMESPACES = {"dev": "heal7-dev", "staging": "heal7-staging", "prod": "heal7-production"}
-SYSTEM_NAMESPACES = {"cert-manager", "external-secrets"}
 PLATFORM_POLICIES = {
     "default-deny",
     "allow-dns",
@@ -63,14 +62,14 @@ def test_each_cluster_has_one_explicit_provider_built_from_its_own_kubeconfig(sy
 @pytest.mark.parametrize("stack", STACKS)
 def test_workload_namespaces_enforce_restricted_on_both_clusters(synthed, stack):
     result = synthed(stack)
-    # The system namespaces of cert-manager, External Secrets and the add-ons are not workload namespaces.
     namespaces = [
-        n
-        for n in result.of_type(NAMESPACE)
-        if n.inputs["metadata"]["name"] not in SYSTEM_NAMESPACES
-        and "platform:kubernetes:ClusterAddons" not in (n.parent or "")
+        n for n in result.of_type(NAMESPACE) if "platform.heal7.io/workload" in n.inputs["metadata"]["labels"]
     ]
-    assert len(namespaces) == 2  # one per cluster
+    assert len(namespaces) == 2  # the stack file's one workload namespace, on each cluster
+    # Every namespace enforces restricted, the charts' own (cert-manager, External Secrets, VPA) too.
+    assert {
+        n.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] for n in result.of_type(NAMESPACE)
+    } == {"restricted"}
     for namespace in namespaces:
         metadata = namespace.inputs["metadata"]
         assert metadata["name"] == WORKLOAD_NAMESPACES[stack]
