@@ -18,9 +18,14 @@ from stacks.config.models import PlatformConfig
 
 
 def build_cloudflare(
-    config: PlatformConfig, opts: pulumi.ResourceOptions, aws_network: AwsNetwork, gcp_network: GcpNetwork
+    config: PlatformConfig,
+    opts: pulumi.ResourceOptions,
+    aws_network: AwsNetwork,
+    gcp_network: GcpNetwork,
+    origins_ready: list[pulumi.Output[Any]],
 ) -> dict[str, Any]:
-    """Register the front door; return the values the stack exports."""
+    """Register the front door; return the values the stack exports. The load balancers wait
+    for `origins_ready` (the ingress gateways' Services)."""
     prefix = config.resource_prefix
     cloudflare = config.cloudflare
 
@@ -55,7 +60,7 @@ def build_cloudflare(
             retries=cloudflare.monitor.retries,
             session_affinity_ttl_seconds=cloudflare.session_affinity_ttl_seconds,
         ),
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=origins_ready)),
     )
 
     # One rule per rate-limit class in use, over the hostnames that use it. A class no

@@ -20,6 +20,7 @@ and their resources in the same run. Every later preview shows them in full.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pulumi
 import pulumi_kubernetes as kubernetes
@@ -29,14 +30,30 @@ from components.gcp.gke_access import GkeAccess
 from components.kubernetes.cert_manager import CertManager, CertManagerArgs
 from components.kubernetes.cluster_addons import ClusterAddons, ClusterAddonsArgs, LoadBalancerControllerSpec
 from components.kubernetes.external_secrets import AwsSecretStore, ExternalSecrets, ExternalSecretsArgs, GcpSecretStore
+from components.kubernetes.ingress_gateway import NAMESPACE as GATEWAY_NAMESPACE
+from components.kubernetes.ingress_gateway import (
+    SERVICE_ACCOUNT as GATEWAY_SERVICE_ACCOUNT,
+)
+from components.kubernetes.ingress_gateway import (
+    AwsNlb,
+    GkeStaticAddress,
+    HttpRoute,
+    IngressGateway,
+    IngressGatewayArgs,
+)
+from components.kubernetes.istio_mesh import IstioMesh, IstioMeshArgs, Platform
+from components.kubernetes.mesh_authorization import MeshAuthorization, MeshAuthorizationArgs, MeshCaller, principal
 from components.kubernetes.namespace_access import NamespaceAccess, NamespaceAccessArgs
 from components.kubernetes.workload_namespace import EgressDestination, WorkloadNamespace, WorkloadNamespaceArgs
 from stacks.access_args import eks_access_args, eks_namespace_access_args, gke_access_args, gke_namespace_access_args
 from stacks.aws_platform import AwsPrimary
+from stacks.config.certificates import cloudflare_origin_pull_ca
+from stacks.config.ingress_models import clusters_serving
 from stacks.config.models import PlatformConfig
 from stacks.gcp_platform import GcpSecondary
 from stacks.kubernetes_identities import eks_secrets_reader, gke_secrets_reader
 
+T = TypeVar("T")
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
 # The cert-manager DNS-01 token's name in each cloud's secret store, after the platform's
@@ -49,10 +66,13 @@ CLOUDFLARE_TOKEN_SECRET = "cloudflare-dns-token"
 class ClusterPlatform:
     """One cluster's Kubernetes layer: its provider, kubeconfig and workload namespaces."""
 
+    platform: Platform
     cluster_name: str
     provider: kubernetes.Provider
     kubeconfig: pulumi.Input[str]
     namespaces: dict[str, WorkloadNamespace]
+    gateway_service: pulumi.Output[kubernetes.core.v1.Service] | None = None
+    """The ingress gateway's LoadBalancer Service, once the cluster exists (the front door waits for it)."""
 
 
 def build_kubernetes(
@@ -61,13 +81,16 @@ def build_kubernetes(
     secondary: GcpSecondary,
     aws_provider: pulumi.ProviderResource,
     gcp_provider: pulumi.ProviderResource,
+    edge_source_ranges: pulumi.Input[list[str]],
 ) -> list[ClusterPlatform]:
     """Both clusters' Kubernetes layers, EKS first. The cloud providers serve what each
-    cluster needs on its cloud's side (access entries, project IAM, add-ons' IRSA roles)."""
+    cluster needs on its cloud's side (access entries, project IAM, add-ons' IRSA roles);
+    `edge_source_ranges` are the addresses the ingress load balancers admit (Cloudflare's)."""
     prefix = config.resource_prefix
     private_subnets = [str(cidr) for cidr in config.aws.subnet_plan().private]
     eks = _cluster_platform(
         config,
+        "eks",
         # EksCluster names the cluster after its component name (aws_platform.py).
         f"{prefix}-eks",
         primary.cluster.kubeconfig,
@@ -80,6 +103,7 @@ def build_kubernetes(
     )
     gke = _cluster_platform(
         config,
+        "gke",
         f"{prefix}-gke",
         secondary.cluster.kubeconfig,
         secondary.cluster,
@@ -110,12 +134,19 @@ def build_kubernetes(
     aws_prefix, gcp_prefix = f"{prefix}/", f"{prefix}-"
     eks_reader = eks_secrets_reader(prefix, aws_prefix, primary)
     gke_reader, gke_store = gke_secrets_reader(config, prefix, gcp_prefix, secondary)
-    _platform_services(
+    eks.gateway_service = _platform_services(
         config,
         eks,
         AwsSecretStore(region=config.aws_region, role_arn=eks_reader.role_arn),
         eks_reader,
         f"{aws_prefix}{CLOUDFLARE_TOKEN_SECRET}",
+        # The NLB on the public subnets, each with its AZ's reserved Elastic IP (the
+        # aws-primary pool's origins), both lists in AZ order.
+        AwsNlb(
+            subnet_ids=primary.network.public_subnet_ids,
+            allocation_ids=[primary.network.ingress_allocation_ids[zone] for zone in config.aws.availability_zones],
+        ),
+        edge_source_ranges,
         # EKS also runs VPA's recommender, the Load Balancer Controller (the ingress NLB's
         # controller) and metrics-server (EKS ships none; HPAs need it).
         addons=lambda after: ClusterAddons(
@@ -139,7 +170,16 @@ def build_kubernetes(
     # fight over the same CRDs), GKE ships metrics-server, and its load balancers are GKE's
     # own controllers. GKE's VPA also runs an updater, so there recommendation mode is each
     # VPA object's `updateMode: Off`.
-    _platform_services(config, gke, gke_store, gke_reader, f"{gcp_prefix}{CLOUDFLARE_TOKEN_SECRET}")
+    gke.gateway_service = _platform_services(
+        config,
+        gke,
+        gke_store,
+        gke_reader,
+        f"{gcp_prefix}{CLOUDFLARE_TOKEN_SECRET}",
+        # The reserved regional address (the gcp-secondary pool's origin), claimed by name.
+        GkeStaticAddress(address_name=secondary.network.ingress_address_name),
+        edge_source_ranges,
+    )
     return [eks, gke]
 
 
@@ -149,14 +189,18 @@ def _platform_services(
     store: AwsSecretStore | GcpSecretStore,
     reader: pulumi.Resource,
     token_remote_key: str,
+    load_balancer: AwsNlb | GkeStaticAddress,
+    edge_source_ranges: pulumi.Input[list[str]],
     addons: Callable[[list[pulumi.Resource]], ClusterAddons] | None = None,
-) -> None:
-    """External Secrets, cert-manager and the cluster's add-ons, once its kubeconfig is known."""
-    replicas = 2 if config.kubernetes.high_availability else 1
+) -> pulumi.Output[kubernetes.core.v1.Service]:
+    """External Secrets, cert-manager, the cluster's add-ons, the mesh and the ingress
+    gateway, once its kubeconfig is known. Returns the gateway's Service."""
+    highly_available = config.kubernetes.high_availability
+    replicas = 2 if highly_available else 1
     labels = {"project": config.name, "environment": config.environment}
     on_cluster = pulumi.ResourceOptions(provider=cluster.provider)
 
-    def build() -> None:
+    def build() -> kubernetes.core.v1.Service:
         secrets = ExternalSecrets(
             f"{cluster.cluster_name}-external-secrets",
             ExternalSecretsArgs(cloud=store, replicas=replicas, labels=labels),
@@ -177,24 +221,87 @@ def _platform_services(
             ),
             opts=on_cluster,
         )
-        if addons is not None:
-            addons([cert_manager])
+        # The Load Balancer Controller's Service webhook must answer before the gateway's
+        # Service is written: the gateway waits for the add-ons.
+        cluster_addons = [addons([cert_manager])] if addons is not None else []
+        mesh = IstioMesh(
+            f"{cluster.cluster_name}-mesh",
+            IstioMeshArgs(platform=cluster.platform, high_availability=highly_available, labels=labels),
+            opts=on_cluster,
+        )
+        gateway = IngressGateway(
+            f"{cluster.cluster_name}-ingress",
+            _gateway_args(config, cluster.platform, load_balancer, edge_source_ranges, cert_manager, mesh, labels),
+            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=cluster_addons)),
+        )
+        gateway_principal = principal(GATEWAY_NAMESPACE, GATEWAY_SERVICE_ACCOUNT)
+        for name, namespace in config.kubernetes.namespaces.items():
+            MeshAuthorization(
+                f"{cluster.cluster_name}-{name}-authorization",
+                MeshAuthorizationArgs(
+                    namespace=cluster.namespaces[name].namespace,
+                    ingress_principals=[gateway_principal],
+                    callers=[
+                        MeshCaller(caller.namespace, caller.service_account, tuple(caller.methods))
+                        for caller in namespace.mesh_callers
+                    ],
+                    after=[mesh.control_plane],
+                ),
+                opts=on_cluster,
+            )
+        return gateway.service
 
-    _once_cluster_exists(cluster.kubeconfig, build)
+    return _once_cluster_exists(cluster.kubeconfig, build)
 
 
-def _once_cluster_exists(kubeconfig: pulumi.Input[str], build: Callable[[], None]) -> None:
+def _gateway_args(
+    config: PlatformConfig,
+    platform: Platform,
+    load_balancer: AwsNlb | GkeStaticAddress,
+    edge_source_ranges: pulumi.Input[list[str]],
+    cert_manager: CertManager,
+    mesh: IstioMesh,
+    labels: dict[str, str],
+) -> IngressGatewayArgs:
+    """The gateway of one cluster: the hostnames whose load balancers have its cloud's pool."""
+    cloudflare, ingress = config.cloudflare, config.kubernetes.ingress
+    routes = {
+        hostname: [
+            HttpRoute(
+                path_prefix=route.path_prefix,
+                namespace=(namespace := route.service.partition("/")[0]),
+                service=(service := route.service.partition("/")[2]),
+                port=config.kubernetes.namespaces[namespace].services[service].port,
+            )
+            for route in host_routes
+        ]
+        for hostname, host_routes in ingress.routes.items()
+        if platform in clusters_serving(cloudflare, hostname)
+    }
+    return IngressGatewayArgs(
+        load_balancer=load_balancer,
+        source_ranges=edge_source_ranges,
+        routes=routes,
+        issuer=cert_manager.default_issuer,
+        client_ca_pem=cloudflare_origin_pull_ca(),
+        # The front door's monitor probes every origin with this Host header and path.
+        health_host=cloudflare.monitor_host,
+        health_path=cloudflare.monitor.path,
+        # One gateway pod per zone in HA tiers, so a zone loss leaves two serving.
+        min_replicas=3 if config.kubernetes.high_availability else 1,
+        mesh=[mesh.control_plane],
+        labels=labels,
+    )
+
+
+def _once_cluster_exists(kubeconfig: pulumi.Input[str], build: Callable[[], T]) -> pulumi.Output[T]:
     """Run `build` once the cluster's kubeconfig is known (pulumi-kubernetes issue 3027).
 
     At a preview before the cluster exists the kubeconfig is unknown: `build` does not
     run. At `pulumi up` the kubeconfig resolves once the cluster is created, and `build`
-    registers its resources in the same run.
+    registers its resources in the same run. The result carries what `build` returns.
     """
-
-    def run(_: str) -> None:
-        build()
-
-    pulumi.Output.from_input(kubeconfig).apply(run)
+    return pulumi.Output.from_input(kubeconfig).apply(lambda _: build())
 
 
 def _namespace_access(cluster: ClusterPlatform, args: NamespaceAccessArgs) -> None:
@@ -204,6 +311,7 @@ def _namespace_access(cluster: ClusterPlatform, args: NamespaceAccessArgs) -> No
 
 def _cluster_platform(
     config: PlatformConfig,
+    platform: Platform,
     cluster_name: str,
     kubeconfig: pulumi.Input[str],
     cluster: pulumi.ComponentResource,
@@ -242,4 +350,4 @@ def _cluster_platform(
         )
         for name, namespace in config.kubernetes.namespaces.items()
     }
-    return ClusterPlatform(cluster_name, provider, kubeconfig, namespaces)
+    return ClusterPlatform(platform, cluster_name, provider, kubeconfig, namespaces)

@@ -95,10 +95,23 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         opts=pulumi.ResourceOptions(providers=[aws_provider, gcp_provider, random_provider]),
     )
 
-    build_kubernetes(config, primary, secondary, aws_provider, gcp_provider)
+    # Only Cloudflare reaches the origins: the ingress load balancers admit Cloudflare's
+    # published IPv4 ranges, read from its API at every preview (never a copied list, which
+    # would go stale when Cloudflare adds a range). IPv4 only: both load balancers and the
+    # pools' origins are IPv4 addresses, so Cloudflare connects to them over IPv4.
+    edge_ranges = cloudflare.get_ip_ranges_output(opts=pulumi.InvokeOutputOptions(provider=cloudflare_provider))
+    clusters = build_kubernetes(
+        config, primary, secondary, aws_provider, gcp_provider, edge_ranges.ipv4_cidrs.apply(list)
+    )
 
     edge = build_cloudflare(
-        config, pulumi.ResourceOptions(providers=[cloudflare_provider]), primary.network, secondary.network
+        config,
+        pulumi.ResourceOptions(providers=[cloudflare_provider]),
+        primary.network,
+        secondary.network,
+        # The load balancers take the hostnames only once both gateways' Services have their
+        # address and a ready endpoint (Pulumi awaits both for a LoadBalancer Service).
+        origins_ready=[cluster.gateway_service for cluster in clusters if cluster.gateway_service is not None],
     )
 
     return {

@@ -24,6 +24,36 @@ from tools.mock_vpn_resources import VPN_RESOURCE_OUTPUTS
 AWS_RESOURCE_OUTPUTS = {**RESOURCE_OUTPUTS, **VPN_RESOURCE_OUTPUTS}
 
 
+# Cloudflare's published ranges (https://www.cloudflare.com/ips-v4 and ips-v6, 15 and 7 of
+# them as of 2026), which `cloudflare.get_ip_ranges` returns at deploy time.
+CLOUDFLARE_IPV4_RANGES = (
+    "173.245.48.0/20",
+    "103.21.244.0/22",
+    "103.22.200.0/22",
+    "103.31.4.0/22",
+    "141.101.64.0/18",
+    "108.162.192.0/18",
+    "190.93.240.0/20",
+    "188.114.96.0/20",
+    "197.234.240.0/22",
+    "198.41.128.0/17",
+    "162.158.0.0/15",
+    "104.16.0.0/13",
+    "104.24.0.0/14",
+    "172.64.0.0/13",
+    "131.0.72.0/22",
+)
+CLOUDFLARE_IPV6_RANGES = (
+    "2400:cb00::/32",
+    "2606:4700::/32",
+    "2803:f800::/32",
+    "2405:b500::/32",
+    "2405:8100::/32",
+    "2a06:98c0::/29",
+    "2c0f:f248::/32",
+)
+
+
 class PlatformMocks(pulumi.runtime.Mocks):
     """Per-type ids and outputs for the AWS, GCP, Cloudflare and Kubernetes resources the platform registers."""
 
@@ -121,6 +151,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "id": f"projects/{project}",
                 "labels": {},
                 "effectiveLabels": {},
+            }
+        if args.token == "cloudflare:index/getIpRanges:getIpRanges":
+            results[args.token] = {
+                "etag": "38f79d050aa027e3be3865e495dcc9bc",
+                "ipv4Cidrs": list(CLOUDFLARE_IPV4_RANGES),
+                "ipv6Cidrs": list(CLOUDFLARE_IPV6_RANGES),
+                "jdcloudCidrs": [],
             }
         if args.token not in results:
             raise NotImplementedError(f"no mock for invoke {args.token}; add one in tools/mock_outputs.py")

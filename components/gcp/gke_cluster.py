@@ -33,6 +33,11 @@ _START_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _CLUSTER_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
 
 
+# Ports of admission webhooks served by pods, which the control plane must reach: istiod's
+# sidecar injector and config validation (Istio's ports reference).
+WEBHOOK_PORTS = (15017,)
+
+
 @dataclass
 class AuthorizedNetwork:
     """A range allowed to reach the control plane (CIS GKE 5.6.3)."""
@@ -297,6 +302,22 @@ class GkeCluster(pulumi.ComponentResource):
                 # API then reports no node config, and a diff would recreate the cluster.
                 ignore_changes=["nodeConfig", "initialNodeCount"],
             ),
+        )
+
+        # A private cluster's control plane reaches the nodes only on 443 and 10250 (GKE's
+        # own rule). Admission webhooks served by pods need their port opened too: istiod's
+        # injector and validator listen on 15017 (Istio's GKE platform guide).
+        gcp.compute.Firewall(
+            f"{name}-allow-webhooks",
+            network=args.network_id,
+            description="The control plane to admission webhooks on the nodes (istiod 15017)",
+            direction="INGRESS",
+            priority=1000,
+            source_ranges=[args.master_cidr],
+            target_service_accounts=[node_account.email],
+            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(port) for port in WEBHOOK_PORTS])],
+            log_config=gcp.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"),
+            opts=child,
         )
 
         for spec in args.node_pools:

@@ -59,6 +59,8 @@ class GcpNetwork(pulumi.ComponentResource):
     nat_router_name: pulumi.Output[str]
     ingress_address: pulumi.Output[str]
     """The regional external IP the ingress load balancer takes (the front door's origin)."""
+    ingress_address_name: pulumi.Output[str]
+    """That address's resource name: the gateway Service's annotation claims it by name."""
     peering_operations: list[pulumi.Resource]
     """The private-services peering and its route export. Cloud SQL waits for them (its
     private IP comes from the peered range), and so does anything else that peers (a
@@ -179,6 +181,7 @@ class GcpNetwork(pulumi.ComponentResource):
         self.private_service_access_range_name = psa_range.name
         self.nat_router_name = router.name
         self.ingress_address = ingress.address
+        self.ingress_address_name = ingress.name
         self.peering_operations = [connection, routes]
         self.register_outputs(
             {

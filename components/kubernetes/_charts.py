@@ -50,6 +50,16 @@ AWS_LOAD_BALANCER_CONTROLLER = ChartCoordinates(
 METRICS_SERVER = ChartCoordinates(
     repository="https://kubernetes-sigs.github.io/metrics-server/", chart="metrics-server", version="3.13.1"
 )
+# Istio 1.31.4, one version for its four charts (they are released together and istiod
+# refuses proxies more than one minor apart). Values checked against istio/istio's
+# manifests/charts at the release-1.31 branch (base, istio-cni, istio-control/istio-discovery,
+# gateway); the repository is the one Istio's Helm install guide adds as `istio`.
+ISTIO_VERSION = "1.31.4"
+ISTIO_REPOSITORY = "https://istio-release.storage.googleapis.com/charts"
+ISTIO_BASE = ChartCoordinates(repository=ISTIO_REPOSITORY, chart="base", version=ISTIO_VERSION)
+ISTIO_CNI = ChartCoordinates(repository=ISTIO_REPOSITORY, chart="cni", version=ISTIO_VERSION)
+ISTIOD = ChartCoordinates(repository=ISTIO_REPOSITORY, chart="istiod", version=ISTIO_VERSION)
+ISTIO_GATEWAY = ChartCoordinates(repository=ISTIO_REPOSITORY, chart="gateway", version=ISTIO_VERSION)
 
 
 def install_chart(

@@ -27,6 +27,8 @@ from components.kubernetes._charts import pod_security_labels
 
 WORKLOAD_LABEL = "platform.heal7.io/workload"
 """Marks a namespace as a workload namespace (the policy pack checks such namespaces)."""
+# istiod's injector admits pods of namespaces with this label (the default revision).
+SIDECAR_INJECTION_LABEL = "istio-injection"
 # Namespaces whose pods may open connections into a workload namespace.
 DEFAULT_INGRESS_SOURCES = ("istio-ingress", "istio-system", "monitoring")
 DNS_PORT = 53
@@ -65,6 +67,9 @@ class WorkloadNamespaceArgs:
     (the HEAL7 design's rule, with the gateway's own namespace)."""
     egress_destinations: list[EgressDestination] = field(default_factory=list)
     """Data stores the pods may reach, each by key. Default none."""
+    sidecar_injection: bool = True
+    """Label the namespace `istio-injection: enabled`, so istiod injects the mesh's proxy into
+    every pod (STRICT mTLS then admits them). Default true."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on the namespace (ownership). Default none."""
 
@@ -89,7 +94,12 @@ class WorkloadNamespace(pulumi.ComponentResource):
             f"{name}-namespace",
             metadata=kubernetes.meta.v1.ObjectMetaArgs(
                 name=args.namespace,
-                labels={**args.labels, **pod_security, WORKLOAD_LABEL: "true"},
+                labels={
+                    **args.labels,
+                    **pod_security,
+                    WORKLOAD_LABEL: "true",
+                    **({SIDECAR_INJECTION_LABEL: "enabled"} if args.sidecar_injection else {}),
+                },
                 annotations=(
                     {"platform.heal7.io/pod-security-reason": args.pod_security_reason}
                     if args.pod_security_reason

@@ -20,6 +20,7 @@ TRUSTED_REPOSITORIES = [
     "https://kubernetes.github.io/autoscaler",
     "https://aws.github.io/eks-charts",
     "https://kubernetes-sigs.github.io/metrics-server/",
+    "https://istio-release.storage.googleapis.com/charts",
 ]
 
 

@@ -1,7 +1,9 @@
-"""The public RDS root CA of each region, committed under `certs/`.
+"""Public CA certificates the platform trusts, committed under `certs/`.
 
-RdsPrimary picks the rds-ca-rsa2048-g1 authority; the Cloud SQL replica verifies RDS's
-TLS certificate against this root.
+- The RDS root CA of each region: RdsPrimary picks the rds-ca-rsa2048-g1 authority; the
+  Cloud SQL replica verifies RDS's TLS certificate against this root.
+- Cloudflare's origin-pull CA: the ingress gateways verify the client certificate of
+  Authenticated Origin Pulls against it.
 """
 
 import re
@@ -23,3 +25,14 @@ def rds_ca_certificate(region: str) -> str | None:
         return None
     match = PEM_CERTIFICATE.search(path.read_text())
     return match.group(0) if match else None
+
+
+CLOUDFLARE_ORIGIN_PULL_CA = CERTS_DIR / "cloudflare-origin-pull-ca.pem"
+
+
+def cloudflare_origin_pull_ca() -> str:
+    """The PEM block of Cloudflare's origin-pull CA, without the file's comment lines."""
+    match = PEM_CERTIFICATE.search(CLOUDFLARE_ORIGIN_PULL_CA.read_text())
+    if match is None:
+        raise ValueError(f"{CLOUDFLARE_ORIGIN_PULL_CA}: expected a PEM certificate")
+    return match.group(0)

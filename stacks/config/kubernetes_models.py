@@ -12,6 +12,7 @@ from pydantic import EmailStr, Field, StringConstraints, field_validator, model_
 
 from components.aws._context import role_key
 from stacks.config.aws_models import IamRole
+from stacks.config.ingress_models import IngressConfig, MeshCallerConfig, ObjectName, ServiceConfig
 from stacks.config.types import KeyedValueError, Section, Switch, unique
 
 # A namespace name is a DNS label (RFC 1123): Kubernetes refuses anything else.
@@ -43,6 +44,14 @@ class NamespaceConfig(Section):
     )
     pod_security_reason: Annotated[str, StringConstraints(min_length=10, max_length=200)] | None = Field(
         default=None, description="Required below restricted: what in the namespace needs the lower level."
+    )
+    services: dict[ObjectName, ServiceConfig] = Field(
+        default={}, description="The Services its workloads expose, by name, with their port (default none)."
+    )
+    # The HEAL7 design's heal7-authz: calls between workloads are admitted one by one; the
+    # ingress gateway and the monitoring namespace are always admitted.
+    mesh_callers: list[MeshCallerConfig] = Field(
+        default=[], description="Workloads that may call into the namespace through the mesh (default none)."
     )
 
     @model_validator(mode="after")
@@ -121,6 +130,7 @@ class KubernetesConfig(Section):
     gke_security_group: EmailStr | None = Field(
         default=None, description="The gke-security-groups@<domain> group that nests the viewer groups."
     )
+    ingress: IngressConfig = Field(description="The ingress gateways' routes, per load-balanced hostname.")
     cert_manager: CertManagerConfig = Field(description="cert-manager's issuers (tier defaults: dev staging).")
     # Two replicas and a PodDisruptionBudget per add-on controller and webhook: a node
     # drain or a zone loss then never stops certificate or secret writes (tier defaults:
@@ -183,6 +193,13 @@ class KubernetesConfig(Section):
                     f"deployers[{index}].namespace",
                     f"expected one of the namespaces ({', '.join(sorted(self.namespaces))}), got {deployer.namespace!r}",
                 )
+        for name, namespace in self.namespaces.items():
+            for index, caller in enumerate(namespace.mesh_callers):
+                if caller.namespace not in self.namespaces:
+                    raise KeyedValueError(
+                        f"namespaces.{name}.meshCallers[{index}].namespace",
+                        f"expected one of the namespaces ({', '.join(sorted(self.namespaces))}), got {caller.namespace!r}",
+                    )
         if self.viewers and self.gke_security_group is None:
             raise KeyedValueError(
                 "gkeSecurityGroup",
