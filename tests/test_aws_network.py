@@ -286,6 +286,8 @@ def test_every_invoke_goes_through_the_explicit_provider(synthed, stack):
         ("aws:eks/getAddonVersion:getAddonVersion", providers["aws"]),
         # The GKE service agent's address needs the project number.
         ("gcp:organizations/getProject:getProject", providers["gcp"]),
+        # Cloudflare's published ranges, the only sources the ingress load balancers admit.
+        ("cloudflare:index/getIpRanges:getIpRanges", providers["cloudflare"]),
     }
 
 

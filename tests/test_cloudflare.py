@@ -109,8 +109,8 @@ def test_korea_goes_to_aws_japan_to_gcp_the_rest_70_30_with_failover(synthed, st
         assert lb["defaultPools"] == [split, aws, gcp]
         assert lb["fallbackPool"] == aws
         assert lb["proxied"] is True
-        # Off in the committed stacks until the ingress gateways answer the monitor.
-        assert lb["enabled"] is False
+        # On in the committed stacks: the ingress gateways answer the monitor.
+        assert lb["enabled"] is True
         assert lb["sessionAffinity"] == "cookie" and lb["sessionAffinityTtl"] == 1800
         assert lb["sessionAffinityAttributes"]["zeroDowntimeFailover"] == "sticky"
         assert lb["adaptiveRouting"] == {"failoverAcrossPools": True}
@@ -164,11 +164,11 @@ def test_zone_settings_enforce_strict_tls_https_and_hsts(synthed, stack):
         "automatic_https_rewrites": "on",
         "tls_client_auth": "on",
     }
-    # Every stack file keeps the load balancers off (serveTraffic: false), so HSTS is the
-    # staged header: a day, no subdomains, no preload. The value is free-form JSON sent as
-    # is, so its keys are the Cloudflare API's own snake_case.
-    assert all(lb.inputs["enabled"] is False for lb in result.of_type(LB))
-    assert settings["security_header"].inputs["value"] == STAGED_HSTS
+    # Every stack file serves (serveTraffic: true), so HSTS is the full header: a year, with
+    # subdomains and preload. The value is free-form JSON sent as is, so its keys are the
+    # Cloudflare API's own snake_case.
+    assert all(lb.inputs["enabled"] is True for lb in result.of_type(LB))
+    assert settings["security_header"].inputs["value"] == SERVING_HSTS
     zone_ids = {r.inputs["zoneId"] for r in [*settings.values(), *result.of_type(LB)]}
     assert zone_ids == {_zone_id(stack)}
 
@@ -197,10 +197,10 @@ def test_rate_limits_are_the_documents_limits_per_client_ip(synthed, stack):
     assert result.outputs["cloudflareRateLimitRulesetId"] == ruleset.id
 
 
-def test_serving_traffic_enables_every_load_balancer(stack_config):
+def test_not_serving_traffic_disables_every_load_balancer(stack_config):
     config = stack_config("staging")
-    config["platform:cloudflare"]["serveTraffic"] = True
-    assert {lb.inputs["enabled"] for lb in synth("staging", config).of_type(LB)} == {True}
+    config["platform:cloudflare"]["serveTraffic"] = False
+    assert {lb.inputs["enabled"] for lb in synth("staging", config).of_type(LB)} == {False}
 
 
 def test_a_hostname_in_the_email_class_gets_100_requests_per_minute(stack_config):
@@ -209,6 +209,10 @@ def test_a_hostname_in_the_email_class_gets_100_requests_per_minute(stack_config
         "pools": ["aws-primary", "gcp-secondary"],
         "rateLimit": "email",
     }
+    # Every load-balanced hostname has its ingress routes.
+    config["platform:kubernetes"]["ingress"]["routes"]["mail.heal7.com"] = [
+        {"pathPrefix": "/", "service": "heal7-production/heal7-web-main"}
+    ]
     # Business allows a third rule; below Enterprise a challenge only throttles (timeout 0).
     config["platform:cloudflare"]["rateLimitAction"] = "managed_challenge"
     config["platform:cloudflare"]["mitigationTimeoutSeconds"] = 0

@@ -46,6 +46,10 @@ def _with_zone(config, zone):
     config["platform:cloudflare"]["zone"] = zone
     config["platform:cloudflare"]["loadBalancers"] = {zone: {"pools": ["aws-primary", "gcp-secondary"]}}
     config["platform:cloudflare"]["monitor"] = {"host": zone}
+    namespace = "heal7-production"
+    config["platform:kubernetes"]["ingress"]["routes"] = {
+        zone: [{"pathPrefix": "/", "service": f"{namespace}/heal7-web-main"}]
+    }
     return config
 
 

@@ -54,12 +54,17 @@ for _stack, _namespace in (("dev", "heal7-dev"), ("prod", "heal7-production")):
             (_stack, "platform:kubernetes.viewers[0].awsRoles[0]", "bare address"): "a valid IAM role name",
             (_stack, "platform:kubernetes.deployers[0].awsRole", "bare address"): "a valid IAM role name",
             (_stack, "platform:kubernetes.renderTo", "bare address"): "a valid directory name",
+            (_stack, f"platform:kubernetes.namespaces.{_namespace}.meshCallers", "empty list"): (
+                "no calls between workloads: the gateway and monitoring only"
+            ),
+            (_stack, f"platform:kubernetes.namespaces.{_namespace}.meshCallers[0].methods", "empty list"): (
+                "a caller may use any method"
+            ),
         }
     )
 for _stack, _zone in (("dev", "heal7-dev.com"), ("prod", "heal7.com")):
     ACCEPTED.update(
         {
-            (_stack, "platform:cloudflare.serveTraffic", "true"): "serving traffic is a valid choice",
             **{
                 (_stack, f"platform:cloudflare.loadBalancers.{host}.rateLimit", "None"): "no rate limit is valid"
                 for host in (_zone, f"www.{_zone}", f"api.{_zone}", f"ai.{_zone}")

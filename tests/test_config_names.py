@@ -118,6 +118,8 @@ UNNAMED = {
     "kubernetes:networking.k8s.io/v1:NetworkPolicy",
     "kubernetes:rbac.authorization.k8s.io/v1:Role",
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+    "kubernetes:core/v1:Service",
+    "kubernetes:core/v1:ConfigMap",
     # A binding on a service account has no name of its own (account, role, member).
     "gcp:serviceaccount/iAMMember:IAMMember",
     # Custom resources with fixed names (letsencrypt-production, platform-secrets,
@@ -125,6 +127,13 @@ UNNAMED = {
     "kubernetes:cert-manager.io/v1:ClusterIssuer",
     "kubernetes:external-secrets.io/v1:ClusterSecretStore",
     "kubernetes:external-secrets.io/v1:ExternalSecret",
+    # The mesh's and the gateway's objects: fixed names (default, public, public-gateway-tls,
+    # default-deny) or the hostname's labels (DNS names, checked in config).
+    "kubernetes:cert-manager.io/v1:Certificate",
+    "kubernetes:networking.istio.io/v1:Gateway",
+    "kubernetes:networking.istio.io/v1:VirtualService",
+    "kubernetes:security.istio.io/v1:PeerAuthentication",
+    "kubernetes:security.istio.io/v1:AuthorizationPolicy",
 }
 # 15 + "-prod": the longest prefix the config allows, with the prod stack's name.
 LONGEST_NAME = "heal7-workloads"

@@ -66,10 +66,14 @@ def test_workload_namespaces_enforce_restricted_on_both_clusters(synthed, stack)
         n for n in result.of_type(NAMESPACE) if "platform.heal7.io/workload" in n.inputs["metadata"]["labels"]
     ]
     assert len(namespaces) == 2  # the stack file's one workload namespace, on each cluster
-    # Every namespace enforces restricted, the charts' own (cert-manager, External Secrets, VPA) too.
-    assert {
-        n.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] for n in result.of_type(NAMESPACE)
-    } == {"restricted"}
+    # Every namespace enforces restricted, the charts' own (cert-manager, External Secrets, VPA,
+    # istiod, the ingress gateway) too; only the Istio CNI node agent's is privileged.
+    levels = {
+        n.inputs["metadata"]["name"]: n.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+        for n in result.of_type(NAMESPACE)
+    }
+    assert {name for name, level in levels.items() if level != "restricted"} == {"istio-cni"}
+    assert levels["istio-cni"] == "privileged"
     for namespace in namespaces:
         metadata = namespace.inputs["metadata"]
         assert metadata["name"] == WORKLOAD_NAMESPACES[stack]
@@ -81,6 +85,8 @@ def test_workload_namespaces_enforce_restricted_on_both_clusters(synthed, stack)
             "audit": "restricted",
         }
         assert metadata["labels"]["platform.heal7.io/workload"] == "true"
+        # istiod injects the mesh's proxy into every pod of the namespace.
+        assert metadata["labels"]["istio-injection"] == "enabled"
 
 
 @pytest.mark.parametrize("stack", STACKS)

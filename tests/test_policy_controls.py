@@ -228,9 +228,11 @@ def _stack_case(name: str) -> Callable[[SynthResult], SynthResult]:
         "s3-bucket-guardrails": lambda r: without(r, PROD["versioning"]),
         "vpc-flow-logs-and-default-group": lambda r: without(r, "heal7-prod-network-flow-logs-vpc"),
         "cloudflare-zone-baseline": lambda r: without(r, PROD["zone-min-tls"]),
-        # prod's load balancers are off, so its HSTS is the staged one; one of them turned
-        # on without the full header is the finding.
-        "cloudflare-hsts": lambda r: changed(r, PROD["lb"], lambda lb: mutated(lb, {"enabled": True})),
+        # prod's load balancers serve, so its HSTS is the full one; the staged one-day
+        # header while they serve is the finding.
+        "cloudflare-hsts": lambda r: changed(
+            r, PROD["zone-hsts"], lambda header: mutated(header, {"value.strict_transport_security.max_age": 86400})
+        ),
         # The Deployment moves to a namespace no NetworkPolicy covers.
         "k8s-namespace-network-policy": lambda r: SynthResult(
             r.stack,

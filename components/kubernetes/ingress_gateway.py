@@ -82,8 +82,8 @@ class IngressGatewayArgs:
     mesh: list[pulumi.Resource] = field(default_factory=list)
     """What the gateway needs first: istiod (the injector fills in the gateway pods' proxy). Default none."""
     security_group_rule_limit: int = 60
-    """AWS inbound rules per security group (the VPC quota's default), checked against the source ranges
-    times the listener ports on `AwsNlb`. Default 60."""
+    """AWS inbound rules a security group holds, in requests of the quota (the VPC quota's default is 60),
+    checked against the source ranges times the listener ports on `AwsNlb`. Default 60."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on the namespace (ownership). Default none."""
 

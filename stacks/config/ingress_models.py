@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from stacks.config.cloudflare_models import AWS_POOL, GCP_POOL, CloudflareConfig, Hostname
-from stacks.config.types import Section, StrictInt
+from stacks.config.types import Section, StrictInt, unique
 
 # A Service or service-account name: a DNS label (Kubernetes' rule for Services).
 ObjectName = Annotated[str, StringConstraints(max_length=63, pattern=r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")]
@@ -38,7 +38,9 @@ class MeshCallerConfig(Section):
 
     namespace: ObjectName = Field(description="The caller's namespace (a workload namespace).")
     service_account: ObjectName = Field(description="The caller's service account.")
-    methods: list[HttpMethod] = Field(default=[], description="HTTP methods it may use; empty: any (default).")
+    methods: Annotated[list[HttpMethod], unique("methods")] = Field(
+        default=[], description="HTTP methods it may use; empty: any (default)."
+    )
 
 
 class RouteConfig(Section):

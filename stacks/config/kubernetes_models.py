@@ -50,9 +50,9 @@ class NamespaceConfig(Section):
     )
     # The HEAL7 design's heal7-authz: calls between workloads are admitted one by one; the
     # ingress gateway and the monitoring namespace are always admitted.
-    mesh_callers: list[MeshCallerConfig] = Field(
-        default=[], description="Workloads that may call into the namespace through the mesh (default none)."
-    )
+    mesh_callers: Annotated[
+        list[MeshCallerConfig], unique("callers", key=lambda c: (c.namespace, c.service_account))
+    ] = Field(default=[], description="Workloads that may call into the namespace through the mesh (default none).")
 
     @model_validator(mode="after")
     def _lower_level_says_why(self) -> "NamespaceConfig":
