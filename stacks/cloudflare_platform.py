@@ -59,8 +59,10 @@ def build_cloudflare(
             timeout_seconds=cloudflare.monitor.timeout_seconds,
             retries=cloudflare.monitor.retries,
             session_affinity_ttl_seconds=cloudflare.session_affinity_ttl_seconds,
+            # The load balancers take the hostnames only once the gateways can answer.
+            origins_ready=list(origins_ready),
         ),
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=origins_ready)),
+        opts=opts,
     )
 
     # One rule per rate-limit class in use, over the hostnames that use it. A class no

@@ -264,18 +264,10 @@ def _gateway_args(
     labels: dict[str, str],
 ) -> IngressGatewayArgs:
     """The gateway of one cluster: the hostnames whose load balancers have its cloud's pool."""
-    cloudflare, ingress = config.cloudflare, config.kubernetes.ingress
+    cloudflare = config.cloudflare
     routes = {
-        hostname: [
-            HttpRoute(
-                path_prefix=route.path_prefix,
-                namespace=(namespace := route.service.partition("/")[0]),
-                service=(service := route.service.partition("/")[2]),
-                port=config.kubernetes.namespaces[namespace].services[service].port,
-            )
-            for route in host_routes
-        ]
-        for hostname, host_routes in ingress.routes.items()
+        hostname: [_http_route(config, route.path_prefix, route.service) for route in host_routes]
+        for hostname, host_routes in config.kubernetes.ingress.routes.items()
         if platform in clusters_serving(cloudflare, hostname)
     }
     return IngressGatewayArgs(
@@ -292,6 +284,13 @@ def _gateway_args(
         mesh=[mesh.control_plane],
         labels=labels,
     )
+
+
+def _http_route(config: PlatformConfig, path_prefix: str, service_ref: str) -> HttpRoute:
+    """A configured route to `<namespace>/<service>`, with the port the namespace declares for it."""
+    namespace, _, service = service_ref.partition("/")
+    port = config.kubernetes.namespaces[namespace].services[service].port
+    return HttpRoute(path_prefix=path_prefix, namespace=namespace, service=service, port=port)
 
 
 def _once_cluster_exists(kubeconfig: pulumi.Input[str], build: Callable[[], T]) -> pulumi.Output[T]:

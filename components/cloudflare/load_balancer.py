@@ -97,6 +97,9 @@ class CloudflareLBArgs:
     enabled: bool = True
     """Serve traffic. An enabled load balancer takes over its hostname's DNS, so keep it off until the origins
     answer the monitor. Default true."""
+    origins_ready: list[pulumi.Input[pulumi.Resource]] = field(default_factory=list)
+    """What the load balancers wait for before they take their hostnames: the resources that make the origins
+    answer (the ingress gateways' Services). Monitors and pools do not wait. Default none."""
 
 
 def split_origin_weights(pool_weights: dict[str, float], origin_counts: dict[str, int]) -> dict[str, float]:
@@ -286,7 +289,7 @@ class CloudflareLB(pulumi.ComponentResource):
                 zero_downtime_failover="sticky",
             ),
             adaptive_routing=cloudflare.LoadBalancerAdaptiveRoutingArgs(failover_across_pools=True),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.origins_ready),
         )
 
 
