@@ -8,71 +8,38 @@ private-services range), how identities map (EKS access entries; GKE Google Grou
 RBAC and project IAM), which cloud secret store External Secrets reads as which identity
 (`stacks/kubernetes_identities.py`), and which add-ons the cluster lacks (GKE ships its own).
 
-The first `pulumi up` (pulumi-kubernetes issue 3027, open): a helm.v4.Chart is rendered
-by the provider itself, and while the cluster does not exist the provider's kubeconfig is
-unknown; the Chart's preview then fails ("failed to parse kubeconfig data") instead of
-being deferred like a plain object's. So the charts and the custom resources that need
-their CRDs are registered once the cluster's kubeconfig is known (`_once_cluster_exists`):
-the first preview of a new stack shows the clusters, the namespaces, their policies, RBAC
-and the cloud identities, not the charts; `pulumi up` creates the cluster, then the charts
-and their resources in the same run. Every later preview shows them in full.
+The platform services inside each cluster (External Secrets, cert-manager, the add-ons,
+the mesh and the ingress gateway) are registered by `stacks/cluster_services.py` once the
+cluster exists.
 """
-
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
 
 import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.aws.eks.access import EksAccess
 from components.gcp.gke_access import GkeAccess
-from components.kubernetes.cert_manager import CertManager, CertManagerArgs
 from components.kubernetes.cluster_addons import ClusterAddons, ClusterAddonsArgs, LoadBalancerControllerSpec
-from components.kubernetes.external_secrets import AwsSecretStore, ExternalSecrets, ExternalSecretsArgs, GcpSecretStore
-from components.kubernetes.ingress_gateway import NAMESPACE as GATEWAY_NAMESPACE
-from components.kubernetes.ingress_gateway import (
-    SERVICE_ACCOUNT as GATEWAY_SERVICE_ACCOUNT,
-)
+from components.kubernetes.external_secrets import AwsSecretStore
 from components.kubernetes.ingress_gateway import (
     AwsNlb,
     GkeStaticAddress,
-    HttpRoute,
-    IngressGateway,
-    IngressGatewayArgs,
 )
-from components.kubernetes.istio_mesh import IstioMesh, IstioMeshArgs, Platform
-from components.kubernetes.mesh_authorization import MeshAuthorization, MeshAuthorizationArgs, MeshCaller, principal
+from components.kubernetes.istio_mesh import Platform
 from components.kubernetes.namespace_access import NamespaceAccess, NamespaceAccessArgs
 from components.kubernetes.workload_namespace import EgressDestination, WorkloadNamespace, WorkloadNamespaceArgs
 from stacks.access_args import eks_access_args, eks_namespace_access_args, gke_access_args, gke_namespace_access_args
 from stacks.aws_platform import AwsPrimary
-from stacks.config.certificates import cloudflare_origin_pull_ca
-from stacks.config.ingress_models import clusters_serving
+from stacks.cluster_services import ClusterPlatform, platform_services
 from stacks.config.models import PlatformConfig
 from stacks.gcp_platform import GcpSecondary
 from stacks.kubernetes_identities import eks_secrets_reader, gke_secrets_reader
 
-T = TypeVar("T")
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
 # The cert-manager DNS-01 token's name in each cloud's secret store, after the platform's
 # prefix. The operator stores it there before the first `pulumi up` (a Cloudflare API
 # token with Zone:DNS:Edit on the zone only); the program never sees its value.
 CLOUDFLARE_TOKEN_SECRET = "cloudflare-dns-token"
-
-
-@dataclass
-class ClusterPlatform:
-    """One cluster's Kubernetes layer: its provider, kubeconfig and workload namespaces."""
-
-    platform: Platform
-    cluster_name: str
-    provider: kubernetes.Provider
-    kubeconfig: pulumi.Input[str]
-    namespaces: dict[str, WorkloadNamespace]
-    gateway_service: pulumi.Output[kubernetes.core.v1.Service] | None = None
-    """The ingress gateway's LoadBalancer Service, once the cluster exists (the front door waits for it)."""
 
 
 def build_kubernetes(
@@ -134,7 +101,7 @@ def build_kubernetes(
     aws_prefix, gcp_prefix = f"{prefix}/", f"{prefix}-"
     eks_reader = eks_secrets_reader(prefix, aws_prefix, primary)
     gke_reader, gke_store = gke_secrets_reader(config, prefix, gcp_prefix, secondary)
-    eks.gateway_service = _platform_services(
+    eks.gateway_service = platform_services(
         config,
         eks,
         AwsSecretStore(region=config.aws_region, role_arn=eks_reader.role_arn),
@@ -170,7 +137,7 @@ def build_kubernetes(
     # fight over the same CRDs), GKE ships metrics-server, and its load balancers are GKE's
     # own controllers. GKE's VPA also runs an updater, so there recommendation mode is each
     # VPA object's `updateMode: Off`.
-    gke.gateway_service = _platform_services(
+    gke.gateway_service = platform_services(
         config,
         gke,
         gke_store,
@@ -181,126 +148,6 @@ def build_kubernetes(
         edge_source_ranges,
     )
     return [eks, gke]
-
-
-def _platform_services(
-    config: PlatformConfig,
-    cluster: ClusterPlatform,
-    store: AwsSecretStore | GcpSecretStore,
-    reader: pulumi.Resource,
-    token_remote_key: str,
-    load_balancer: AwsNlb | GkeStaticAddress,
-    edge_source_ranges: pulumi.Input[list[str]],
-    addons: Callable[[list[pulumi.Resource]], ClusterAddons] | None = None,
-) -> pulumi.Output[kubernetes.core.v1.Service]:
-    """External Secrets, cert-manager, the cluster's add-ons, the mesh and the ingress
-    gateway, once its kubeconfig is known. Returns the gateway's Service."""
-    highly_available = config.kubernetes.high_availability
-    replicas = 2 if highly_available else 1
-    labels = {"project": config.name, "environment": config.environment}
-    on_cluster = pulumi.ResourceOptions(provider=cluster.provider)
-
-    def build() -> kubernetes.core.v1.Service:
-        secrets = ExternalSecrets(
-            f"{cluster.cluster_name}-external-secrets",
-            ExternalSecretsArgs(cloud=store, replicas=replicas, labels=labels),
-            # The identity with its policies and bindings, not just its name: the operator's
-            # first read is then never refused for a grant still being attached.
-            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[reader])),
-        )
-        cert_manager = CertManager(
-            f"{cluster.cluster_name}-cert-manager",
-            CertManagerArgs(
-                zone=config.cloudflare.zone,
-                secret_store_name=secrets.store_name,
-                token_remote_key=token_remote_key,
-                default_issuer=config.kubernetes.cert_manager.issuer,
-                acme_email=config.kubernetes.cert_manager.acme_email,
-                replicas=replicas,
-                labels=labels,
-            ),
-            opts=on_cluster,
-        )
-        # The Load Balancer Controller's Service webhook must answer before the gateway's
-        # Service is written: the gateway waits for the add-ons.
-        cluster_addons = [addons([cert_manager])] if addons is not None else []
-        mesh = IstioMesh(
-            f"{cluster.cluster_name}-mesh",
-            IstioMeshArgs(platform=cluster.platform, high_availability=highly_available, labels=labels),
-            opts=on_cluster,
-        )
-        gateway = IngressGateway(
-            f"{cluster.cluster_name}-ingress",
-            _gateway_args(config, cluster.platform, load_balancer, edge_source_ranges, cert_manager, mesh, labels),
-            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=cluster_addons)),
-        )
-        gateway_principal = principal(GATEWAY_NAMESPACE, GATEWAY_SERVICE_ACCOUNT)
-        for name, namespace in config.kubernetes.namespaces.items():
-            MeshAuthorization(
-                f"{cluster.cluster_name}-{name}-authorization",
-                MeshAuthorizationArgs(
-                    namespace=cluster.namespaces[name].namespace,
-                    ingress_principals=[gateway_principal],
-                    callers=[
-                        MeshCaller(caller.namespace, caller.service_account, tuple(caller.methods))
-                        for caller in namespace.mesh_callers
-                    ],
-                    after=[mesh.control_plane],
-                ),
-                opts=on_cluster,
-            )
-        return gateway.service
-
-    return _once_cluster_exists(cluster.kubeconfig, build)
-
-
-def _gateway_args(
-    config: PlatformConfig,
-    platform: Platform,
-    load_balancer: AwsNlb | GkeStaticAddress,
-    edge_source_ranges: pulumi.Input[list[str]],
-    cert_manager: CertManager,
-    mesh: IstioMesh,
-    labels: dict[str, str],
-) -> IngressGatewayArgs:
-    """The gateway of one cluster: the hostnames whose load balancers have its cloud's pool."""
-    cloudflare = config.cloudflare
-    routes = {
-        hostname: [_http_route(config, route.path_prefix, route.service) for route in host_routes]
-        for hostname, host_routes in config.kubernetes.ingress.routes.items()
-        if platform in clusters_serving(cloudflare, hostname)
-    }
-    return IngressGatewayArgs(
-        load_balancer=load_balancer,
-        source_ranges=edge_source_ranges,
-        routes=routes,
-        issuer=cert_manager.default_issuer,
-        client_ca_pem=cloudflare_origin_pull_ca(),
-        # The front door's monitor probes every origin with this Host header and path.
-        health_host=cloudflare.monitor_host,
-        health_path=cloudflare.monitor.path,
-        # One gateway pod per zone in HA tiers, so a zone loss leaves two serving.
-        min_replicas=3 if config.kubernetes.high_availability else 1,
-        mesh=[mesh.control_plane],
-        labels=labels,
-    )
-
-
-def _http_route(config: PlatformConfig, path_prefix: str, service_ref: str) -> HttpRoute:
-    """A configured route to `<namespace>/<service>`, with the port the namespace declares for it."""
-    namespace, _, service = service_ref.partition("/")
-    port = config.kubernetes.namespaces[namespace].services[service].port
-    return HttpRoute(path_prefix=path_prefix, namespace=namespace, service=service, port=port)
-
-
-def _once_cluster_exists(kubeconfig: pulumi.Input[str], build: Callable[[], T]) -> pulumi.Output[T]:
-    """Run `build` once the cluster's kubeconfig is known (pulumi-kubernetes issue 3027).
-
-    At a preview before the cluster exists the kubeconfig is unknown: `build` does not
-    run. At `pulumi up` the kubeconfig resolves once the cluster is created, and `build`
-    registers its resources in the same run. The result carries what `build` returns.
-    """
-    return pulumi.Output.from_input(kubeconfig).apply(lambda _: build())
 
 
 def _namespace_access(cluster: ClusterPlatform, args: NamespaceAccessArgs) -> None:

@@ -19,7 +19,7 @@ from cloudcoil.models.cert_manager import v1 as cert_manager_v1
 
 from components.kubernetes import _charts
 from components.kubernetes.cert_manager import ACME_SERVERS, CertManager, CertManagerArgs
-from stacks.kubernetes_platform import _once_cluster_exists
+from stacks.cluster_services import _once_cluster_exists
 from tests.conftest import STACKS, assert_rejected_before_any_resource
 from tools.mock_gcp_resources import project_number
 from tools.synth import Registration, SynthResult, read_stack_config, synth_component
