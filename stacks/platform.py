@@ -17,6 +17,7 @@ import pulumi_gcp as gcp
 import pulumi_random as random
 
 from components.cloudflare.dns_alias import DnsAlias, DnsAliasArgs
+from components.kubernetes._ingress_specs import check_security_group_rules
 from components.multicloud.cross_cloud_vpn import CrossCloudVpn, CrossCloudVpnArgs
 from stacks.aws_platform import build_aws
 from stacks.cloudflare_platform import build_cloudflare
@@ -99,10 +100,12 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     # published IPv4 ranges, read from its API at every preview (never a copied list, which
     # would go stale when Cloudflare adds a range). IPv4 only: both load balancers and the
     # pools' origins are IPv4 addresses, so Cloudflare connects to them over IPv4.
+    # One list for both clouds, checked once against the tighter bound (the rules an NLB
+    # security group holds): too many ranges fail the preview before either gateway's
+    # Service registers, so the two clouds never admit different sets.
     edge_ranges = cloudflare.get_ip_ranges_output(opts=pulumi.InvokeOutputOptions(provider=cloudflare_provider))
-    clusters = build_kubernetes(
-        config, primary, secondary, aws_provider, gcp_provider, edge_ranges.ipv4_cidrs.apply(list)
-    )
+    source_ranges = edge_ranges.ipv4_cidrs.apply(lambda ranges: check_security_group_rules(list(ranges)))
+    clusters = build_kubernetes(config, primary, secondary, aws_provider, gcp_provider, source_ranges)
 
     edge = build_cloudflare(
         config,

@@ -236,8 +236,8 @@ def test_more_ranges_than_a_security_group_holds_fail_and_register_no_gateway_se
     assert child.stdout, f"the synth with 61 ranges did not fail: {child.stderr[-2000:]}"
     outcome = json.loads(child.stdout)
     assert (
-        "IngressGateway heal7-dev-eks-ingress: 61 source ranges make 61 inbound rules on the NLB's security "
-        "group, over the 60 a security group holds"
+        "the ingress source ranges: 61 ranges make 61 inbound rules on the EKS ingress NLB's security group "
+        "(one per range and listener port), over the 60 a security group holds"
     ) in outcome["error"]
     # It failed midway (the rest of the stack registered), yet neither gateway Service did.
     registered = [name for type_token, name in outcome["types"]]
@@ -395,39 +395,21 @@ def test_the_monitor_host_answers_the_monitor_path_itself_on_both_gateways(synth
 # -- the front door on, after the gateways -----------------------------------------------
 
 
-def _ancestry(result: SynthResult, resource: Registration) -> set[str]:
-    """URNs a resource waits for at `pulumi up`: its dependencies and its parent, and theirs.
-    A child registers only once its parent's URN resolves, and a component's URN resolves only
-    after its own dependencies are done, so a component's dependencies order its children."""
-    seen: set[str] = set()
-    pending = [*resource.dependencies, *([resource.parent] if resource.parent else [])]
-    while pending:
-        urn = pending.pop()
-        if urn in seen:
-            continue
-        seen.add(urn)
-        upstream = next((r for r in result.resources if r.urn == urn), None)
-        if upstream is not None:
-            pending.extend([*upstream.dependencies, *([upstream.parent] if upstream.parent else [])])
-    return seen
-
-
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_load_balancers_serve_only_after_both_gateway_services(synthed, stack):
     result = synthed(stack)
     config = _config(stack)
     service_urns = {s.urn for s in _gateway_services(result, config).values()}
-    front_door = result.one("platform:cloudflare:CloudflareLB")
-    # The component's own recorded dependencies name both Services...
-    assert service_urns <= set(front_door.dependencies)
     balancers = result.of_type(LB)
     assert {lb.inputs["name"] for lb in balancers} == set(config.cloudflare.load_balancers)
     for lb in balancers:
-        # ...and every load balancer is its child, so it waits for them.
-        assert lb.parent == front_door.urn
-        assert service_urns <= _ancestry(result, lb)
+        # Each load balancer itself waits for both Services (their address and a ready endpoint).
+        assert service_urns <= set(lb.dependencies)
         # serveTraffic: true in every stack file.
         assert lb.inputs["enabled"] is True
+    # Monitors and pools do not wait: they can exist before the gateways answer.
+    for pool in result.of_type("cloudflare:index/loadBalancerPool:LoadBalancerPool"):
+        assert not service_urns & set(pool.dependencies)
     assert config.cloudflare.serve_traffic is True
 
 

@@ -67,15 +67,21 @@ def security_group_rules(range_count: int) -> int:
     return range_count * len([HTTPS_PORT])
 
 
-def check_security_group_rules(name: str, ranges: list[str], limit: int) -> list[str]:
-    """`ranges`, once sure their rules fit one security group: above the quota the controller
-    fails to reconcile and the NLB keeps its old rules, so a preview fails instead."""
+# AWS's default quota of inbound rules per security group (VPC quotas: "Inbound or
+# outbound rules per security group", 60, counted apart for IPv4 and IPv6).
+SECURITY_GROUP_RULES_QUOTA = 60
+
+
+def check_security_group_rules(ranges: list[str], quota: int = SECURITY_GROUP_RULES_QUOTA) -> list[str]:
+    """`ranges`, once sure the NLB's rules for them fit one security group: above the quota the
+    controller fails to reconcile and the NLB keeps its old rules, so a preview fails instead."""
     rules = security_group_rules(len(ranges))
-    if rules > limit:
+    if rules > quota:
         raise ValueError(
-            f"IngressGateway {name}: {len(ranges)} source ranges make {rules} inbound rules on the NLB's "
-            f"security group, over the {limit} a security group holds (VPC quota 'Inbound or outbound rules "
-            "per security group'): raise the quota and security_group_rule_limit, or aggregate the ranges"
+            f"the ingress source ranges: {len(ranges)} ranges make {rules} inbound rules on the EKS ingress NLB's "
+            f"security group (one per range and listener port), over the {quota} a security group holds (VPC quota "
+            "'Inbound or outbound rules per security group'): raise the quota and SECURITY_GROUP_RULES_QUOTA in "
+            "components/kubernetes/_ingress_specs.py, or aggregate the ranges"
         )
     return ranges
 

@@ -33,7 +33,6 @@ from components.kubernetes._ingress_specs import (
     GkeStaticAddress,
     HttpRoute,
     LoadBalancer,
-    check_security_group_rules,
     gateway_spec,
     load_balancer_service,
     virtual_service_spec,
@@ -58,12 +57,13 @@ __all__ = ["SERVICE_ACCOUNT", "AwsNlb", "GkeStaticAddress", "HttpRoute", "Ingres
 
 @dataclass
 class IngressGatewayArgs:
-    """Inputs of IngressGateway. Defaults: 1 to 5 replicas, `/health`, 60 rules per security group."""
+    """Inputs of IngressGateway. Defaults: 1 to 5 replicas, `/health`."""
 
     load_balancer: LoadBalancer
     """Required: `AwsNlb` (subnets and Elastic IP allocations in AZ order) or `GkeStaticAddress`."""
     source_ranges: pulumi.Input[list[str]]
-    """Required: the CIDRs allowed to connect (Cloudflare's IPv4 ranges, read at deploy time)."""
+    """Required: the CIDRs allowed to connect (Cloudflare's IPv4 ranges, read at deploy time). On `AwsNlb` the
+    caller keeps them within the NLB security group's rule quota (`check_security_group_rules`)."""
     routes: dict[str, list[HttpRoute]]
     """Required: hostname -> its path routes in match order (first match wins). Every hostname the
     cluster serves is a key; the certificate and the Gateway's hosts are exactly these keys."""
@@ -81,9 +81,6 @@ class IngressGatewayArgs:
     """HPA ceiling, in pods. Default 5 (the chart's)."""
     mesh: list[pulumi.Resource] = field(default_factory=list)
     """What the gateway needs first: istiod (the injector fills in the gateway pods' proxy). Default none."""
-    security_group_rule_limit: int = 60
-    """AWS inbound rules a security group holds, in requests of the quota (the VPC quota's default is 60),
-    checked against the source ranges times the listener ports on `AwsNlb`. Default 60."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on the namespace (ownership). Default none."""
 
@@ -156,11 +153,7 @@ class IngressGateway(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=args.mesh),
         )
 
-        source_ranges = pulumi.Output.from_input(args.source_ranges)
-        if isinstance(args.load_balancer, AwsNlb):
-            limit = args.security_group_rule_limit
-            source_ranges = source_ranges.apply(lambda ranges: check_security_group_rules(name, ranges, limit))
-        service_metadata, service_spec = load_balancer_service(args.load_balancer, source_ranges, SELECTOR)
+        service_metadata, service_spec = load_balancer_service(args.load_balancer, args.source_ranges, SELECTOR)
         self.service = kubernetes.core.v1.Service(
             f"{name}-service",
             metadata=kubernetes.meta.v1.ObjectMetaArgs(

@@ -69,9 +69,11 @@ def ignore_istiod_webhook_rewrites(args: pulumi.ResourceTransformArgs) -> pulumi
     """Transform for the Istio charts: webhook configurations ignore the fields istiod rewrites."""
     if args.type_ not in WEBHOOK_TYPES:
         return None
-    ignored = [*(args.opts.ignore_changes or []), *ISTIOD_MANAGED_WEBHOOK_FIELDS]
+    # merge() appends list options: pass only the new paths, and none already ignored.
+    present = args.opts.ignore_changes or []
+    added = [path for path in ISTIOD_MANAGED_WEBHOOK_FIELDS if path not in present]
     return pulumi.ResourceTransformResult(
-        props=args.props, opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(ignore_changes=ignored))
+        props=args.props, opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(ignore_changes=added))
     )
 
 
