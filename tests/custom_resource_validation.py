@@ -48,9 +48,9 @@ class NewerField:
 
 
 # Each entry was checked in istio/istio's manifests/charts/base/files/crd-all.gen.yaml: absent
-# at 1.24.2 (what the models are generated from) and at 1.27.9 (the last 1.27 patch), present
-# from 1.28.0 through release-1.31 (the pinned 1.31.4) in gateways.networking.istio.io v1.
-# Anything else the models do not know fails.
+# at tags 1.24.2 (what the models are generated from), 1.27.0 and 1.27.9 (a late 1.27 patch),
+# present in gateways.networking.istio.io v1 at tags 1.28.0 and 1.29.2 and on the
+# release-1.31 branch (which 1.31.4 is cut from). Anything else the models do not know fails.
 ISTIO_NEWER_FIELDS = (
     # The CA that verifies Cloudflare's origin-pull client certificates, read from a ConfigMap
     # (`configmap://istio-ingress/...`): MUTUAL TLS without putting the CA in the server
