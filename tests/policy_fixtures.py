@@ -1,11 +1,13 @@
-"""Fixtures for the policy tests: compliant Kubernetes objects (the program does not
-deploy the Kubernetes layer yet), a Registration builder, and path-based mutation."""
+"""Fixtures for the policy tests: compliant Kubernetes objects (a hardened workload
+namespace, beside the objects the stacks themselves deploy), a Registration builder, and
+path-based mutation."""
 
 import copy
 from dataclasses import replace
 from typing import Any
 
 from policy.rules import ALL_POLICIES
+from tools.mock_outputs import CLOUDFLARE_IPV4_RANGES, CLOUDFLARE_IPV6_RANGES
 from tools.synth import Registration, SynthResult
 
 BY_NAME = {policy.name: policy for policy in ALL_POLICIES}
@@ -264,6 +266,54 @@ def peer_authentication() -> Registration:
     )
 
 
+def mesh_peer_authentication() -> Registration:
+    """Mesh-wide STRICT mTLS: the root namespace's policy without a selector (components/kubernetes/istio_mesh.py)."""
+    return registration(
+        "kubernetes:security.istio.io/v1:PeerAuthentication",
+        "mesh-strict-mtls",
+        {
+            "apiVersion": "security.istio.io/v1",
+            "kind": "PeerAuthentication",
+            "metadata": {"name": "default", "namespace": "istio-system"},
+            "spec": {"mtls": {"mode": "STRICT"}},
+        },
+    )
+
+
+def authorization_default_deny() -> Registration:
+    """The namespace's allow-nothing AuthorizationPolicy (components/kubernetes/mesh_authorization.py)."""
+    return registration(
+        "kubernetes:security.istio.io/v1:AuthorizationPolicy",
+        "heal7-authorization-deny",
+        {
+            "apiVersion": "security.istio.io/v1",
+            "kind": "AuthorizationPolicy",
+            "metadata": {"name": "default-deny", "namespace": NAMESPACE},
+            "spec": {},
+        },
+    )
+
+
+def ingress_service() -> Registration:
+    """The ingress gateway's LoadBalancer Service, open only to Cloudflare's ranges
+    (components/kubernetes/_ingress_specs.py)."""
+    return registration(
+        "kubernetes:core/v1:Service",
+        "ingress-service",
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "istio-ingressgateway", "namespace": "istio-ingress"},
+            "spec": {
+                "type": "LoadBalancer",
+                "selector": {"app": "istio-ingressgateway", "istio": "ingressgateway"},
+                "ports": [{"name": "https", "port": 443, "targetPort": 443, "protocol": "TCP"}],
+                "loadBalancerSourceRanges": [*CLOUDFLARE_IPV4_RANGES, *CLOUDFLARE_IPV6_RANGES],
+            },
+        },
+    )
+
+
 def external_secret_target() -> Registration:
     """The Secret object External Secrets owns: declared without data."""
     return registration(
@@ -306,7 +356,7 @@ def autoscaler() -> Registration:
 
 
 def kubernetes_layer() -> list[Registration]:
-    """One compliant namespace's worth of objects."""
+    """One compliant namespace's worth of objects, and the mesh-wide mTLS policy its Istio objects need."""
     return [
         namespace(),
         default_deny(),
@@ -317,6 +367,8 @@ def kubernetes_layer() -> list[Registration]:
         role_binding(),
         service(),
         peer_authentication(),
+        mesh_peer_authentication(),
+        authorization_default_deny(),
         external_secret_target(),
         autoscaler(),
     ]

@@ -15,6 +15,7 @@ from policy.rules import ALL_POLICIES
 from policy.runner import evaluate
 from tests import policy_fixtures as k8s
 from tests.policy_fixtures import BY_NAME, DELETE, mutated, record
+from tools.mock_outputs import CLOUDFLARE_IPV4_RANGES
 from tools.synth import Registration, SynthResult
 
 RESOURCE_POLICIES = [p for p in ALL_POLICIES if isinstance(p, ResourceValidationPolicy)]
@@ -48,6 +49,10 @@ PROD = {
     "zone-https": "heal7-prod-zone-always-use-https",
     "lb": "heal7-prod-edge-lb-ai-heal7-com",
     "pool": "heal7-prod-edge-aws-primary",
+    # Kubernetes objects prod deploys, for the stack controls' single changes.
+    "mesh-mtls": "heal7-prod-eks-mesh-strict-mtls",
+    "authorization-deny": "heal7-prod-eks-heal7-production-authorization-deny",
+    "gateway": "heal7-prod-eks-ingress-gateway",
 }
 KUBERNETES: dict[str, Callable[[], Registration]] = {
     "deployment": k8s.deployment,
@@ -56,6 +61,7 @@ KUBERNETES: dict[str, Callable[[], Registration]] = {
     "role": k8s.role,
     "role-binding": k8s.role_binding,
     "service": k8s.service,
+    "ingress-service": k8s.ingress_service,
     "peer-authentication": k8s.peer_authentication,
     "secret-object": k8s.external_secret_target,
     "hpa": k8s.autoscaler,
@@ -190,7 +196,8 @@ RESOURCE_CASES = [
         "role-binding",
         {"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}},
     ),
-    ("k8s-load-balancer-only-ingress", "service", {"spec.type": "LoadBalancer"}),
+    ("k8s-load-balancer-only-ingress", "ingress-service", {"metadata.namespace": k8s.NAMESPACE}),
+    ("k8s-load-balancer-source-ranges", "ingress-service", {"spec.loadBalancerSourceRanges": DELETE}),
     ("helm-chart-pinned", "helm-chart", {"version": "^1.21"}),
     (
         "k8s-network-policy-sources",
@@ -228,10 +235,21 @@ def _stack_case(name: str) -> Callable[[SynthResult], SynthResult]:
         "s3-bucket-guardrails": lambda r: without(r, PROD["versioning"]),
         "vpc-flow-logs-and-default-group": lambda r: without(r, "heal7-prod-network-flow-logs-vpc"),
         "cloudflare-zone-baseline": lambda r: without(r, PROD["zone-min-tls"]),
-        # prod's load balancers serve, so its HSTS is the full one; the staged one-day
-        # header while they serve is the finding.
+        # prod's load balancers serve, so its header must keep full strength: a day's max_age is the finding.
         "cloudflare-hsts": lambda r: changed(
-            r, PROD["zone-hsts"], lambda header: mutated(header, {"value.strict_transport_security.max_age": 86400})
+            r, PROD["zone-hsts"], lambda s: mutated(s, {"value.strict_transport_security.max_age": 86400})
+        ),
+        # The mesh-wide policy narrowed to some workloads no longer covers the EKS mesh.
+        "istio-mesh-strict-mtls": lambda r: changed(
+            r, PROD["mesh-mtls"], lambda pa: mutated(pa, {"spec.selector": {"matchLabels": {"app": "web-main"}}})
+        ),
+        # The allow-nothing policy given an empty rule allows everything.
+        "istio-namespace-default-deny": lambda r: changed(
+            r, PROD["authorization-deny"], lambda ap: mutated(ap, {"spec": {"rules": [{}]}})
+        ),
+        # The zone turns origin pulls on; the EKS gateway stops asking for the client certificate.
+        "istio-gateway-origin-pull-mtls": lambda r: changed(
+            r, PROD["gateway"], lambda gw: mutated(gw, {"spec.servers.0.tls.mode": "SIMPLE"})
         ),
         # The Deployment moves to a namespace no NetworkPolicy covers.
         "k8s-namespace-network-policy": lambda r: SynthResult(
@@ -259,6 +277,9 @@ STACK_CASES = [
     "cloudflare-hsts",
     "k8s-namespace-network-policy",
     "k8s-workload-namespace-baseline",
+    "istio-mesh-strict-mtls",
+    "istio-namespace-default-deny",
+    "istio-gateway-origin-pull-mtls",
 ]
 
 
@@ -338,6 +359,102 @@ def test_every_way_a_chart_floats_is_refused(prod_record, change):
 
 def test_the_stacks_charts_are_pinned(prod_record):
     charts = [r for r in prod_record.resources if r.type.startswith("kubernetes:helm.sh/")]
-    assert len(charts) == 7  # cert-manager and External Secrets on both clusters, three add-ons on EKS
+    # cert-manager and External Secrets on both clusters, three add-ons on EKS, Istio's four charts on both.
+    assert len(charts) == 15
+    istio = sorted(
+        (r.name.split("-")[2], r.inputs["chart"], r.inputs["version"], r.inputs["repositoryOpts"]["repo"])
+        for r in charts
+        if r.inputs["repositoryOpts"]["repo"].startswith("https://istio-release.")
+    )
+    assert istio == [
+        (cluster, chart, "1.31.4", "https://istio-release.storage.googleapis.com/charts")
+        for cluster in ("eks", "gke")
+        for chart in sorted(("base", "cni", "istiod", "gateway"))
+    ]
     report = evaluate(prod_record)
     assert [v for v in report.violations if v.policy == "helm-chart-pinned"] == []
+
+
+def _problems(report) -> list[str]:
+    return [v.message.split(": ", 1)[1].split(". Fix:")[0] for v in report.violations]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"spec.mtls.mode": "PERMISSIVE"}, "mutual TLS is PERMISSIVE, not STRICT (spec.mtls.mode)"),
+        ({"spec.mtls.mode": "DISABLE"}, "mutual TLS is DISABLE, not STRICT (spec.mtls.mode)"),
+        ({"spec.mtls.mode": "UNSET"}, "mutual TLS is UNSET, not STRICT (spec.mtls.mode)"),
+        (
+            {"spec.mtls.mode": DELETE},
+            "mutual TLS is unset (inherits its parent, PERMISSIVE without one), not STRICT (spec.mtls.mode)",
+        ),
+        (
+            {"spec.mtls": DELETE},
+            "mutual TLS is unset (inherits its parent, PERMISSIVE without one), not STRICT (spec.mtls.mode)",
+        ),
+        (
+            {
+                "spec.selector": {"matchLabels": {"app": "web-main"}},
+                "spec.portLevelMtls": {"8080": {"mode": "PERMISSIVE"}},
+            },
+            "port 8080 relaxes mTLS to PERMISSIVE",
+        ),
+    ],
+    ids=["permissive", "disable", "unset-enum", "no-mode", "no-mtls", "port-level-permissive"],
+)
+def test_every_way_a_workload_namespace_relaxes_mtls_is_refused(prod_record, change, problem):
+    """istio-strict-mtls is the "no PERMISSIVE PeerAuthentication in a workload namespace" control:
+    it refuses any mode but STRICT in any namespace, the workload namespace's included."""
+    resource = mutated(_fixture(prod_record, "peer-authentication"), change)
+    assert resource.inputs["metadata"]["namespace"] == k8s.NAMESPACE
+    report = _evaluate_one(prod_record, resource)
+    assert {v.policy for v in report.violations} == {"istio-strict-mtls"}
+    assert _problems(report) == [problem]
+
+
+def test_port_level_strict_mtls_passes(prod_record):
+    strict_port = {
+        "spec.selector": {"matchLabels": {"app": "web-main"}},
+        "spec.portLevelMtls": {"8080": {"mode": "STRICT"}},
+    }
+    report = _evaluate_one(prod_record, mutated(_fixture(prod_record, "peer-authentication"), strict_port))
+    assert report.violations == [] and report.not_evaluated == []
+
+
+CLOUDFLARE_RANGES = list(CLOUDFLARE_IPV4_RANGES)
+
+
+@pytest.mark.parametrize(
+    ("ranges", "problems"),
+    [
+        (DELETE, ["the load balancer admits every address (spec.loadBalancerSourceRanges is empty)"]),
+        ([], ["the load balancer admits every address (spec.loadBalancerSourceRanges is empty)"]),
+        (
+            [*CLOUDFLARE_RANGES, "0.0.0.0/0"],
+            ["spec.loadBalancerSourceRanges[15] 0.0.0.0/0 admits every IPv4 address"],
+        ),
+        (["::/0"], ["spec.loadBalancerSourceRanges[0] ::/0 admits every IPv6 address"]),
+        (["10.0.0.0/0"], ["spec.loadBalancerSourceRanges[0] 10.0.0.0/0 admits every IPv4 address"]),
+        (
+            ["0.0.0.0/1", "128.0.0.0/1", "2400:cb00::/32"],
+            ["spec.loadBalancerSourceRanges together admit every IPv4 address"],
+        ),
+        (["cloudflare"], ["spec.loadBalancerSourceRanges[0] 'cloudflare' is not a CIDR range"]),
+    ],
+    ids=["absent", "empty", "ipv4-anywhere", "ipv6-anywhere", "other-slash-0", "halves", "not-a-cidr"],
+)
+def test_every_way_a_load_balancer_opens_to_the_internet_is_refused(prod_record, ranges, problems):
+    resource = mutated(_fixture(prod_record, "ingress-service"), {"spec.loadBalancerSourceRanges": ranges})
+    report = _evaluate_one(prod_record, resource)
+    assert {v.policy for v in report.violations} == {"k8s-load-balancer-source-ranges"}
+    assert _problems(report) == problems
+
+
+def test_only_load_balancers_need_source_ranges(prod_record):
+    cluster_ip = _fixture(prod_record, "service")
+    assert "loadBalancerSourceRanges" not in cluster_ip.inputs["spec"]
+    assert _evaluate_one(prod_record, cluster_ip).violations == []
+    # Cloudflare's published IPv4 ranges alone (what the stacks' gateway Services get) pass too.
+    ipv4_only = mutated(_fixture(prod_record, "ingress-service"), {"spec.loadBalancerSourceRanges": CLOUDFLARE_RANGES})
+    assert _evaluate_one(prod_record, ipv4_only).violations == []

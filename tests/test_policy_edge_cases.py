@@ -190,3 +190,29 @@ def test_literal_secrets_are_found_inside_lists_and_enum_settings_are_not():
     assert [(v.resource_name, v.message.split(": ", 1)[1].split(". Fix")[0]) for v in report.violations] == [
         ("web-main", "spec.template.spec.containers[0].env[0].value holds a credential-shaped literal")
     ]
+
+
+@pytest.mark.parametrize(
+    ("ranges", "reported", "unknown_at"),
+    [
+        (UNKNOWN_STRING_VALUE, [], ".spec.loadBalancerSourceRanges"),
+        (["173.245.48.0/20", UNKNOWN_STRING_VALUE], [], ".spec.loadBalancerSourceRanges.1"),
+        (
+            ["0.0.0.0/0", UNKNOWN_STRING_VALUE],
+            ["spec.loadBalancerSourceRanges[0] 0.0.0.0/0 admits every IPv4 address"],
+            ".spec.loadBalancerSourceRanges.1",
+        ),
+    ],
+    ids=["whole-list", "one-range", "after-a-slash-0"],
+)
+def test_load_balancer_source_ranges_unknown_in_preview(ranges, reported, unknown_at):
+    """The gateway's ranges come from an invoke: unknown in preview, the control is a "not evaluated"
+    note, never a violation, like every resource control; what it read before the unknown stays reported."""
+    from tests.policy_fixtures import ingress_service
+
+    service = mutated(ingress_service(), {"spec.loadBalancerSourceRanges": ranges})
+    report = evaluate(record(service), policies=[BY_NAME["k8s-load-balancer-source-ranges"]])
+    assert [v.message.split(": ", 1)[1].split(". Fix")[0] for v in report.violations] == reported
+    assert [(n["policy"], n["reason"].split(" value at ")[1]) for n in report.not_evaluated] == [
+        ("k8s-load-balancer-source-ranges", f"{unknown_at} can't be known during preview")
+    ]

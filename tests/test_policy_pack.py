@@ -60,7 +60,7 @@ def test_families_and_counts():
         "gcp-gke": 16,
         "gcp-data": 6,
         "cloudflare": 6,
-        "kubernetes": 30,
+        "kubernetes": 34,
         "stack": 9,
     }
 

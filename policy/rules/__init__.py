@@ -14,6 +14,7 @@ from . import (
     gcp_gke,
     k8s_access,
     k8s_charts,
+    k8s_mesh,
     k8s_workloads,
     stack_hygiene,
     stack_relations,
@@ -30,6 +31,7 @@ RULE_MODULES = (
     k8s_workloads,
     k8s_access,
     k8s_charts,
+    k8s_mesh,
     stack_hygiene,
     stack_relations,
 )

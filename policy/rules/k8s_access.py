@@ -1,12 +1,14 @@
 """Kubernetes access and isolation controls: least-privilege RBAC, LoadBalancer Services
-only for the ingress gateway, network policies that admit only the ingress and
-monitoring namespaces, STRICT mTLS, no literal Secret data and no default namespace."""
+only for the ingress gateway and only from listed source ranges, network policies that
+admit only the ingress and monitoring namespaces, STRICT mTLS, no literal Secret data and
+no default namespace."""
 
+import ipaddress
 from collections.abc import Iterator
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from .framework import Config, as_list, checkov, cis_eks, get, requirement
+from .framework import Config, as_list, checkov, cis_eks, cloudflare_guide, get, requirement
 from .k8s_workloads import kubernetes_control as _control
 
 ROLES = ["kubernetes:rbac.authorization.k8s.io/v1:Role", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"]
@@ -75,6 +77,46 @@ def _load_balancer_only_ingress(args: ResourceValidationArgs, config: Config) ->
         yield f"a LoadBalancer Service in namespace {namespace!r} bypasses the ingress gateway (spec.type)"
 
 
+def _load_balancer_source_ranges(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
+    """A LoadBalancer Service lists the addresses it admits, and none of them is the whole internet.
+
+    Kubernetes opens a load balancer to everyone when spec.loadBalancerSourceRanges is empty
+    (the cloud providers' firewall rule then reads 0.0.0.0/0); the ingress gateway's list is
+    Cloudflare's published ranges (the Cloudflare IP-ranges invoke), so only the edge reaches the
+    origins (Cloudflare's "protect your origin": allow only Cloudflare IP addresses). Only the
+    field counts: Kubernetes falls back to the older service.beta.kubernetes.io/load-balancer-
+    source-ranges annotation when it is empty, but the platform sets the field, so a Service
+    restricted only by the annotation is refused too.
+
+    A range that is unknown during preview stops the check where it is read, after reporting
+    what came before it (the framework's rule for resource controls)."""
+    if get(args.props, "spec.type") != "LoadBalancer":
+        return
+    ranges = get(args.props, "spec.loadBalancerSourceRanges")
+    if not ranges:
+        yield "the load balancer admits every address (spec.loadBalancerSourceRanges is empty)"
+        return
+    ipv4: list[ipaddress.IPv4Network] = []
+    ipv6: list[ipaddress.IPv6Network] = []
+    for index, cidr in enumerate([ranges] if isinstance(ranges, str) else ranges):
+        try:
+            network = ipaddress.ip_network(str(cidr).strip(), strict=False)
+        except ValueError:
+            yield f"spec.loadBalancerSourceRanges[{index}] {cidr!r} is not a CIDR range"
+            continue
+        if network.prefixlen == 0:
+            # 0.0.0.0/0, ::/0, and any other /0 (10.0.0.0/0 is the whole IPv4 space too).
+            yield f"spec.loadBalancerSourceRanges[{index}] {cidr} admits every IPv{network.version} address"
+        elif isinstance(network, ipaddress.IPv4Network):
+            ipv4.append(network)
+        else:
+            ipv6.append(network)
+    # Ranges that only together cover a family (0.0.0.0/1 and 128.0.0.0/1) are the internet too.
+    for merged in [*ipaddress.collapse_addresses(ipv4), *ipaddress.collapse_addresses(ipv6)]:
+        if merged.prefixlen == 0:
+            yield f"spec.loadBalancerSourceRanges together admit every IPv{merged.version} address"
+
+
 def _network_policy_sources(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
     allowed = set(config["allowedSourceNamespaces"])
     for index, rule in enumerate(as_list(get(args.props, "spec.ingress"))):
@@ -97,7 +139,9 @@ def _network_policy_sources(args: ResourceValidationArgs, config: Config) -> Ite
 def _strict_mtls(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
     mode = get(args.props, "spec.mtls.mode")
     if mode != "STRICT":
-        yield f"mutual TLS is {mode or 'unset (inherits PERMISSIVE)'}, not STRICT (spec.mtls.mode)"
+        # Istio: an unset mode inherits the parent policy's (workload from namespace, namespace
+        # from the mesh-wide one), PERMISSIVE when there is none; each policy states STRICT itself.
+        yield f"mutual TLS is {mode or 'unset (inherits its parent, PERMISSIVE without one)'}, not STRICT (spec.mtls.mode)"
     for port, setting in (get(args.props, "spec.portLevelMtls") or {}).items():
         if get(setting, "mode") != "STRICT":
             yield f"port {port} relaxes mTLS to {get(setting, 'mode')}"
@@ -162,6 +206,18 @@ POLICIES = [
         settings={"ingressNamespaces": {"type": "array", "items": {"type": "string"}, "default": ["istio-ingress"]}},
     ),
     _control(
+        "k8s-load-balancer-source-ranges",
+        "LoadBalancer Services admit only listed source ranges, never the whole internet.",
+        Severity.HIGH,
+        # Only Cloudflare reaches the origins (the front door is Cloudflare in the HEAL7 design).
+        cloudflare_guide("Protect your origin server: allow only Cloudflare IP addresses"),
+        [SERVICE],
+        "insecure: an empty spec.loadBalancerSourceRanges admits every address",
+        "set spec.loadBalancerSourceRanges to the callers' ranges (the gateway's: Cloudflare's published ranges "
+        "from cloudflare.get_ip_ranges), with no /0",
+        _load_balancer_source_ranges,
+    ),
+    _control(
         "k8s-network-policy-sources",
         "Network policies admit only the ingress and monitoring namespaces.",
         Severity.MEDIUM,
@@ -184,7 +240,7 @@ POLICIES = [
         Severity.HIGH,
         requirement("PeerAuthentication mtls STRICT"),
         PEER_AUTHENTICATION,
-        "insecure: an unset mode inherits the mesh default, PERMISSIVE",
+        "insecure: an unset mode inherits its parent policy's, and the mesh default is PERMISSIVE",
         "set spec.mtls.mode 'STRICT'",
         _strict_mtls,
     ),

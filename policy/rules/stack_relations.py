@@ -128,7 +128,8 @@ def _default_deny(policy: PolicyResource) -> bool:
     return selects_all and {"Ingress", "Egress"} <= types and not rules
 
 
-def _provider_urn(resource: PolicyResource) -> str | None:
+def provider_urn(resource: PolicyResource) -> str | None:
+    """The cluster a Kubernetes resource belongs to: its provider's URN (None: the default provider)."""
     return resource.provider.urn if resource.provider else None
 
 
@@ -140,9 +141,9 @@ def _workload_namespace_baseline(args: StackValidationArgs, config: Config) -> I
     for policy in (r for r in args.resources if r.resource_type == NETWORK_POLICY):
         try:
             if _default_deny(policy):
-                denied[_provider_urn(policy)].add(get(policy.props, "metadata.namespace"))
+                denied[provider_urn(policy)].add(get(policy.props, "metadata.namespace"))
         except UnknownValueError:
-            unresolved.add(_provider_urn(policy))
+            unresolved.add(provider_urn(policy))
 
     def problems(namespace: PolicyResource) -> list[str]:
         labels = get(namespace.props, "metadata.labels") or {}
@@ -157,7 +158,7 @@ def _workload_namespace_baseline(args: StackValidationArgs, config: Config) -> I
                 f"workload namespace {name!r} enforces Pod Security {level or 'nothing (privileged)'}, not "
                 f"restricted (metadata.labels {ENFORCE_LABEL})"
             )
-        cluster = _provider_urn(namespace)
+        cluster = provider_urn(namespace)
         if cluster not in unresolved and name not in denied[cluster]:
             found.append(
                 f"workload namespace {name!r} has no default-deny NetworkPolicy (podSelector {{}}, policyTypes "
