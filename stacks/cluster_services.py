@@ -13,7 +13,7 @@ and their resources in the same run. Every later preview shows them in full.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import pulumi
@@ -50,8 +50,9 @@ class ClusterPlatform:
     provider: kubernetes.Provider
     kubeconfig: pulumi.Input[str]
     namespaces: dict[str, WorkloadNamespace]
-    gateway_service: pulumi.Output[kubernetes.core.v1.Service] | None = None
-    """The ingress gateway's LoadBalancer Service, once the cluster exists (the front door waits for it)."""
+    gateway_ready: list[pulumi.Output[pulumi.Resource]] = field(default_factory=list)
+    """What makes the ingress gateway answer, once the cluster exists: its LoadBalancer Service and its
+    certificate. The front door waits for them."""
 
 
 def platform_services(
@@ -63,15 +64,16 @@ def platform_services(
     load_balancer: AwsNlb | GkeStaticAddress,
     edge_source_ranges: pulumi.Input[list[str]],
     addons: Callable[[list[pulumi.Resource]], ClusterAddons] | None = None,
-) -> pulumi.Output[kubernetes.core.v1.Service]:
+) -> list[pulumi.Output[pulumi.Resource]]:
     """External Secrets, cert-manager, the cluster's add-ons, the mesh and the ingress
-    gateway, once its kubeconfig is known. Returns the gateway's Service."""
+    gateway, once its kubeconfig is known. Returns what makes the gateway answer (its
+    Service and certificate), one Output each (depends_on takes resources, not lists)."""
     highly_available = config.kubernetes.high_availability
     replicas = 2 if highly_available else 1
     labels = {"project": config.name, "environment": config.environment}
     on_cluster = pulumi.ResourceOptions(provider=cluster.provider)
 
-    def build() -> kubernetes.core.v1.Service:
+    def build() -> tuple[pulumi.Resource, pulumi.Resource]:
         secrets = ExternalSecrets(
             f"{cluster.cluster_name}-external-secrets",
             ExternalSecretsArgs(cloud=store, replicas=replicas, labels=labels),
@@ -120,9 +122,10 @@ def platform_services(
                 ),
                 opts=on_cluster,
             )
-        return gateway.service
+        return gateway.service, gateway.certificate
 
-    return _once_cluster_exists(cluster.kubeconfig, build)
+    ready = _once_cluster_exists(cluster.kubeconfig, build)
+    return [ready.apply(lambda both: both[0]), ready.apply(lambda both: both[1])]
 
 
 def _gateway_args(
@@ -145,7 +148,11 @@ def _gateway_args(
         load_balancer=load_balancer,
         source_ranges=edge_source_ranges,
         routes=routes,
-        issuer=cert_manager.default_issuer,
+        # Production in every tier, dev included: Cloudflare's Full (strict) mode and its
+        # monitor accept only a publicly trusted chain, and Let's Encrypt's staging roots are
+        # in no trust store. (Its limit of 5 duplicate certificates a week per name set is
+        # far off: the two clusters' sets differ, and renewals come every 60 days.)
+        issuer=cert_manager.issuers["production"],
         client_ca_pem=cloudflare_origin_pull_ca(),
         # The front door's monitor probes every origin with this Host header and path.
         health_host=cloudflare.monitor_host,

@@ -101,7 +101,7 @@ def build_kubernetes(
     aws_prefix, gcp_prefix = f"{prefix}/", f"{prefix}-"
     eks_reader = eks_secrets_reader(prefix, aws_prefix, primary)
     gke_reader, gke_store = gke_secrets_reader(config, prefix, gcp_prefix, secondary)
-    eks.gateway_service = platform_services(
+    eks.gateway_ready = platform_services(
         config,
         eks,
         AwsSecretStore(region=config.aws_region, role_arn=eks_reader.role_arn),
@@ -137,7 +137,7 @@ def build_kubernetes(
     # fight over the same CRDs), GKE ships metrics-server, and its load balancers are GKE's
     # own controllers. GKE's VPA also runs an updater, so there recommendation mode is each
     # VPA object's `updateMode: Off`.
-    gke.gateway_service = platform_services(
+    gke.gateway_ready = platform_services(
         config,
         gke,
         gke_store,

@@ -112,9 +112,9 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         pulumi.ResourceOptions(providers=[cloudflare_provider]),
         primary.network,
         secondary.network,
-        # The load balancers take the hostnames only once both gateways' Services have their
-        # address and a ready endpoint (Pulumi awaits both for a LoadBalancer Service).
-        origins_ready=[cluster.gateway_service for cluster in clusters if cluster.gateway_service is not None],
+        # The load balancers take the hostnames only once both gateways can answer: their
+        # Services have an address and a ready endpoint, their certificates are Ready.
+        origins_ready=[resource for cluster in clusters for resource in cluster.gateway_ready],
     )
 
     return {

@@ -43,7 +43,9 @@ ISTIO_KINDS = {
     "eks": {"PeerAuthentication": 1, "AuthorizationPolicy": 2, "Gateway": 1, "VirtualService": 3},
     "gke": {"PeerAuthentication": 1, "AuthorizationPolicy": 2, "Gateway": 1, "VirtualService": 4},
 }
-ISSUERS = {"dev": "letsencrypt-staging", "staging": "letsencrypt-production", "prod": "letsencrypt-production"}
+# The gateway's certificate comes from Let's Encrypt production in every tier (dev's default
+# issuer is staging, whose roots Cloudflare's Full (strict) mode would refuse).
+GATEWAY_ISSUER = "letsencrypt-production"
 
 
 def _objects(result: SynthResult, groups: frozenset[str]) -> dict[str, list[dict[str, Any]]]:
@@ -191,13 +193,13 @@ def test_gateway_certificates_validate_strictly_against_cert_manager_models(synt
         assert strict_model_errors(cert_manager_v1.Certificate, manifest) == [], cluster
         certificate = cert_manager_v1.Certificate.model_validate(manifest)
         assert certificate.spec is not None and certificate.spec.issuer_ref is not None
-        # It names a ClusterIssuer registered on the same cluster: its tier's.
+        # It names a ClusterIssuer registered on the same cluster: the publicly trusted one.
         issuer = _one(objects, "ClusterIssuer", certificate.spec.issuer_ref.name)
         assert (certificate.spec.issuer_ref.kind, certificate.spec.issuer_ref.group) == (
             "ClusterIssuer",
             "cert-manager.io",
         )
-        assert issuer["metadata"]["name"] == ISSUERS[stack]
+        assert issuer["metadata"]["name"] == GATEWAY_ISSUER
         # Its Secret is the one the Gateway serves, in the Gateway's namespace.
         gateway = _one(_objects(synthed(stack), ISTIO_GROUPS)[cluster], "Gateway")
         (server,) = gateway["spec"]["servers"]

@@ -400,11 +400,16 @@ def test_the_monitor_host_answers_the_monitor_path_itself_on_both_gateways(synth
 def test_the_load_balancers_serve_only_after_both_gateway_services(synthed, stack):
     result = synthed(stack)
     config = _config(stack)
-    service_urns = {s.urn for s in _gateway_services(result, config).values()}
+    certificates = result.of_type("kubernetes:cert-manager.io/v1:Certificate")
+    assert len(certificates) == 2
+    # Pulumi awaits the certificates' Ready condition (it awaits no custom resource by default).
+    assert {c.inputs["metadata"]["annotations"]["pulumi.com/waitFor"] for c in certificates} == {"condition=Ready"}
+    service_urns = {s.urn for s in _gateway_services(result, config).values()} | {c.urn for c in certificates}
     balancers = result.of_type(LB)
     assert {lb.inputs["name"] for lb in balancers} == set(config.cloudflare.load_balancers)
     for lb in balancers:
-        # Each load balancer itself waits for both Services (their address and a ready endpoint).
+        # Each load balancer itself waits for both Services (their address and a ready endpoint)
+        # and both certificates.
         assert service_urns <= set(lb.dependencies)
         # serveTraffic: true in every stack file.
         assert lb.inputs["enabled"] is True

@@ -68,7 +68,8 @@ class IngressGatewayArgs:
     """Required: hostname -> its path routes in match order (first match wins). Every hostname the
     cluster serves is a key; the certificate and the Gateway's hosts are exactly these keys."""
     issuer: pulumi.Input[str]
-    """Required: the cert-manager ClusterIssuer that signs the server certificate."""
+    """Required: the cert-manager ClusterIssuer that signs the server certificate; a publicly trusted one
+    behind Cloudflare's Full (strict) mode."""
     client_ca_pem: str
     """Required: the PEM of the CA that signs the clients' certificates (Cloudflare's origin-pull CA)."""
     health_host: str
@@ -124,7 +125,9 @@ def gateway_values(*, min_replicas: int, max_replicas: int) -> dict[str, Any]:
 class IngressGateway(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     service: kubernetes.core.v1.Service
-    """The LoadBalancer Service: the front door depends on it (Pulumi awaits its address)."""
+    """The LoadBalancer Service (Pulumi awaits its address and a ready endpoint)."""
+    certificate: kubernetes.apiextensions.CustomResource
+    """The server certificate (Pulumi awaits its Ready condition). The front door waits for both."""
     hostnames: list[str]
 
     def __init__(self, name: str, args: IngressGatewayArgs, opts: pulumi.ResourceOptions | None = None):
@@ -171,7 +174,14 @@ class IngressGateway(pulumi.ComponentResource):
             f"{name}-certificate",
             api_version=CERTIFICATE_API,
             kind="Certificate",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=TLS_SECRET, namespace=namespace.metadata.name),
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(
+                name=TLS_SECRET,
+                namespace=namespace.metadata.name,
+                # Pulumi does not await custom resources by default: this makes it wait until
+                # cert-manager has the certificate, so what depends on it (the front door)
+                # never serves before the gateway can complete a handshake.
+                annotations={"pulumi.com/waitFor": "condition=Ready"},
+            ),
             spec={
                 "secretName": TLS_SECRET,
                 "dnsNames": hostnames,
@@ -221,5 +231,6 @@ class IngressGateway(pulumi.ComponentResource):
             )
 
         self.namespace = namespace.metadata.name
+        self.certificate = certificate
         self.hostnames = hostnames
         self.register_outputs({"namespace": self.namespace, "hostnames": hostnames})

@@ -11,13 +11,19 @@ one the mesh leaves at `privileged`; istiod's `istio-system` stays `restricted`.
 Charts are helm.v4.Chart (objects visible to diffs and policies; the PeerAuthentication
 needs the CRDs as Pulumi resources in the same run). None of the three has a Helm hook.
 
-istiod rewrites its webhook configurations at run time: it patches each webhook's
-`caBundle` with its own CA and turns the validating webhooks' `failurePolicy` from
-`Ignore` (what the chart installs, so Istio objects are not refused before istiod answers)
-to `Fail`. Left alone, every `pulumi refresh` or drift preview would show those fields as
-changed and the next `up` would put `Ignore` back. `ignore_istiod_webhook_rewrites`
-(a transform on the two charts that carry webhooks) marks exactly those two fields
-`ignoreChanges`, the Pulumi equivalent of Istio's documented Argo CD `ignoreDifferences`.
+istiod rewrites its webhook configurations at run time, two ways, each handled:
+
+- It turns the validating webhooks' `failurePolicy` from `Ignore` (what the charts render
+  on a first install) to `Fail` once it serves. Pulumi applies server-side and would send
+  `Ignore` again at every update of the object: a conflict with istiod's field manager, or
+  a flip-flop. So both charts render `Fail` from the start (`base.validationFailurePolicy`,
+  which the istiod chart's values.yaml recommends for server-side apply tools); Pulumi and
+  istiod then agree on the value. The Istio objects this program creates wait for istiod.
+- It patches each webhook's `caBundle` with its own CA. The charts render none, so Pulumi
+  never sends one; `ignore_istiod_webhook_rewrites` (a transform on the two charts that
+  carry webhooks) also marks the field `ignoreChanges`, so a refreshed state never shows
+  istiod's value as drift (the Pulumi form of Istio's documented Argo CD
+  `ignoreDifferences`).
 """
 
 from dataclasses import dataclass, field
@@ -46,8 +52,10 @@ WEBHOOK_TYPES = (
     "kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration",
     "kubernetes:admissionregistration.k8s.io/v1:MutatingWebhookConfiguration",
 )
-# The two fields istiod owns at run time (see the module docstring).
-ISTIOD_MANAGED_WEBHOOK_FIELDS = ("webhooks[*].clientConfig.caBundle", "webhooks[*].failurePolicy")
+# The field istiod owns at run time (see the module docstring).
+ISTIOD_MANAGED_WEBHOOK_FIELDS = ("webhooks[*].clientConfig.caBundle",)
+# Both charts' validating webhooks start at the value istiod would set (module docstring).
+VALIDATION_FAILURE_POLICY = {"base": {"validationFailurePolicy": "Fail"}}
 
 Platform = Literal["eks", "gke"]
 
@@ -94,6 +102,8 @@ def cni_values(platform: Platform) -> dict[str, Any]:
     values: dict[str, Any] = {
         # Sidecar mode: the agent only installs the redirection; ambient stays off.
         "ambient": {"enabled": False},
+        # Hardening, not a Pod Security need (its namespace is privileged): the agent's
+        # syscalls stay within the runtime's default profile.
         "seccompProfile": {"type": "RuntimeDefault"},
     }
     if platform == "gke":
@@ -108,6 +118,7 @@ def istiod_values(*, high_availability: bool) -> dict[str, Any]:
     """Values for the `istiod` chart (top-level keys of istio-discovery/values.yaml, release-1.31)."""
     replicas = 2 if high_availability else 1
     return {
+        **VALIDATION_FAILURE_POLICY,
         # Pods are redirected by the CNI agent: the injector adds no istio-init container
         # with NET_ADMIN/NET_RAW and runs istio-validation as the proxy's non-root user.
         "cni": {"enabled": True},
@@ -160,9 +171,9 @@ class IstioMesh(pulumi.ComponentResource):
             ISTIO_BASE,
             release="istio-base",
             namespace=root.metadata.name,
-            # The default revision's validating webhook (istiod-default-validator) is the
-            # one istiod rewrites; everything else keeps the chart's defaults.
-            values={},
+            # The default revision's validating webhook (istiod-default-validator) starts at
+            # Fail like istiod's own; everything else keeps the chart's defaults.
+            values=dict(VALIDATION_FAILURE_POLICY),
             opts=istio_charts,
         )
         cni = install_chart(

@@ -52,7 +52,9 @@ class MeshAuthorizationArgs:
     ingress_principals: list[str]
     """Required: principals of the ingress gateway(s) that route into the namespace (`principal()`)."""
     monitoring_namespaces: list[str] = field(default_factory=lambda: ["monitoring"])
-    """Namespaces whose workloads may call in (scrapes, probes). Default `monitoring`."""
+    """Namespaces whose mesh workloads may call the app ports. Default `monitoring`. The identity comes from
+    the mTLS peer, so a caller outside the mesh is refused by STRICT mTLS first; kubelet probes and Istio's
+    merged metrics go to the proxy's own port 15020 and are not subject to these policies."""
     callers: list[MeshCaller] = field(default_factory=list)
     """Calls between workloads the config declares. Default none."""
     after: list[pulumi.Resource] = field(default_factory=list)

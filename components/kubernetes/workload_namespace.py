@@ -127,7 +127,7 @@ class WorkloadNamespace(pulumi.ComponentResource):
                 ),
             ),
             # Pods of one namespace call each other (the mesh's sidecars talk pod to pod);
-            # other workload namespaces stay out until a call between them is declared.
+            # other workload namespaces stay out (the config refuses calls across them).
             "allow-same-namespace": (
                 "Pods of this namespace to and from each other.",
                 kubernetes.networking.v1.NetworkPolicySpecArgs(
