@@ -37,6 +37,7 @@ from components.kubernetes.workload_namespace import WorkloadNamespace
 from stacks.config.certificates import cloudflare_origin_pull_ca
 from stacks.config.ingress_models import clusters_serving
 from stacks.config.models import PlatformConfig
+from stacks.workloads import ClusterWorkloadContext, build_workloads
 
 T = TypeVar("T")
 
@@ -63,6 +64,7 @@ def platform_services(
     token_remote_key: str,
     load_balancer: AwsNlb | GkeStaticAddress,
     edge_source_ranges: pulumi.Input[list[str]],
+    images: dict[str, pulumi.Input[str]],
     addons: Callable[[list[pulumi.Resource]], ClusterAddons] | None = None,
 ) -> list[pulumi.Output[pulumi.Resource]]:
     """External Secrets, cert-manager, the cluster's add-ons, the mesh and the ingress
@@ -106,6 +108,19 @@ def platform_services(
             f"{cluster.cluster_name}-ingress",
             _gateway_args(config, cluster.platform, load_balancer, edge_source_ranges, cert_manager, mesh, labels),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=cluster_addons)),
+        )
+        # The workloads: the injector fills in their proxies; their VPAs need the VPA CRDs
+        # (the add-on chart on EKS, GKE's own VPA).
+        build_workloads(
+            config,
+            cluster.cluster_name,
+            ClusterWorkloadContext(
+                cluster=cluster.platform,
+                images=images,
+                namespaces={name: namespace.namespace for name, namespace in cluster.namespaces.items()},
+                after=[mesh.control_plane, *cluster_addons],
+            ),
+            on_cluster,
         )
         gateway_principal = principal(GATEWAY_NAMESPACE, GATEWAY_SERVICE_ACCOUNT)
         for name, namespace in config.kubernetes.namespaces.items():
@@ -165,9 +180,9 @@ def _gateway_args(
 
 
 def _http_route(config: PlatformConfig, path_prefix: str, service_ref: str) -> HttpRoute:
-    """A configured route to `<namespace>/<service>`, with the port the namespace declares for it."""
+    """A configured route to `<namespace>/<workload>`: the workload's Service and port."""
     namespace, _, service = service_ref.partition("/")
-    port = config.kubernetes.namespaces[namespace].services[service].port
+    port = config.workloads[service].port
     return HttpRoute(path_prefix=path_prefix, namespace=namespace, service=service, port=port)
 
 

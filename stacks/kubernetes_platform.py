@@ -114,6 +114,13 @@ def build_kubernetes(
             allocation_ids=[primary.network.ingress_allocation_ids[zone] for zone in config.aws.availability_zones],
         ),
         edge_source_ranges,
+        images={
+            name: primary.registries.repository_urls.apply(
+                lambda urls, image=workload.image: f"{urls[image.repository]}:{image.tag}"
+            )
+            for name, workload in config.workloads.items()
+            if "eks" in workload.placement
+        },
         # EKS also runs VPA's recommender, the Load Balancer Controller (the ingress NLB's
         # controller) and metrics-server (EKS ships none; HPAs need it).
         addons=lambda after: ClusterAddons(
@@ -146,6 +153,13 @@ def build_kubernetes(
         # The reserved regional address (the gcp-secondary pool's origin), claimed by name.
         GkeStaticAddress(address_name=secondary.network.ingress_address_name),
         edge_source_ranges,
+        images={
+            name: secondary.registry.repository_url.apply(
+                lambda url, image=workload.image: f"{url}/{image.repository}:{image.tag}"
+            )
+            for name, workload in config.workloads.items()
+            if "gke" in workload.placement
+        },
     )
     return [eks, gke]
 

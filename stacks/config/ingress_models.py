@@ -1,10 +1,10 @@
-"""The mesh's config inside `platform:kubernetes`: the Services each workload namespace will
-hold, the calls between workloads it admits, and the ingress routes per hostname.
+"""The mesh's config inside `platform:kubernetes`: the calls between workloads a namespace
+admits, and the ingress routes per hostname.
 
 The routes are the HEAL7 design's VirtualService (heal7-istio-gateway.yaml): `/api/` to the
-API gateway, `/` to the web app, per hostname. They name Services by `<namespace>/<name>`;
-the Services themselves come with the workloads (AppDeployment), so the namespaces declare
-each Service's name and port here, and a route to an undeclared one is refused.
+API gateway, `/` to the web app, per hostname. They name workloads of `platform:workloads`
+by `<namespace>/<name>` (the workload's Service); a route to a workload that does not run on
+a cluster serving the hostname is refused.
 """
 
 from typing import Annotated, Literal
@@ -27,12 +27,6 @@ PathPrefix = Annotated[str, StringConstraints(max_length=200, pattern=r"^/[A-Za-
 CLUSTER_OF_POOL = {AWS_POOL: "eks", GCP_POOL: "gke"}
 
 
-class ServiceConfig(Section):
-    """A Service the namespace will hold (created with its workload)."""
-
-    port: Port = Field(description="The Service's port the ingress routes send to.")
-
-
 class MeshCallerConfig(Section):
     """A workload allowed to call into the namespace through the mesh."""
 
@@ -47,7 +41,7 @@ class RouteConfig(Section):
     """One path prefix of a hostname, sent to one declared Service."""
 
     path_prefix: PathPrefix = Field(description="The URI prefix it matches (`/api/`, `/`).")
-    service: ServiceRef = Field(description="`<namespace>/<service>`: a Service one of the namespaces declares.")
+    service: ServiceRef = Field(description="`<namespace>/<workload>`: a workload of platform:workloads (its Service).")
 
 
 class IngressConfig(Section):
@@ -58,9 +52,10 @@ class IngressConfig(Section):
 
 
 def ingress_problems(
-    ingress: IngressConfig, services: dict[str, dict[str, ServiceConfig]], cloudflare: CloudflareConfig
+    ingress: IngressConfig, placements: dict[str, list[str]], cloudflare: CloudflareConfig
 ) -> list[str]:
-    """Rules across the routes, the declared Services and the front door's hostnames."""
+    """Rules across the routes, the workloads (`<namespace>/<name>` -> the clusters it runs on)
+    and the front door's hostnames."""
     key = "platform:kubernetes.ingress.routes"
     problems = []
     balanced, routed = set(cloudflare.load_balancers), set(ingress.routes)
@@ -75,13 +70,20 @@ def ingress_problems(
         )
     for hostname, routes in ingress.routes.items():
         for index, route in enumerate(routes):
-            namespace, _, name = route.service.partition("/")
-            if name not in services.get(namespace, {}):
-                declared = sorted(f"{ns}/{svc}" for ns, svcs in services.items() for svc in svcs)
+            placement = placements.get(route.service)
+            if placement is None:
                 problems.append(
-                    f"{key}.{hostname}[{index}].service: expected a Service a namespace declares "
-                    f"({', '.join(declared) or 'none declared'}), got {route.service!r}"
+                    f"{key}.{hostname}[{index}].service: expected a workload of platform:workloads "
+                    f"({', '.join(sorted(placements)) or 'none declared'}), got {route.service!r}"
                 )
+            elif hostname in cloudflare.load_balancers:
+                missing = [c for c in clusters_serving(cloudflare, hostname) if c not in placement]
+                if missing:
+                    # The hostname's pools send it to that cluster's gateway: the workload must run there.
+                    problems.append(
+                        f"{key}.{hostname}[{index}].service: {route.service} runs on {', '.join(placement)}, but "
+                        f"{hostname}'s pools also send it to {', '.join(missing)}"
+                    )
             earlier = next((r for r in routes[:index] if route.path_prefix.startswith(r.path_prefix)), None)
             if earlier is not None:
                 # Istio takes the first match: this route would never be reached.

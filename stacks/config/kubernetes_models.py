@@ -12,7 +12,7 @@ from pydantic import EmailStr, Field, StringConstraints, field_validator, model_
 
 from components.aws._context import role_key
 from stacks.config.aws_models import IamRole
-from stacks.config.ingress_models import IngressConfig, MeshCallerConfig, ObjectName, ServiceConfig
+from stacks.config.ingress_models import IngressConfig, MeshCallerConfig
 from stacks.config.types import KeyedValueError, Section, Switch, unique
 
 # A namespace name is a DNS label (RFC 1123): Kubernetes refuses anything else.
@@ -44,9 +44,6 @@ class NamespaceConfig(Section):
     )
     pod_security_reason: Annotated[str, StringConstraints(min_length=10, max_length=200)] | None = Field(
         default=None, description="Required below restricted: what in the namespace needs the lower level."
-    )
-    services: dict[ObjectName, ServiceConfig] = Field(
-        default={}, description="The Services its workloads expose, by name, with their port (default none)."
     )
     # The HEAL7 design's heal7-authz: calls between workloads are admitted one by one; the
     # ingress gateway and the monitoring namespace are always admitted.

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from stacks.config.aws_models import AwsConfig
 from stacks.config.cloudflare_models import CloudflareConfig
 from stacks.config.gcp_models import GcpConfig
+from stacks.config.ingress_models import ObjectName
 from stacks.config.kubernetes_models import KubernetesConfig
 from stacks.config.types import (
     AwsRegion,
@@ -28,6 +29,7 @@ from stacks.config.types import (
     Switch,
     Tier,
 )
+from stacks.config.workload_models import WorkloadConfig
 
 
 class TagsConfig(Section):
@@ -57,6 +59,9 @@ class PlatformConfig(BaseModel):
     gcp: GcpConfig = Field(alias="platform:gcp")
     cloudflare: CloudflareConfig = Field(alias="platform:cloudflare")
     kubernetes: KubernetesConfig = Field(alias="platform:kubernetes")
+    workloads: dict[ObjectName, WorkloadConfig] = Field(
+        alias="platform:workloads", description="Each workload once, by its Kubernetes name, placed on the clusters."
+    )
 
     # The stack name, set by the loader (it is not a config key). Physical names such as
     # log groups and KMS aliases derive from it, so two stacks of one tier in one account

@@ -14,6 +14,7 @@ from stacks.config.cloudflare_models import check_region_of, front_door_problems
 from stacks.config.ingress_models import ingress_problems
 from stacks.config.models import PlatformConfig
 from stacks.config.names import ARTIFACT_REGISTRY_ID_MAX, prefix_problems
+from stacks.config.workload_models import workload_problems
 
 MIN_AVAILABILITY_ZONES = 2
 
@@ -94,8 +95,9 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
     problems.extend(_access_entry_problems(config))
     problems.extend(_composed_name_problems(config))
     problems.extend(front_door_problems(config.cloudflare, aws_origin_count=len(azs)))
-    services = {name: namespace.services for name, namespace in config.kubernetes.namespaces.items()}
-    problems.extend(ingress_problems(config.kubernetes.ingress, services, config.cloudflare))
+    problems.extend(workload_problems(config.workloads, set(config.kubernetes.namespaces)))
+    placements = {f"{w.namespace}/{name}": [str(c) for c in w.placement] for name, w in config.workloads.items()}
+    problems.extend(ingress_problems(config.kubernetes.ingress, placements, config.cloudflare))
     for key, region in (("aws:region", config.aws_region), ("gcp:region", config.gcp_region)):
         if check_region_of(region) is None:
             problems.append(
