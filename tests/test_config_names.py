@@ -120,6 +120,10 @@ UNNAMED = {
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
     "kubernetes:core/v1:Service",
     "kubernetes:core/v1:ConfigMap",
+    "kubernetes:core/v1:ServiceAccount",
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+    "kubernetes:policy/v1:PodDisruptionBudget",
     # A binding on a service account has no name of its own (account, role, member).
     "gcp:serviceaccount/iAMMember:IAMMember",
     # Custom resources with fixed names (letsencrypt-production, platform-secrets,
@@ -134,6 +138,9 @@ UNNAMED = {
     "kubernetes:networking.istio.io/v1:VirtualService",
     "kubernetes:security.istio.io/v1:PeerAuthentication",
     "kubernetes:security.istio.io/v1:AuthorizationPolicy",
+    # The workloads' objects take the workload's key from config (a DNS label, checked there).
+    "kubernetes:networking.istio.io/v1:DestinationRule",
+    "kubernetes:autoscaling.k8s.io/v1:VerticalPodAutoscaler",
 }
 # 15 + "-prod": the longest prefix the config allows, with the prod stack's name.
 LONGEST_NAME = "heal7-workloads"

@@ -243,7 +243,7 @@ def test_more_ranges_than_a_security_group_holds_fail_and_register_no_gateway_se
     # neither gateway Service did: the one checked list feeds both clouds.
     registered = [name for type_token, name in outcome["types"]]
     assert "heal7-dev-edge" in registered
-    assert [name for type_token, name in outcome["types"] if type_token == SERVICE] == []
+    assert [name for type_token, name in outcome["types"] if type_token == SERVICE and "-ingress-" in name] == []
 
 
 # -- the pools' origins are the addresses the Services are bound to --------------------
@@ -342,9 +342,9 @@ def test_virtual_services_route_each_hostname_to_declared_services_on_its_cluste
     result = synthed(stack)
     config = _config(stack)
     serving = _clusters_serving(result, config)
-    declared = {
-        ns: {name: svc.port for name, svc in n.services.items()} for ns, n in config.kubernetes.namespaces.items()
-    }
+    declared: dict[str, dict[str, int]] = {}
+    for name, workload in config.workloads.items():
+        declared.setdefault(workload.namespace, {})[name] = workload.port
     hosts_on: dict[str, set[str]] = {host: set() for host in serving}
     for cluster, provider in _provider_urns(result, config).items():
         gateway = _only(_on_cluster(result, GATEWAY, provider))
@@ -429,9 +429,9 @@ def test_the_load_balancers_serve_only_after_both_gateway_services(synthed, stac
             lambda k: k["ingress"]["routes"]["heal7.com"].__setitem__(
                 1, {"pathPrefix": "/", "service": "heal7-production/heal7-shop"}
             ),
-            "platform:kubernetes.ingress.routes.heal7.com[1].service: expected a Service a namespace declares "
-            "(heal7-production/heal7-ai-models, heal7-production/heal7-api-gateway, heal7-production/heal7-web-main), "
-            "got 'heal7-production/heal7-shop'",
+            "platform:kubernetes.ingress.routes.heal7.com[1].service: expected a workload of platform:workloads "
+            "(heal7-production/heal7-ai-models, heal7-production/heal7-api-gateway, heal7-production/heal7-saju-engine, "
+            "heal7-production/heal7-web-main), got 'heal7-production/heal7-shop'",
         ),
         (
             lambda k: k["ingress"]["routes"].__setitem__(
@@ -450,7 +450,7 @@ def test_the_load_balancers_serve_only_after_both_gateway_services(synthed, stac
         ),
     ],
     ids=[
-        "route to an undeclared Service",
+        "route to an undeclared workload",
         "routed hostname not load balanced",
         "load balanced without routes",
         "shadowed prefix",
