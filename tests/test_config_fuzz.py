@@ -54,6 +54,29 @@ for _stack, _namespace in (("dev", "heal7-dev"), ("prod", "heal7-production")):
             (_stack, "platform:kubernetes.viewers[0].awsRoles[0]", "bare address"): "a valid IAM role name",
             (_stack, "platform:kubernetes.deployers[0].awsRole", "bare address"): "a valid IAM role name",
             (_stack, "platform:kubernetes.renderTo", "bare address"): "a valid directory name",
+            # A plain environment value may be any text without a `$(` reference.
+            **{
+                (
+                    _stack,
+                    "platform:workloads.heal7-web-main.env.NODE_ENV",
+                    mutation,
+                ): "any literal text is a valid value"
+                for mutation in ("bare address", "empty string", "empty window", "shell injection")
+            },
+            **{
+                case: reason
+                for workload in ("heal7-web-main", "heal7-api-gateway", "heal7-saju-engine", "heal7-ai-models")
+                for case, reason in {
+                    (_stack, f"platform:workloads.{workload}.image.repository", "bare address"): (
+                        "digits and dots make a valid repository name"
+                    ),
+                    (_stack, f"platform:workloads.{workload}.image.tag", "bare address"): "a valid image tag",
+                }.items()
+            },
+            **{
+                (_stack, f"platform:workloads.{workload}.uses", "empty list"): "a workload may use no data store"
+                for workload in ("heal7-web-main", "heal7-api-gateway", "heal7-saju-engine")
+            },
             (_stack, f"platform:kubernetes.namespaces.{_namespace}.meshCallers", "empty list"): (
                 "no calls between workloads: the gateway and monitoring only"
             ),

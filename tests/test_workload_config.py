@@ -68,6 +68,14 @@ def _set(path: list[str], value: Any) -> Mutation:
             "platform:workloads.heal7-web-main.gpus: expected GPUs exactly when nodePool is gpu (nodePool general), "
             "got 1",
         ),
+        (
+            _set(["heal7-web-main", "env"], {"NODE_ENV": "$(DATABASE_URL)"}),
+            "platform:workloads.heal7-web-main.env.NODE_ENV: expected a literal value without a $(...) reference",
+        ),
+        (
+            _set(["heal7-web-main", "delivery"], {"analysis": {"maxErrorRatio": 1.5}}),
+            "platform:workloads.heal7-web-main.delivery.analysis.maxErrorRatio: ",
+        ),
     ],
     ids=[
         "unknown placement cluster",
@@ -81,6 +89,8 @@ def _set(path: list[str], value: Any) -> Mutation:
         "high-CPU workload on GKE",
         "HPA min above max",
         "GPUs off the GPU pool",
+        "an env value reading another variable",
+        "an error ratio above 1",
     ],
 )
 def test_bad_workload_config_is_refused_before_any_resource(stack_config, mutate, expected):

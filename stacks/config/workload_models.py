@@ -9,7 +9,7 @@ heal7-hpa.yaml) are its defaults; the stack files say where they choose otherwis
 import itertools
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from stacks.config.ingress_models import ObjectName, Port
 from stacks.config.types import Fraction, KeyedValueError, Section, StrictInt, Switch, unique
@@ -31,6 +31,17 @@ ImageRepository = Annotated[
 ImageTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
 HttpPath = Annotated[str, StringConstraints(max_length=200, pattern=r"^/[A-Za-z0-9._~/-]*$")]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")]
+
+
+def _no_variable_reference(value: str) -> str:
+    if "$(" in value:
+        raise ValueError(f"expected a literal value without a $(...) reference, got {value!r}")
+    return value
+
+
+# A literal value: Kubernetes expands `$(NAME)` in env values, so a value may not contain it
+# (a plain variable would otherwise read another, possibly secret, one).
+EnvValue = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_no_variable_reference)]
 Percent = Annotated[StrictInt, Field(ge=1, le=100)]
 # What a workload connects to; each becomes a secret environment variable (DATABASE_URL,
 # REDIS_URL) synced by External Secrets from the cloud secret store.
@@ -112,7 +123,9 @@ class CanaryConfig(Section):
 class AnalysisConfig(Section):
     """What a new version must show before it is promoted (the HEAL7 design's targets)."""
 
-    max_error_ratio: Fraction = Field(default=0.01, description="5xx share of requests; the HEAL7 design's 99 %+.")
+    max_error_ratio: Annotated[Fraction, Field(gt=0, lt=1)] = Field(
+        default=0.01, description="Highest 5xx share of requests, 0-1 (the HEAL7 design's 99.9 % availability)."
+    )
     max_p95_latency_ms: Annotated[StrictInt, Field(ge=1, le=60000)] = Field(
         default=500, description="p95 latency in milliseconds (the HEAL7 design's 500 ms)."
     )
@@ -144,7 +157,7 @@ class WorkloadConfig(Section):
     uses: Annotated[list[DataStore], unique("data stores")] = Field(
         default=[], description="Data stores it connects to: DATABASE_URL and/or REDIS_URL from the secret store."
     )
-    env: dict[EnvName, Annotated[str, StringConstraints(max_length=1000)]] = Field(
+    env: dict[EnvName, EnvValue] = Field(
         default={}, description="Plain environment variables (never secrets: those come through `uses`)."
     )
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
