@@ -5,12 +5,10 @@ active and a preview Service; the controller's chart is pinned, HA where the tie
 """
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from components.kubernetes import _charts
 from components.kubernetes._rollout_specs import (
     DEFAULT_PROMETHEUS_ADDRESS,
     POD_TEMPLATE_HASH_LABEL,
@@ -19,8 +17,6 @@ from components.kubernetes._rollout_specs import (
     canary_steps,
     canary_strategy,
 )
-from components.kubernetes.progressive_delivery import NAMESPACE as ROLLOUTS_NAMESPACE
-from policy.rules.k8s_charts import TRUSTED_REPOSITORIES
 from tests.conftest import STACKS, assert_rejected_before_any_resource
 from tools.synth import Registration, SynthResult, read_stack_config, synth
 
@@ -378,60 +374,3 @@ def test_bad_delivery_config_is_refused_naming_file_and_key(delivery, expected):
 )
 def test_the_component_refuses_an_unusable_delivery(delivery, expected):
     assert any(problem.startswith(expected) for problem in delivery.problems())
-
-
-# ---------------------------------------------------------------- the controller
-
-
-def _rollouts_chart(result: SynthResult, prefix: str) -> Registration:
-    return result.one(CHART, f"{prefix}-rollouts-chart")
-
-
-@pytest.mark.parametrize(("stack", "highly_available"), [("dev", False), ("staging", True), ("prod", True)])
-def test_the_controller_chart_is_pinned_restricted_and_ha_with_the_tier(synthed, stack, highly_available):
-    result = synthed(stack)
-    pinned = _charts.ARGO_ROLLOUTS
-    assert pinned.repository in TRUSTED_REPOSITORIES
-    for cluster in CLUSTERS:
-        prefix = _cluster(stack, cluster)
-        chart = _rollouts_chart(result, prefix)
-        inputs = chart.inputs
-        assert (inputs["repositoryOpts"]["repo"], inputs["chart"], inputs["version"]) == (
-            pinned.repository,
-            "argo-rollouts",
-            "2.41.0",
-        )
-        namespace = result.one("kubernetes:core/v1:Namespace", f"{prefix}-rollouts-namespace").inputs["metadata"]
-        assert namespace["name"] == inputs["namespace"] == ROLLOUTS_NAMESPACE
-        assert {namespace["labels"][f"pod-security.kubernetes.io/{mode}"] for mode in ("enforce", "warn", "audit")} == {
-            "restricted"
-        }
-        values = inputs["values"]
-        assert values["installCRDs"] is True and values["keepCRDs"] is True
-        assert values["dashboard"] == {"enabled": False}
-        controller = values["controller"]
-        assert controller["replicas"] == (2 if highly_available else 1)
-        assert controller["pdb"]["enabled"] is highly_available and controller["pdb"]["maxUnavailable"] == 1
-        assert ("topologySpreadConstraints" in controller) is highly_available
-        # Pod Security restricted: what the chart's pod and container must carry.
-        assert values["podSecurityContext"]["runAsNonRoot"] is True
-        container = values["containerSecurityContext"]
-        assert container["allowPrivilegeEscalation"] is False and container["capabilities"] == {"drop": ["ALL"]}
-        assert container["seccompProfile"] == {"type": "RuntimeDefault"}
-        # Only Istio's traffic-routing RBAC.
-        providers = values["providerRBAC"]["providers"]
-        assert {name for name, granted in providers.items() if granted} == {"istio"}
-        assert len(providers) == 10
-
-
-def _charts_per_cluster(result: SynthResult) -> Callable[[str], set[str]]:
-    return lambda prefix: {r.inputs["chart"] for r in result.of_type(CHART) if r.name.startswith(f"{prefix}-")}
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_every_cluster_runs_the_controller_once(synthed, stack):
-    result = synthed(stack)
-    charts = _charts_per_cluster(result)
-    assert [r.inputs["chart"] for r in result.of_type(CHART)].count("argo-rollouts") == 2
-    for cluster in CLUSTERS:
-        assert "argo-rollouts" in charts(_cluster(stack, cluster))
