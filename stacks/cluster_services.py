@@ -33,6 +33,7 @@ from components.kubernetes.ingress_gateway import (
 )
 from components.kubernetes.istio_mesh import IstioMesh, IstioMeshArgs, Platform
 from components.kubernetes.mesh_authorization import MeshAuthorization, MeshAuthorizationArgs, MeshCaller, principal
+from components.kubernetes.progressive_delivery import ProgressiveDelivery, ProgressiveDeliveryArgs
 from components.kubernetes.workload_namespace import WorkloadNamespace
 from stacks.config.certificates import cloudflare_origin_pull_ca
 from stacks.config.ingress_models import clusters_serving
@@ -109,6 +110,13 @@ def platform_services(
             _gateway_args(config, cluster.platform, load_balancer, edge_source_ranges, cert_manager, mesh, labels),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=cluster_addons)),
         )
+        # Argo Rollouts on every cluster (the HEAL7 design's deploy-strategy.sh, continuous):
+        # the Rollouts and AnalysisTemplates of canary and blueGreen workloads need its CRDs.
+        rollouts = ProgressiveDelivery(
+            f"{cluster.cluster_name}-rollouts",
+            ProgressiveDeliveryArgs(high_availability=highly_available, labels=labels),
+            opts=on_cluster,
+        )
         # The workloads: the injector fills in their proxies; their VPAs need the VPA CRDs
         # (the add-on chart on EKS, GKE's own VPA).
         build_workloads(
@@ -119,6 +127,7 @@ def platform_services(
                 images=images,
                 namespaces={name: namespace.namespace for name, namespace in cluster.namespaces.items()},
                 after=[mesh.control_plane, *cluster_addons],
+                rollouts=[rollouts.ready],
             ),
             on_cluster,
         )

@@ -11,6 +11,7 @@ import pulumi
 
 from components.gcp.gke_node_pool import GPU_TAINT
 from components.kubernetes._app_specs import Autoscaling, PodSettings, ResourceSpec, Toleration
+from components.kubernetes._rollout_specs import Analysis, Delivery
 from components.kubernetes.app_deployment import AppDeployment, AppDeploymentArgs
 from stacks.aws_platform import SAJU_ENGINE_TAINT
 from stacks.config.models import PlatformConfig
@@ -53,6 +54,9 @@ class ClusterWorkloadContext:
     """The ClusterSecretStore the workloads' ExternalSecrets read. Default None (no secrets)."""
     after: list[pulumi.Resource] = field(default_factory=list)
     """What the workloads wait for (istiod, the add-ons with the VPA CRDs). Default none."""
+    rollouts: list[pulumi.Resource] = field(default_factory=list)
+    """What a workload delivered by a Rollout also waits for: the Argo Rollouts chart (its CRDs and
+    controller). Default none (then no workload may use canary or blueGreen)."""
 
 
 def pod_settings(workload: WorkloadConfig) -> PodSettings:
@@ -87,6 +91,23 @@ def autoscaling(workload: WorkloadConfig) -> Autoscaling:
     )
 
 
+def delivery(workload: WorkloadConfig) -> Delivery | None:
+    """The workload's progressive delivery, None for a rolling update."""
+    config = workload.delivery
+    if config.strategy == "rolling":
+        return None
+    return Delivery(
+        strategy=config.strategy,
+        steps=tuple(config.canary.steps),
+        header_route=config.canary.header_route,
+        analysis=Analysis(
+            max_error_ratio=config.analysis.max_error_ratio,
+            max_p95_latency_ms=config.analysis.max_p95_latency_ms,
+            window_minutes=config.analysis.window_minutes,
+        ),
+    )
+
+
 def build_workloads(
     config: PlatformConfig, cluster_name: str, context: ClusterWorkloadContext, opts: pulumi.ResourceOptions
 ) -> dict[str, AppDeployment]:
@@ -95,6 +116,9 @@ def build_workloads(
     for name, workload in config.workloads.items():
         if context.cluster not in workload.placement:
             continue
+        progressive = delivery(workload)
+        if progressive is not None and not context.rollouts:
+            raise ValueError(f"workload {name}: {progressive.strategy} delivery needs the Argo Rollouts controller")
         deployments[name] = AppDeployment(
             f"{cluster_name}-{name}",
             AppDeploymentArgs(
@@ -105,7 +129,8 @@ def build_workloads(
                 autoscaling=autoscaling(workload),
                 secrets=context.secrets.get(name, {}),
                 secret_store=context.secret_store if context.secrets.get(name) else None,
-                after=context.after,
+                delivery=progressive,
+                after=[*context.after, *context.rollouts] if progressive is not None else context.after,
             ),
             opts=opts,
         )

@@ -51,8 +51,16 @@ def test_chart_coordinates_are_exact_versions_from_known_repositories():
 @pytest.mark.parametrize("stack", STACKS)
 def test_eks_runs_vpa_lbc_and_metrics_server_and_gke_none_of_the_charts(synthed, stack):
     result = synthed(stack)
-    # On both clusters (test_cert_manager_external_secrets.py, test_mesh.py).
-    both = {"cert-manager", "external-secrets", "istio-base", "istio-cni", "istiod", "istio-ingressgateway"}
+    # On both clusters (test_cert_manager_external_secrets.py, test_mesh.py, test_delivery_controller.py).
+    both = {
+        "cert-manager",
+        "external-secrets",
+        "istio-base",
+        "istio-cni",
+        "istiod",
+        "istio-ingressgateway",
+        "argo-rollouts",
+    }
     eks = {k: v for k, v in _charts_by_release(result, f"heal7-{stack}-eks-k8s").items() if k not in both}
     assert set(eks) == {"vertical-pod-autoscaler", "aws-load-balancer-controller", "metrics-server"}
     assert {release: chart.inputs["namespace"] for release, chart in eks.items()} == {

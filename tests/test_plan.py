@@ -48,9 +48,9 @@ def test_plan_writes_a_complete_inventory(tmp_path, synthed):
     helm = [r for r in expected.resources if r.type.startswith("kubernetes:helm.sh/")]
     kubernetes_objects = [r for r in expected.resources if r.type.startswith("kubernetes:") and r not in helm]
     assert len(manifests) == len(kubernetes_objects) > 0
-    # 6 on each cluster (cert-manager, External Secrets, Istio's base, cni, istiod and
-    # gateway), plus EKS's 3 add-ons (VPA, Load Balancer Controller, metrics-server).
-    assert len(charts) == len(helm) == 15
+    # 7 on each cluster (cert-manager, External Secrets, Istio's base, cni, istiod and
+    # gateway, Argo Rollouts), plus EKS's 3 add-ons (VPA, Load Balancer Controller, metrics-server).
+    assert len(charts) == len(helm) == 17
     for paths, root in ((manifests, "manifests"), (charts, "charts")):
         assert {path.relative_to(tmp_path / "prod" / root).parts[0] for path in paths} == {
             "heal7-prod-eks",

@@ -359,8 +359,9 @@ def test_every_way_a_chart_floats_is_refused(prod_record, change):
 
 def test_the_stacks_charts_are_pinned(prod_record):
     charts = [r for r in prod_record.resources if r.type.startswith("kubernetes:helm.sh/")]
-    # cert-manager and External Secrets on both clusters, three add-ons on EKS, Istio's four charts on both.
-    assert len(charts) == 15
+    # cert-manager, External Secrets and Argo Rollouts on both clusters, three add-ons on EKS, Istio's four
+    # charts on both.
+    assert len(charts) == 17
     istio = sorted(
         (r.name.split("-")[2], r.inputs["chart"], r.inputs["version"], r.inputs["repositoryOpts"]["repo"])
         for r in charts

@@ -50,6 +50,13 @@ AWS_LOAD_BALANCER_CONTROLLER = ChartCoordinates(
 METRICS_SERVER = ChartCoordinates(
     repository="https://kubernetes-sigs.github.io/metrics-server/", chart="metrics-server", version="3.13.1"
 )
+# argoproj/argo-helm, tag argo-rollouts-2.41.0 (Argo Rollouts v1.9.0, the chart's appVersion).
+# Its CRDs are chart templates (templates/crds/, `installCRDs`) whose schemas are
+# argoproj/argo-rollouts' manifests/crds at v1.9.0 unchanged; the repository is the one the
+# argo-helm README adds as `argo`.
+ARGO_ROLLOUTS = ChartCoordinates(
+    repository="https://argoproj.github.io/argo-helm", chart="argo-rollouts", version="2.41.0"
+)
 # Istio 1.31.4, one version for its four charts (they are released together and istiod
 # refuses proxies more than one minor apart). Values checked against istio/istio's
 # manifests/charts at the release-1.31 branch (base, istio-cni, istio-control/istio-discovery,

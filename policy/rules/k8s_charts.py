@@ -21,6 +21,7 @@ TRUSTED_REPOSITORIES = [
     "https://aws.github.io/eks-charts",
     "https://kubernetes-sigs.github.io/metrics-server/",
     "https://istio-release.storage.googleapis.com/charts",
+    "https://argoproj.github.io/argo-helm",
 ]
 
 
