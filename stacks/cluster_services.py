@@ -19,6 +19,7 @@ from typing import TypeVar
 import pulumi
 import pulumi_kubernetes as kubernetes
 
+from components.kubernetes._rollout_specs import edge_virtual_service_name
 from components.kubernetes.cert_manager import CertManager, CertManagerArgs
 from components.kubernetes.cluster_addons import ClusterAddons
 from components.kubernetes.external_secrets import AwsSecretStore, ExternalSecrets, ExternalSecretsArgs, GcpSecretStore
@@ -191,8 +192,12 @@ def _gateway_args(
 def _http_route(config: PlatformConfig, path_prefix: str, service_ref: str) -> HttpRoute:
     """A configured route to `<namespace>/<workload>`: the workload's Service and port."""
     namespace, _, service = service_ref.partition("/")
-    port = config.workloads[service].port
-    return HttpRoute(path_prefix=path_prefix, namespace=namespace, service=service, port=port)
+    workload = config.workloads[service]
+    # A canary workload's paths go to its edge delegate, whose weights the Rollout moves.
+    delegate = edge_virtual_service_name(service) if workload.delivery.strategy == "canary" else None
+    return HttpRoute(
+        path_prefix=path_prefix, namespace=namespace, service=service, port=workload.port, delegate=delegate
+    )
 
 
 def _once_cluster_exists(kubeconfig: pulumi.Input[str], build: Callable[[], T]) -> pulumi.Output[T]:

@@ -210,14 +210,23 @@ def test_the_mesh_routes_and_subsets_the_rollout_names_exist_and_match_its_pods(
         host = f"{service['metadata']['name']}.{service['metadata']['namespace']}.svc.cluster.local"
         port = service["spec"]["ports"][0]["port"]
 
-        # The VirtualService the Rollout steers is the workload's, for its Service's host.
-        virtual_service = _one(result, VIRTUAL_SERVICE, prefix)
-        assert virtual_service["metadata"]["name"] == istio["virtualService"]["name"] == WEB
-        assert virtual_service["spec"]["hosts"] == [host]
-        assert "gateways" not in virtual_service["spec"]  # mesh callers
-        routes = {route["name"]: route for route in virtual_service["spec"]["http"]}
-        assert set(istio["virtualService"]["routes"]) <= set(routes)
-        primary = routes[istio["virtualService"]["routes"][0]]
+        # The Rollout steers two VirtualServices of the workload: the mesh callers' (its
+        # Service's host) and the edge delegate the ingress gateway hands its paths to.
+        steered = {v["name"]: v["routes"] for v in istio["virtualServices"]}
+        virtual_services = {v.inputs["metadata"]["name"]: v.inputs for v in _mine(result, VIRTUAL_SERVICE, prefix)}
+        assert set(steered) == set(virtual_services) == {WEB, f"{WEB}-edge"}
+        mesh, edge = virtual_services[WEB], virtual_services[f"{WEB}-edge"]
+        assert mesh["spec"]["hosts"] == [host]
+        assert "gateways" not in mesh["spec"]  # mesh callers
+        # A delegate: no hosts, no gateways, exported to the gateway's namespace only.
+        assert "hosts" not in edge["spec"] and "gateways" not in edge["spec"]
+        assert edge["spec"]["exportTo"] == ["istio-ingress"]
+        assert edge["metadata"]["namespace"] == mesh["metadata"]["namespace"] == service["metadata"]["namespace"]
+        for name, spec in virtual_services.items():
+            routes = {route["name"]: route for route in spec["spec"]["http"]}
+            assert set(steered[name]) <= set(routes), name
+        primary = {route["name"]: route for route in mesh["spec"]["http"]}[steered[WEB][0]]
+        assert edge["spec"]["http"] == mesh["spec"]["http"]
 
         # The DestinationRule the Rollout names: same host, both subsets, the traffic policy kept.
         rule = _one(result, DESTINATION_RULE, prefix)
@@ -254,11 +263,12 @@ def test_pulumi_ignores_exactly_what_the_controller_rewrites(synthed, stack):
     result = synthed(stack)
     for cluster in CLUSTERS:
         prefix = _cluster(stack, cluster)
-        (virtual_service,) = _mine(result, VIRTUAL_SERVICE, prefix)
+        virtual_services = _mine(result, VIRTUAL_SERVICE, prefix)
         (rule,) = _mine(result, DESTINATION_RULE, prefix)
         (service,) = _mine(result, SERVICE, prefix)
         (rollout,) = _mine(result, ROLLOUT, prefix)
-        assert virtual_service.ignore_changes == ["spec.http"]
+        assert len(virtual_services) == 2
+        assert all(v.ignore_changes == ["spec.http"] for v in virtual_services)
         assert rule.ignore_changes == ["spec.subsets"]
         # Canary through subsets: the controller never touches the Service or the Rollout's spec.
         assert service.ignore_changes == [] and rollout.ignore_changes == []

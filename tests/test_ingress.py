@@ -329,12 +329,33 @@ def test_each_gateway_serves_its_load_balancers_hostnames_over_mutual_tls(synthe
 # -- routes -------------------------------------------------------------------------------
 
 
-def _destination(route: dict) -> tuple[str, str, int]:
-    """(namespace, Service, port) of a VirtualService route's single destination."""
-    (target,) = route["route"]
-    service, namespace, suffix = target["destination"]["host"].split(".", 2)
-    assert suffix == "svc.cluster.local"
-    return namespace, service, int(target["destination"]["port"]["number"])
+def _gateway_bound(result: SynthResult, provider: str) -> list[Registration]:
+    """The VirtualServices bound to the ingress gateway (not the workloads' mesh or edge ones)."""
+    return [v for v in _on_cluster(result, VIRTUAL_SERVICE, provider) if "gateways" in v.inputs["spec"]]
+
+
+def _destination(result: SynthResult, provider: str, route: dict) -> tuple[str, str, int]:
+    """(namespace, Service, port) a gateway route reaches: its single destination, or, for a route
+    handed to a delegate VirtualService (a canary workload's edge routes), the delegate's
+    destinations, which must all be one Service's (its stable and canary subsets)."""
+    if "delegate" in route:
+        delegate = route["delegate"]
+        (edge,) = [
+            v.inputs["spec"]
+            for v in _on_cluster(result, VIRTUAL_SERVICE, provider)
+            if v.inputs["metadata"]["name"] == delegate["name"]
+            and v.inputs["metadata"]["namespace"] == delegate["namespace"]
+        ]
+        targets = [target for r in edge["http"] for target in r["route"]]
+    else:
+        targets = route["route"]
+    reached = set()
+    for target in targets:
+        service, namespace, suffix = target["destination"]["host"].split(".", 2)
+        assert suffix == "svc.cluster.local"
+        reached.add((namespace, service, int(target["destination"]["port"]["number"])))
+    (only,) = reached
+    return only
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -349,19 +370,22 @@ def test_virtual_services_route_each_hostname_to_declared_services_on_its_cluste
     for cluster, provider in _provider_urns(result, config).items():
         gateway = _only(_on_cluster(result, GATEWAY, provider))
         gateway_ref = f"{gateway.inputs['metadata']['namespace']}/{gateway.inputs['metadata']['name']}"
-        for virtual_service in _on_cluster(result, VIRTUAL_SERVICE, provider):
+        for virtual_service in _gateway_bound(result, provider):
             spec = virtual_service.inputs["spec"]
             (hostname,) = spec["hosts"]
             hosts_on[hostname].add(cluster)
             assert spec["gateways"] == [gateway_ref]
-            routes = [r for r in spec["http"] if "route" in r]
+            routes = [r for r in spec["http"] if "route" in r or "delegate" in r]
             for route in routes:
-                namespace, service, port = _destination(route)
+                namespace, service, port = _destination(result, provider, route)
                 assert declared[namespace][service] == port, (cluster, hostname, route)
+                # A canary workload's paths go through its edge delegate (the Rollout moves its weights).
+                canary = config.workloads[service].delivery.strategy == "canary"
+                assert ("delegate" in route) is canary, (hostname, route)
             # The prefix routes are the config's, in its order (first match wins).
-            assert [(r["match"][0]["uri"]["prefix"], "/".join(_destination(r)[:2])) for r in routes] == [
-                (r.path_prefix, r.service) for r in config.kubernetes.ingress.routes[hostname]
-            ]
+            assert [
+                (r["match"][0]["uri"]["prefix"], "/".join(_destination(result, provider, r)[:2])) for r in routes
+            ] == [(r.path_prefix, r.service) for r in config.kubernetes.ingress.routes[hostname]]
     # Each hostname's VirtualService exists on exactly the clusters its pools send to.
     assert hosts_on == serving
 
@@ -377,9 +401,7 @@ def test_the_monitor_host_answers_the_monitor_path_itself_on_both_gateways(synth
     assert registered["header"] == {"Host": [config.cloudflare.monitor_host]}
     for provider in _provider_urns(result, config).values():
         virtual_service = _only(
-            v
-            for v in _on_cluster(result, VIRTUAL_SERVICE, provider)
-            if v.inputs["spec"]["hosts"] == [config.cloudflare.monitor_host]
+            v for v in _gateway_bound(result, provider) if v.inputs["spec"]["hosts"] == [config.cloudflare.monitor_host]
         )
         first, *rest = virtual_service.inputs["spec"]["http"]
         assert first["match"] == [{"uri": {"exact": monitor.path}}]
@@ -388,7 +410,7 @@ def test_the_monitor_host_answers_the_monitor_path_itself_on_both_gateways(synth
         assert rest and all("directResponse" not in r for r in rest)
     # No other hostname answers the monitor path by itself.
     others = [
-        v for v in result.of_type(VIRTUAL_SERVICE) if v.inputs["spec"]["hosts"] != [config.cloudflare.monitor_host]
+        v for v in result.of_type(VIRTUAL_SERVICE) if v.inputs["spec"].get("hosts") != [config.cloudflare.monitor_host]
     ]
     assert others and all("directResponse" not in r for v in others for r in v.inputs["spec"]["http"])
 

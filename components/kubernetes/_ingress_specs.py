@@ -52,6 +52,9 @@ class HttpRoute:
     """Required: the Service's name."""
     port: int
     """Required: the Service's port."""
+    delegate: str | None = None
+    """A VirtualService in the Service's namespace the route hands over to (Istio delegation), for a
+    workload whose traffic a rollout controller splits. Default None: route to the Service."""
 
     @property
     def host(self) -> str:
@@ -187,11 +190,12 @@ def virtual_service_spec(*, hostname: str, gateway: str, routes: list[HttpRoute]
             }
         )
     for route in routes:
-        http.append(
-            {
-                "match": [{"uri": {"prefix": route.path_prefix}}],
-                "route": [{"destination": {"host": route.host, "port": {"number": route.port}}}],
-            }
-        )
+        match = [{"uri": {"prefix": route.path_prefix}}]
+        if route.delegate is not None:
+            http.append({"match": match, "delegate": {"name": route.delegate, "namespace": route.namespace}})
+        else:
+            http.append(
+                {"match": match, "route": [{"destination": {"host": route.host, "port": {"number": route.port}}}]}
+            )
     # exportTo ".": a gateway's routes, not part of the sidecars' configuration.
     return {"hosts": [hostname], "gateways": [gateway], "exportTo": ["."], "http": http}

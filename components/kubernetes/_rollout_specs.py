@@ -213,7 +213,13 @@ def canary_strategy(workload: str, delivery: Delivery) -> dict[str, Any]:
     traffic: dict[str, Any] = {
         "istio": {
             # The VirtualService and DestinationRule share the workload's name and namespace.
-            "virtualService": {"name": workload, "routes": [PRIMARY_ROUTE]},
+            # Two VirtualServices: the mesh callers' (the Service host) and the edge delegate
+            # the ingress gateway hands the workload's paths to, so requests from the front
+            # door follow the weights and the header route too.
+            "virtualServices": [
+                {"name": workload, "routes": [PRIMARY_ROUTE]},
+                {"name": edge_virtual_service_name(workload), "routes": [PRIMARY_ROUTE]},
+            ],
             "destinationRule": {
                 "name": workload,
                 "canarySubsetName": CANARY_SUBSET,
@@ -270,14 +276,29 @@ def canary_subsets(labels: dict[str, str]) -> list[dict[str, Any]]:
     return [{"name": name, "labels": dict(labels)} for name in (STABLE_SUBSET, CANARY_SUBSET)]
 
 
-def mesh_virtual_service_spec(host: str, port: int) -> dict[str, Any]:
-    """The workload's VirtualService for mesh callers: its Service host, the `primary` route split
-    between the subsets, all to `stable` until a rollout moves the weights."""
+def edge_virtual_service_name(workload: str) -> str:
+    """The delegate VirtualService the ingress gateway's routes hand a canary workload to."""
+    return f"{workload}-edge"
+
+
+def _split(host: str, port: int) -> list[dict[str, Any]]:
+    """The `primary` route: all to `stable` until a rollout moves the weights."""
 
     def destination(subset: str, weight: int) -> dict[str, Any]:
         return {"destination": {"host": host, "subset": subset, "port": {"number": port}}, "weight": weight}
 
-    return {
-        "hosts": [host],
-        "http": [{"name": PRIMARY_ROUTE, "route": [destination(STABLE_SUBSET, 100), destination(CANARY_SUBSET, 0)]}],
-    }
+    return [{"name": PRIMARY_ROUTE, "route": [destination(STABLE_SUBSET, 100), destination(CANARY_SUBSET, 0)]}]
+
+
+def edge_virtual_service_spec(host: str, port: int, gateway_namespace: str) -> dict[str, Any]:
+    """The edge delegate: no hosts and no gateways (Istio's delegate form); the gateway's route
+    for the workload's paths names it, and its match narrows within that route's. Exported
+    only to the gateway's namespace, where the root VirtualServices live."""
+    return {"exportTo": [gateway_namespace], "http": _split(host, port)}
+
+
+def mesh_virtual_service_spec(host: str, port: int) -> dict[str, Any]:
+    """The workload's VirtualService for mesh callers: its Service host, the `primary` route split
+    between the subsets, all to `stable` until a rollout moves the weights."""
+
+    return {"hosts": [host], "http": _split(host, port)}

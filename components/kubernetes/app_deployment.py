@@ -33,12 +33,11 @@ another manager owns under server-side apply):
 The cost: a later change of the workload's port does not reach an existing VirtualService's
 routes; replace it (`pulumi up --replace <urn>`) with the port change.
 
-Edge traffic: the ingress gateway's VirtualServices (IngressGateway) route each hostname's
-paths to the Service host without subsets, and Istio applies only the gateway-bound
-VirtualService to them, so requests from the front door spread over stable and canary pods
-by pod count (the canary ReplicaSet is the step's weight of the replicas, the stable one
-stays full), and the header route applies to mesh callers only. The analysis still judges
-the canary's own pods under that traffic.
+Edge traffic: Istio applies only the gateway-bound VirtualServices to requests from the
+front door, so for a canary workload the gateway's route hands the workload's paths to a
+delegate VirtualService in the workload's namespace (`<workload>-edge`, no hosts). The
+Rollout steers both that delegate and the mesh VirtualService: edge and mesh requests
+follow the same weights and the same `canary: true` header route.
 """
 
 from collections.abc import Callable
@@ -65,6 +64,8 @@ from components.kubernetes._rollout_specs import (
     analysis_template_name,
     analysis_template_spec,
     canary_subsets,
+    edge_virtual_service_name,
+    edge_virtual_service_spec,
     mesh_virtual_service_spec,
     preview_service_name,
     rollout_spec,
@@ -102,6 +103,9 @@ class AppDeploymentArgs:
     Default none."""
     vpa: bool = True
     """Create a VerticalPodAutoscaler in recommendation mode. Default true (needs the VPA CRDs)."""
+    gateway_namespace: str = "istio-ingress"
+    """The ingress gateway's namespace: a canary workload's edge VirtualService is exported there. Default
+    istio-ingress."""
     delivery: Delivery | None = None
     """Progressive delivery: an Argo Rollout (canary or blueGreen) instead of the Deployment. Default
     None: the Deployment's rolling update. Needs the Argo Rollouts CRDs and controller in `after`."""
@@ -278,20 +282,27 @@ class AppDeployment(pulumi.ComponentResource):
         )
         waits = [*waits, analysis]
         if delivery.strategy == "canary":
-            waits.append(
-                kubernetes.apiextensions.CustomResource(
-                    f"{name}-virtual-service",
-                    api_version=NETWORKING_API,
-                    kind="VirtualService",
-                    metadata=metadata(),
-                    spec=namespace.apply(
-                        lambda ns: mesh_virtual_service_spec(f"{workload}.{ns}.svc.cluster.local", args.pod.port)
-                    ),
-                    opts=pulumi.ResourceOptions(
-                        parent=self, depends_on=args.after, ignore_changes=ROLLOUT_MANAGED_ROUTES
-                    ),
+            host = namespace.apply(lambda ns: f"{workload}.{ns}.svc.cluster.local")
+            routes = {
+                "virtual-service": (workload, host.apply(lambda h: mesh_virtual_service_spec(h, args.pod.port))),
+                "edge-virtual-service": (
+                    edge_virtual_service_name(workload),
+                    host.apply(lambda h: edge_virtual_service_spec(h, args.pod.port, args.gateway_namespace)),
+                ),
+            }
+            for role, (object_name, spec) in routes.items():
+                waits.append(
+                    kubernetes.apiextensions.CustomResource(
+                        f"{name}-{role}",
+                        api_version=NETWORKING_API,
+                        kind="VirtualService",
+                        metadata=metadata(object_name=object_name),
+                        spec=spec,
+                        opts=pulumi.ResourceOptions(
+                            parent=self, depends_on=args.after, ignore_changes=ROLLOUT_MANAGED_ROUTES
+                        ),
+                    )
                 )
-            )
         # The Rollout last: the controller validates the routes, subsets, Services and
         # template it names as soon as it sees it.
         return kubernetes.apiextensions.CustomResource(
