@@ -37,7 +37,9 @@ def test_plan_writes_a_complete_inventory(tmp_path, synthed):
     role_policy = next(r for r in inventory["resources"] if r["name"] == "heal7-prod-network-flow-logs-write")
     assert role_policy["urn"] in flow_log["dependencies"]
     assert inventory["outputs"]["vpcCidr"] == "10.30.0.0/16"
-    files = [tmp_path / "prod" / name for name in ("inventory.json", "quotas.json", "policy-report.json")]
+    files = [
+        tmp_path / "prod" / name for name in ("inventory.json", "quotas.json", "capacity.json", "policy-report.json")
+    ]
     assert context.written[: len(files)] == files
     # Then one manifest per Kubernetes object, each cluster in its own directory, and one
     # file per chart with its coordinates and values.

@@ -9,10 +9,16 @@ It prints the quotas the first `pulumi up` needs (tools/quotas.py: Elastic IPs, 
 gateways, vCPUs per EC2 quota bucket, GCP CPUs and GPUs, static addresses), flags those
 above the provider's default and writes them to `build/<stack>/quotas.json`.
 
+It prints the capacity plan (tools/capacity.py) per cluster: each workload's share of the
+request target against what its HPA maximum serves, and each node pool's allocatable at its
+maximum size against the pods at HPA max; writes `build/<stack>/capacity.json`, and fails
+the plan when a share cannot be served or the pods do not fit.
+
 It then runs the policy pack in-process (policy/runner.py) with the stack's policy config
 (`policy/config/<stack>.json`, the file `pulumi preview --policy-pack-config` takes),
 prints the violations, writes `build/<stack>/policy-report.json`, and exits 1 when any
-mandatory violation exists, as `pulumi preview --policy-pack policy` would fail.
+mandatory violation exists, as `pulumi preview --policy-pack policy` would fail (or a capacity
+check fails).
 
 It writes every Kubernetes object the program registers to
 `build/<stack>/manifests/<cluster>/<namespace or _cluster>/<kind>-<name>.yaml`
@@ -36,6 +42,8 @@ from rich.text import Text
 
 from policy.runner import config_file_for, evaluate, load_policy_config
 from tools import manifests
+from tools.capacity import capacity_report, stack_config
+from tools.capacity_report import capacity_tables
 from tools.inventory import InventoryDiff, build_inventory, diff_inventories
 from tools.quotas import quotas_report
 from tools.synth import PROJECT_ROOT, SynthError, SynthResult, synth
@@ -52,7 +60,9 @@ class PlanContext:
     inventory: dict[str, Any]
     written: list[Path] = field(default_factory=list)
     failed: bool = False
-    """Set by a step that must fail the plan (a mandatory policy violation)."""
+    """Set by a step that must fail the plan (a mandatory policy violation, a capacity check)."""
+    failures: list[str] = field(default_factory=list)
+    """What failed it, one phrase per step (`mandatory policy violations`)."""
 
 
 def write_inventory(context: PlanContext) -> None:
@@ -120,7 +130,9 @@ def check_policies(context: PlanContext) -> None:
         f"policy pack: {report.policies} policies, {len(report.mandatory)} mandatory and "
         f"{len(report.advisory)} advisory violation(s)"
     )
-    context.failed = context.failed or bool(report.mandatory)
+    if report.mandatory:
+        context.failed = True
+        context.failures.append("mandatory policy violations")
 
 
 PER_ACCOUNT = {"aws": "set per account", "gcp": "set per project"}
@@ -146,6 +158,28 @@ def check_quotas(context: PlanContext) -> None:
         context.console.print(Text(f"raise before the first pulumi up: {above} (above the default)", style="red"))
     for quota in report["toCheck"]:
         context.console.print(Text(f"check against the account's or project's quota: {quota} needed", style="yellow"))
+
+
+def check_capacity(context: PlanContext) -> None:
+    """Each workload's share at its HPA max, and the pods at HPA max on the pools at their max (tools/capacity.py)."""
+    try:
+        config = stack_config(context.stack)
+    except FileNotFoundError:
+        # A component synthesized on its own (tools.synth.synth_component) has no stack file,
+        # hence no target or workloads; the CLI refuses a stack without one before this.
+        context.console.print(Text(f"capacity plan: no stack file Pulumi.{context.stack}.yaml, nothing to check"))
+        return
+    report = capacity_report(config, context.result)
+    path = context.out_dir / "capacity.json"
+    path.write_text(json.dumps(report.to_json(), indent=2) + "\n")
+    context.written.append(path)
+    for table in capacity_tables(report):
+        context.console.print(table)
+    for problem in report.problems:
+        context.console.print(Text(problem, style="red"))
+    if report.problems:
+        context.failed = True
+        context.failures.append(f"{len(report.problems)} capacity problem(s)")
 
 
 def render_manifests(context: PlanContext) -> None:
@@ -182,6 +216,7 @@ PLAN_STEPS: list[Callable[[PlanContext], None]] = [
     write_inventory,
     print_summary,
     check_quotas,
+    check_capacity,
     check_policies,
     render_manifests,
 ]
@@ -262,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(str(error), markup=False, highlight=False)
         return 1
     if context.failed:
-        console.print(f"[red]plan failed for stack {args.stack}: mandatory policy violations[/]")
+        console.print(f"[red]plan failed for stack {args.stack}: {', '.join(context.failures)}[/]")
         return 1
     return 0
 

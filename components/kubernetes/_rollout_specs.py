@@ -248,6 +248,9 @@ def blue_green_strategy(workload: str) -> dict[str, Any]:
         "previewService": preview_service_name(workload),
         # A person checks the preview and promotes (deploy-strategy.sh's health check).
         "autoPromotionEnabled": False,
+        # Explicit: the controller's default is 25 %, and a restart would then evict a quarter
+        # of the pods at once (the HEAL7 design's rule is never one fewer than wanted).
+        "maxUnavailable": 0,
         # After the switch the analysis watches the real traffic; a failure switches the
         # active Service back. No scaleDownDelaySeconds: the old version then stays up until
         # the analysis has passed (Argo's documented behaviour with post-promotion analysis).

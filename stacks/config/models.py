@@ -7,14 +7,15 @@ setting. Values that differ by tier have no default here: they come from
 
 The AWS sections live in `stacks/config/aws_models.py` and `stacks/config/data_models.py`, the GCP
 sections in `stacks/config/gcp_models.py`, the front door in `stacks/config/cloudflare_models.py`, the Kubernetes layer in
-`stacks/config/kubernetes_models.py`;
-the value types they share, in `stacks/config/types.py`.
+`stacks/config/kubernetes_models.py`,
+the request target in `stacks/config/capacity_models.py`; the value types they share, in `stacks/config/types.py`.
 """
 
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from stacks.config.aws_models import AwsConfig
+from stacks.config.capacity_models import CapacityConfig
 from stacks.config.cloudflare_models import CloudflareConfig
 from stacks.config.gcp_models import GcpConfig
 from stacks.config.ingress_models import ObjectName
@@ -61,6 +62,9 @@ class PlatformConfig(BaseModel):
     kubernetes: KubernetesConfig = Field(alias="platform:kubernetes")
     workloads: dict[ObjectName, WorkloadConfig] = Field(
         alias="platform:workloads", description="Each workload once, by its Kubernetes name, placed on the clusters."
+    )
+    capacity: CapacityConfig = Field(
+        alias="platform:capacity", description="The request target the workloads' shares divide (tools/capacity.py)."
     )
 
     # The stack name, set by the loader (it is not a config key). Physical names such as

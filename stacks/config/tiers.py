@@ -65,7 +65,9 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             "backups": {"expireAfterDays": 14},
             "eks": {
                 "nodeGroups": {
-                    "general": {"instanceTypes": ["m6i.large"], "minSize": 1, "desiredSize": 2, "maxSize": 3},
+                    # Up to 2 per AZ: the add-ons at their maxima (istiod's 5 x 500m among them)
+                    # take most of one m6i.large in each zone (`make plan` checks it).
+                    "general": {"instanceTypes": ["m6i.large"], "minSize": 1, "desiredSize": 2, "maxSize": 4},
                     "highCpu": {"instanceTypes": ["c6i.xlarge"], "minSize": 0, "desiredSize": 1, "maxSize": 2},
                 },
             },
@@ -95,6 +97,9 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             # One replica per add-on: dev accepts a webhook gap during a node drain.
             "highAvailability": False,
         },
+        # 1 % of the HEAL7 design's 10,000: developers and CI smoke tests, which one or two
+        # pods of each workload serve, on node groups sized for cost.
+        "platform:capacity": {"targetRequestsPerSecond": 100},
     },
     "staging": {
         "platform:protect": False,
@@ -145,6 +150,9 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             "monitor": {"intervalSeconds": 60},
         },
         "platform:kubernetes": {"certManager": {"issuer": "production"}, "highAvailability": True},
+        # 10 % of the HEAL7 design's 10,000: the load tests and failover drills that run here
+        # before prod drive the HPAs through scale-out on node groups a fraction of prod's.
+        "platform:capacity": {"targetRequestsPerSecond": 1000},
     },
     "prod": {
         # Every stateful resource is `protect`ed in prod: a `pulumi destroy` or a rename
@@ -210,6 +218,9 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "platform:cloudflare": {"minimumOrigins": {"aws-primary": 2, "gcp-secondary": 1}},
         # Trusted certificates; two replicas and PodDisruptionBudgets per add-on.
         "platform:kubernetes": {"certManager": {"issuer": "production"}, "highAvailability": True},
+        # The HEAL7 design's throughput target: 10,000 requests per second (p95 under 500 ms).
+        # Each cluster is sized to serve all of it, since a region loss fails everything over.
+        "platform:capacity": {"targetRequestsPerSecond": 10000},
     },
 }
 
