@@ -109,21 +109,77 @@ def hardened_pod_spec() -> dict[str, Any]:
     }
 
 
-def deployment() -> Registration:
+ROLLING_UPDATE = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+
+
+def _workload(
+    name: str,
+    pod: dict[str, Any],
+    *,
+    type_: str = "kubernetes:apps/v1:Deployment",
+    strategy: dict[str, Any] = ROLLING_UPDATE,
+) -> Registration:
+    """A workload with a pod template: a Deployment, or an Argo Rollout (same shape, its own strategy)."""
+    _, api_version, kind = type_.split(":")
     return registration(
-        "kubernetes:apps/v1:Deployment",
-        "web-main",
+        type_,
+        name,
         {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": _metadata("web-main"),
+            "apiVersion": api_version.removeprefix("core/"),
+            "kind": kind,
+            "metadata": _metadata(name),
             "spec": {
                 "replicas": 3,
-                "selector": {"matchLabels": {"app": "web-main"}},
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-                "template": {"metadata": {"labels": {"app": "web-main"}}, "spec": hardened_pod_spec()},
+                "selector": {"matchLabels": {"app": name}},
+                "strategy": copy.deepcopy(strategy),
+                "template": {"metadata": {"labels": {"app": name}}, "spec": pod},
             },
         },
+    )
+
+
+def deployment() -> Registration:
+    return _workload("web-main", hardened_pod_spec())
+
+
+def gpu_deployment() -> Registration:
+    """The HEAL7 design's GPU models: one GPU per pod, tolerating the GPU nodes' taint and
+    selecting the GPU pool (components/gcp/gke_node_pool.py, stacks/gcp_platform.py)."""
+    pod = hardened_pod_spec()
+    pod["serviceAccountName"] = "ai-models"
+    pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] = "1"
+    pod["nodeSelector"] = {"node-class": "gpu"}
+    pod["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}]
+    return _workload("ai-models", pod)
+
+
+def dedicated_deployment() -> Registration:
+    """The Saju engine on EKS's high-CPU group: tolerates its taint and selects its label (stacks/aws_platform.py)."""
+    pod = hardened_pod_spec()
+    pod["serviceAccountName"] = "saju-engine"
+    pod["nodeSelector"] = {"node-class": "high-cpu"}
+    pod["tolerations"] = [{"key": "workload", "operator": "Equal", "value": "saju-engine", "effect": "NoSchedule"}]
+    return _workload("saju-engine", pod)
+
+
+CANARY = {
+    "canary": {
+        "maxUnavailable": 0,
+        "trafficRouting": {
+            "istio": {
+                "virtualService": {"name": "web-main", "routes": ["primary"]},
+                "destinationRule": {"name": "web-main", "canarySubsetName": "canary", "stableSubsetName": "stable"},
+            }
+        },
+        "steps": [{"setWeight": 10}, {"pause": {"duration": "10m"}}, {"setWeight": 50}, {"pause": {"duration": "10m"}}],
+    }
+}
+
+
+def rollout() -> Registration:
+    """web-main as an Argo Rollout, the way canary delivery deploys it: canary over Istio, maxUnavailable 0."""
+    return _workload(
+        "web-main-canary", hardened_pod_spec(), type_="kubernetes:argoproj.io/v1alpha1:Rollout", strategy=CANARY
     )
 
 
@@ -361,6 +417,9 @@ def kubernetes_layer() -> list[Registration]:
         namespace(),
         default_deny(),
         deployment(),
+        gpu_deployment(),
+        dedicated_deployment(),
+        rollout(),
         cron_job(),
         network_policy(),
         role(),

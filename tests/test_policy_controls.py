@@ -56,6 +56,9 @@ PROD = {
 }
 KUBERNETES: dict[str, Callable[[], Registration]] = {
     "deployment": k8s.deployment,
+    "gpu-deployment": k8s.gpu_deployment,
+    "dedicated-deployment": k8s.dedicated_deployment,
+    "rollout": k8s.rollout,
     "cron-job": k8s.cron_job,
     "network-policy": k8s.network_policy,
     "role": k8s.role,
@@ -70,6 +73,7 @@ KUBERNETES: dict[str, Callable[[], Registration]] = {
 ENFORCE = "pod-security.kubernetes.io/enforce"
 POD = "spec.template.spec"
 CONTAINER = f"{POD}.containers.0"
+GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
 KMS_POLICY_OPEN = json.dumps(
     {
         "Version": "2012-10-17",
@@ -188,6 +192,13 @@ RESOURCE_CASES = [
     ("k8s-no-token-automount", "deployment", {f"{POD}.automountServiceAccountToken": DELETE}),
     ("k8s-no-default-service-account", "deployment", {f"{POD}.serviceAccountName": "default"}),
     ("k8s-rolling-update-zero-unavailable", "deployment", {"spec.strategy.rollingUpdate.maxUnavailable": "25%"}),
+    ("k8s-rolling-update-zero-unavailable", "rollout", {"spec.strategy.canary.maxUnavailable": DELETE}),
+    # A Rollout's pod template is checked like a Deployment's.
+    ("k8s-liveness-probe", "rollout", {f"{CONTAINER}.livenessProbe": DELETE}),
+    ("k8s-dedicated-pool-placement", "gpu-deployment", {f"{POD}.tolerations": DELETE}),
+    ("k8s-dedicated-pool-placement", "gpu-deployment", {f"{POD}.nodeSelector": DELETE}),
+    ("k8s-dedicated-pool-placement", "deployment", {f"{POD}.tolerations": [GPU_TOLERATION]}),
+    ("k8s-dedicated-pool-placement", "dedicated-deployment", {f"{POD}.nodeSelector": DELETE}),
     ("k8s-no-default-namespace", "service", {"metadata.namespace": DELETE}),
     ("k8s-rbac-no-wildcards", "role", {"rules.0.resources": ["*"]}),
     ("k8s-rbac-no-escalation-verbs", "role", {"rules.0.verbs": ["get", "bind"]}),

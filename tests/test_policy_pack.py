@@ -60,7 +60,7 @@ def test_families_and_counts():
         "gcp-gke": 16,
         "gcp-data": 6,
         "cloudflare": 6,
-        "kubernetes": 34,
+        "kubernetes": 35,
         "stack": 9,
     }
 

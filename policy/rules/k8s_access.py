@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pulumi_policy import ResourceValidationArgs, Severity
 
 from .framework import Config, as_list, checkov, cis_eks, cloudflare_guide, get, requirement
+from .k8s_workloads import ROLLOUT
 from .k8s_workloads import kubernetes_control as _control
 
 ROLES = ["kubernetes:rbac.authorization.k8s.io/v1:Role", "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"]
@@ -31,6 +32,7 @@ NAMESPACED = [
     "kubernetes:batch/v1:Job",
     "kubernetes:batch/v1:CronJob",
     "kubernetes:core/v1:Pod",
+    ROLLOUT,
     SERVICE,
     SECRET,
     "kubernetes:core/v1:ConfigMap",

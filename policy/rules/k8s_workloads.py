@@ -1,15 +1,19 @@
 """Pod-level controls for Kubernetes workloads (the checkov CKV_K8S checks that apply to
-Deployments, StatefulSets, DaemonSets, Jobs, CronJobs and Pods, and the requirement documents' rules:
-non-root uid 1001, requests and limits, probes, rolling updates with maxUnavailable 0)."""
+Deployments, StatefulSets, DaemonSets, Jobs, CronJobs, Pods and Argo Rollouts, and the requirement
+documents' rules: non-root uid 1001, requests and limits, probes). How a workload rolls out and
+where its pods may run are in k8s_scheduling.py."""
 
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from .framework import Config, ResourceControl, as_list, checkov, cis_eks, get, requirement
+from .framework import Config, ResourceCheck, ResourceControl, as_list, checkov, cis_eks, get, requirement
 
 FAMILY = "kubernetes"
+# Argo Rollouts' replacement for a Deployment (canary and blueGreen delivery): same pod template
+# at spec.template, its own strategy (argo-rollouts docs/features/specification.md).
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 # Where each workload kind keeps its pod spec.
 POD_SPEC_PATHS = {
     "kubernetes:apps/v1:Deployment": "spec.template.spec",
@@ -18,16 +22,33 @@ POD_SPEC_PATHS = {
     "kubernetes:batch/v1:Job": "spec.template.spec",
     "kubernetes:batch/v1:CronJob": "spec.jobTemplate.spec.template.spec",
     "kubernetes:core/v1:Pod": "spec",
+    ROLLOUT: "spec.template.spec",
 }
 WORKLOADS = list(POD_SPEC_PATHS)
 # Long-running workloads: run-to-completion Jobs have no probes and no rollout strategy.
-SERVING = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet"]
+SERVING = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet", ROLLOUT]
 
 Container = Mapping[str, Any]
 
 
 def pod_spec(args: ResourceValidationArgs) -> Mapping[str, Any]:
     return get(args.props, POD_SPEC_PATHS[args.resource_type]) or {}
+
+
+def delegates_pod_template(args: ResourceValidationArgs) -> bool:
+    """A Rollout with `spec.workloadRef` has no pod template of its own: it runs the referenced
+    Deployment's, which the pod controls check on that Deployment (argo-rollouts docs/migrating.md)."""
+    return args.resource_type == ROLLOUT and get(args.props, "spec.workloadRef") is not None
+
+
+def pod_check(check: ResourceCheck) -> ResourceCheck:
+    """`check`, except on a workload whose pod template lives elsewhere (`delegates_pod_template`)."""
+
+    def checked(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
+        if not delegates_pod_template(args):
+            yield from check(args, config)
+
+    return checked
 
 
 def containers(args: ResourceValidationArgs, include_init: bool = True) -> list[Container]:
@@ -44,7 +65,8 @@ def security_setting(args: ResourceValidationArgs, container: Container, key: st
 
 def _per_container(
     problem: Callable[[ResourceValidationArgs, Container, Config], str | None], include_init: bool = True
-):
+) -> ResourceCheck:
+    @pod_check
     def check(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
         for container in containers(args, include_init):
             message = problem(args, container, config)
@@ -88,7 +110,8 @@ def _digest(_: ResourceValidationArgs, container: Container, __: Config) -> str 
     return None if "@sha256:" in image else f"image {image!r} is not pinned by digest"
 
 
-def _pod_flag(flag: str, problem: str):
+def _pod_flag(flag: str, problem: str) -> ResourceCheck:
+    @pod_check
     def check(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
         if get(pod_spec(args), flag) is True:
             yield f"{problem} ({flag})"
@@ -144,6 +167,7 @@ def _seccomp(args: ResourceValidationArgs, container: Container, _: Config) -> s
     return f"runs without a seccomp profile ({profile or 'unset'})"
 
 
+@pod_check
 def _token_automount(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
     spec = pod_spec(args)
     account = get(spec, "serviceAccountName") or "default"
@@ -151,18 +175,10 @@ def _token_automount(args: ResourceValidationArgs, config: Config) -> Iterator[s
         yield f"service account {account!r} gets an API token it does not need (automountServiceAccountToken)"
 
 
+@pod_check
 def _named_service_account(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
     if (get(pod_spec(args), "serviceAccountName") or "default") == "default":
         yield "pods run as the namespace's default service account (serviceAccountName)"
-
-
-def _rolling_update(args: ResourceValidationArgs, _: Config) -> Iterator[str]:
-    strategy = get(args.props, "spec.strategy") or {}
-    # Absent: RollingUpdate with maxUnavailable 25%, which drops capacity during a rollout.
-    if get(strategy, "type") == "Recreate":
-        yield "the Recreate strategy stops every pod before starting new ones (spec.strategy.type)"
-    elif get(strategy, "rollingUpdate.maxUnavailable") not in (0, 0.0, "0", "0%"):
-        yield "a rollout may take serving pods down (spec.strategy.rollingUpdate.maxUnavailable is not 0)"
 
 
 def kubernetes_control(
@@ -403,15 +419,5 @@ POLICIES = [
         "insecure: serviceAccountName defaults to 'default'",
         "create a ServiceAccount per workload and set serviceAccountName",
         _named_service_account,
-    ),
-    _control(
-        "k8s-rolling-update-zero-unavailable",
-        "Deployments roll out without taking serving pods down.",
-        Severity.MEDIUM,
-        requirement("rollingUpdate maxUnavailable 0"),
-        ["kubernetes:apps/v1:Deployment"],
-        "insecure: the default rollout allows 25% unavailable",
-        "set spec.strategy.rollingUpdate {maxSurge: 1, maxUnavailable: 0}",
-        _rolling_update,
     ),
 ]
