@@ -7,7 +7,7 @@ setting. Values that differ by tier have no default here: they come from
 
 The AWS sections live in `stacks/config/aws_models.py` and `stacks/config/data_models.py`, the GCP
 sections in `stacks/config/gcp_models.py`, the front door in `stacks/config/cloudflare_models.py`, the Kubernetes layer in
-`stacks/config/kubernetes_models.py`;
+`stacks/config/kubernetes_models.py`, the base image in `stacks/config/image_models.py`;
 the value types they share, in `stacks/config/types.py`.
 """
 
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from stacks.config.aws_models import AwsConfig
 from stacks.config.cloudflare_models import CloudflareConfig
 from stacks.config.gcp_models import GcpConfig
+from stacks.config.image_models import ImagesConfig
 from stacks.config.ingress_models import ObjectName
 from stacks.config.kubernetes_models import KubernetesConfig
 from stacks.config.types import (
@@ -62,6 +63,7 @@ class PlatformConfig(BaseModel):
     workloads: dict[ObjectName, WorkloadConfig] = Field(
         alias="platform:workloads", description="Each workload once, by its Kubernetes name, placed on the clusters."
     )
+    images: ImagesConfig = Field(alias="platform:images", description="The platform's base image and its build.")
 
     # The stack name, set by the loader (it is not a config key). Physical names such as
     # log groups and KMS aliases derive from it, so two stacks of one tier in one account

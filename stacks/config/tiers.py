@@ -95,6 +95,10 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             # One replica per add-on: dev accepts a webhook gap during a node drain.
             "highAvailability": False,
         },
+        # Dev stacks come up from laptops and throwaway runners where a Docker engine is not
+        # a given: a dev `pulumi up` needs none and only consumes the base image (set true
+        # on a machine with Docker to build and push it into dev's registries).
+        "platform:images": {"buildBase": False},
     },
     "staging": {
         "platform:protect": False,
@@ -145,6 +149,9 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             "monitor": {"intervalSeconds": 60},
         },
         "platform:kubernetes": {"certManager": {"issuer": "production"}, "highAvailability": True},
+        # Deployed by the pipeline's runner, which has a Docker engine: the stack's own
+        # registries hold the base image its workload builds start FROM.
+        "platform:images": {"buildBase": True},
     },
     "prod": {
         # Every stateful resource is `protect`ed in prod: a `pulumi destroy` or a rename
@@ -210,6 +217,8 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "platform:cloudflare": {"minimumOrigins": {"aws-primary": 2, "gcp-secondary": 1}},
         # Trusted certificates; two replicas and PodDisruptionBudgets per add-on.
         "platform:kubernetes": {"certManager": {"issuer": "production"}, "highAvailability": True},
+        # As staging: deployed by the pipeline's runner, which has a Docker engine.
+        "platform:images": {"buildBase": True},
     },
 }
 
