@@ -52,11 +52,12 @@ def registry_host(url: str) -> str:
     return url.split("/", 1)[0]
 
 
-def ecr_login(host: pulumi.Input[str], aws_provider: pulumi.ProviderResource) -> RegistryLogin:
-    """An ECR authorization token of the deploying identity's account (the stack's registry)."""
+def ecr_login(aws_provider: pulumi.ProviderResource) -> RegistryLogin:
+    """An ECR authorization token of the deploying identity's account in aws:region: the
+    registry every repository of the stack lives in (`<account>.dkr.ecr.<region>.amazonaws.com`)."""
     token = aws.ecr.get_authorization_token_output(opts=pulumi.InvokeOutputOptions(provider=aws_provider))
     return RegistryLogin(
-        address=pulumi.Output.from_input(host),
+        address=token.proxy_endpoint.apply(lambda endpoint: endpoint.removeprefix("https://")),
         username=token.user_name,
         password=pulumi.Output.secret(token.password),
     )
@@ -111,14 +112,9 @@ def eks_images(
     placed = {name: w.image for name, w in config.workloads.items() if "eks" in w.placement}
     if not placed:
         return {}
-    urls = primary.registries.repository_urls
-    # Every repository of the stack lives in one registry (the account's, in aws:region).
-    host = urls.apply(lambda by_name: registry_host(next(iter(by_name.values()))))
-    provider = registry_provider(f"{config.resource_prefix}-ecr-docker", ecr_login(host, aws_provider))
-    return {
-        name: pinned(urls.apply(lambda by_name, repository=image.repository: by_name[repository]), image.tag, provider)
-        for name, image in placed.items()
-    }
+    urls = primary.registries.repository_url_of
+    provider = registry_provider(f"{config.resource_prefix}-ecr-docker", ecr_login(aws_provider))
+    return {name: pinned(urls[image.repository], image.tag, provider) for name, image in placed.items()}
 
 
 def gke_images(
@@ -153,9 +149,9 @@ def build_base_image(
     if not images.build_base:
         return {}
     prefix, repository = config.resource_prefix, images.base_repository
-    ecr_url = primary.registries.repository_urls.apply(lambda by_name: by_name[repository])
+    ecr_url = primary.registries.repository_url_of[repository]
     registry_url = secondary.registry.repository_url.apply(lambda url: f"{url}/{repository}")
-    ecr = ecr_login(ecr_url.apply(registry_host), aws_provider)
+    ecr = ecr_login(aws_provider)
     artifact_registry = artifact_registry_login(registry_url.apply(registry_host), gcp_provider)
     # The deploying machine's engine (DOCKER_HOST, or the default socket): only stacks that
     # build the base image need one.
