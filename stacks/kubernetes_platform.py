@@ -32,6 +32,7 @@ from stacks.aws_platform import AwsPrimary
 from stacks.cluster_services import ClusterPlatform, platform_services
 from stacks.config.models import PlatformConfig
 from stacks.gcp_platform import GcpSecondary
+from stacks.images import eks_images, gke_images
 from stacks.kubernetes_identities import eks_secrets_reader, gke_secrets_reader
 
 POSTGRES_PORT = 5432
@@ -114,13 +115,8 @@ def build_kubernetes(
             allocation_ids=[primary.network.ingress_allocation_ids[zone] for zone in config.aws.availability_zones],
         ),
         edge_source_ranges,
-        images={
-            name: primary.registries.repository_urls.apply(
-                lambda urls, image=workload.image: f"{urls[image.repository]}:{image.tag}"
-            )
-            for name, workload in config.workloads.items()
-            if "eks" in workload.placement
-        },
+        # Each EKS workload's tag resolved to its digest in the stack's ECR (stacks/images.py).
+        images=eks_images(config, primary, aws_provider),
         # EKS also runs VPA's recommender, the Load Balancer Controller (the ingress NLB's
         # controller) and metrics-server (EKS ships none; HPAs need it).
         addons=lambda after: ClusterAddons(
@@ -153,13 +149,8 @@ def build_kubernetes(
         # The reserved regional address (the gcp-secondary pool's origin), claimed by name.
         GkeStaticAddress(address_name=secondary.network.ingress_address_name),
         edge_source_ranges,
-        images={
-            name: secondary.registry.repository_url.apply(
-                lambda url, image=workload.image: f"{url}/{image.repository}:{image.tag}"
-            )
-            for name, workload in config.workloads.items()
-            if "gke" in workload.placement
-        },
+        # Each GKE workload's tag resolved to its digest in the stack's Artifact Registry.
+        images=gke_images(config, secondary, gcp_provider),
     )
     return [eks, gke]
 

@@ -24,6 +24,7 @@ from stacks.cloudflare_platform import build_cloudflare
 from stacks.config.models import PlatformConfig
 from stacks.config.rules import replica_source_hostname
 from stacks.gcp_platform import build_gcp
+from stacks.images import build_base_image
 from stacks.kubernetes_platform import build_kubernetes
 
 
@@ -106,6 +107,8 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     edge_ranges = cloudflare.get_ip_ranges_output(opts=pulumi.InvokeOutputOptions(provider=cloudflare_provider))
     source_ranges = edge_ranges.ipv4_cidrs.apply(lambda ranges: check_security_group_rules(list(ranges)))
     clusters = build_kubernetes(config, primary, secondary, aws_provider, gcp_provider, source_ranges)
+    # The hardened base image in both clouds' registries, when this stack builds it.
+    base_image = build_base_image(config, primary, secondary, aws_provider, gcp_provider)
 
     edge = build_cloudflare(
         config,
@@ -124,5 +127,6 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         **secondary.exports(config),
         "vpnGcpGatewayIps": vpn.gcp_gateway_ips,
         "vpnAwsTunnelAddresses": vpn.aws_tunnel_addresses,
+        **base_image,
         **edge,
     }

@@ -44,6 +44,7 @@ def test_every_cloud_resource_uses_the_explicit_provider(synthed, stack):
         "pulumi:providers:random",
         "pulumi:providers:cloudflare",
         "pulumi:providers:kubernetes",
+        "pulumi:providers:docker",
     }
     aws_provider = result.one("pulumi:providers:aws")
     gcp_provider = result.one("pulumi:providers:gcp")
@@ -55,7 +56,7 @@ def test_every_cloud_resource_uses_the_explicit_provider(synthed, stack):
     # No token in the stack files: the real provider reads CLOUDFLARE_API_TOKEN instead.
     assert "apiToken" not in cloudflare_provider.inputs
     custom = [r for r in result.resources if r.custom and not r.type.startswith("pulumi:providers:")]
-    assert custom and all(r.package in ("aws", "gcp", "random", "cloudflare", "kubernetes") for r in custom)
+    assert custom and all(r.package in ("aws", "gcp", "random", "cloudflare", "kubernetes", "docker") for r in custom)
     assert all(r.provider == aws_provider.urn for r in custom if r.package == "aws")
     assert all(r.provider == gcp_provider.urn for r in custom if r.package == "gcp")
     assert all(r.provider == random_provider.urn for r in custom if r.package == "random")
@@ -64,6 +65,14 @@ def test_every_cloud_resource_uses_the_explicit_provider(synthed, stack):
     kubernetes_providers = {p.urn for p in result.of_type("pulumi:providers:kubernetes")}
     assert len(kubernetes_providers) == 2
     assert all(r.provider in kubernetes_providers for r in custom if r.package == "kubernetes")
+    # The base image's builds: the engine's provider, which only stacks that build it have
+    # (the registries' lookup providers need no engine; tests/test_images.py).
+    docker_builds = [r for r in custom if r.package == "docker"]
+    assert all(
+        r.provider == f"urn:pulumi:{stack}::multicloud-platform::pulumi:providers:docker::heal7-{stack}-docker-build"
+        for r in docker_builds
+    )
+    assert len(docker_builds) == (0 if stack == "dev" else 2)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -277,9 +286,16 @@ def test_every_invoke_goes_through_the_explicit_provider(synthed, stack):
     providers = {
         p.type.removeprefix("pulumi:providers:"): f"{p.urn}::{p.id}"
         for p in result.resources
-        if p.type.startswith("pulumi:providers:")
+        if p.type.startswith("pulumi:providers:") and p.type != "pulumi:providers:docker"
     }
+    registries = {p.name: f"{p.urn}::{p.id}" for p in result.of_type("pulumi:providers:docker")}
     assert set(result.invokes) == {
+        # Short-lived registry credentials, and the workload images' digests in the
+        # registry each cluster pulls from, each through its own provider (stacks/images.py).
+        ("aws:ecr/getAuthorizationToken:getAuthorizationToken", providers["aws"]),
+        ("gcp:organizations/getClientConfig:getClientConfig", providers["gcp"]),
+        ("docker:index/getRegistryImage:getRegistryImage", registries[f"heal7-{stack}-ecr-docker"]),
+        ("docker:index/getRegistryImage:getRegistryImage", registries[f"heal7-{stack}-registry-docker"]),
         ("aws:index/getCallerIdentity:getCallerIdentity", providers["aws"]),
         ("aws:index/getPartition:getPartition", providers["aws"]),
         ("aws:index/getRegion:getRegion", providers["aws"]),

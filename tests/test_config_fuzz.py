@@ -94,12 +94,14 @@ for _stack, _zone in (("dev", "heal7-dev.com"), ("prod", "heal7.com")):
             },
             # Digits and dots are valid in IAM role names and ECR repository names.
             (_stack, "platform:aws.eks.adminRoles[0]", "bare address"): "a valid IAM role name",
-            **{
-                (_stack, f"platform:aws.ecr.repositories[{index}]", "bare address"): "a valid ECR repository name"
-                for index in range(3)
-            },
         }
     )
+# The first three ECR repositories hold the EKS workloads' images, so renaming one is refused
+# (at the workload's image.repository); the fourth holds the base image, which only a stack
+# that builds it (platform:images.buildBase, off in dev) must push there.
+ACCEPTED[("dev", "platform:aws.ecr.repositories[3]", "bare address")] = "a valid ECR repository name"
+ACCEPTED[("dev", "platform:images.baseRepository", "bare address")] = "dev does not push the base image"
+ACCEPTED[("dev", "platform:images.buildBase", "true")] = "building the base image in dev is allowed"
 
 
 def _key(path: Path) -> str:
@@ -148,11 +150,16 @@ def _related(line: str, path: Path) -> bool:
     """The line names the mutated key or a key below it, or mentions the whole key; or it
     names a key above it and says which field (so "a bad sharedBuffers names only tuning"
     fails); or it reports a sibling missing from the map the mutation rewrote (a map in
-    the stack file replaces the default map whole)."""
+    the stack file replaces the default map whole); or, for a list element, its message
+    names the list (a rule about the list's members)."""
     line_key, _, message = line.partition(": ")
     key = _key(path)
     leaf = next((part for part in reversed(path) if isinstance(part, str)), "")
     if line_key.startswith(key) or key in line:
+        return True
+    # A rule about a list's members (a workload's image in platform:aws.ecr.repositories)
+    # names the list, not the element the mutation changed.
+    if isinstance(path[-1], int) and _key(path[:-1]) in message:
         return True
     if key.startswith(line_key) and leaf and leaf in message:
         return True

@@ -111,6 +111,9 @@ UNNAMED = {
     "gcp:secretmanager/secretVersion:SecretVersion",
     "gcp:servicenetworking/connection:Connection",
     "random:index/randomId:RandomId",
+    # The base image's builds name an image, not a resource: the ECR repository's URL or the
+    # Artifact Registry repository's (both checked as those resources) and a content tag.
+    "docker:index/image:Image",
     "random:index/randomPassword:RandomPassword",
     # Kubernetes objects take fixed names or namespace names from config (DNS labels,
     # checked there), never the prefix.

@@ -23,7 +23,8 @@ BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfigura
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-WORKLOADS = ("web-main", "api-gateway", "saju-engine")
+# The HEAL7 design's three EKS workloads and its base image (platform:images.baseRepository).
+WORKLOADS = ("web-main", "api-gateway", "saju-engine", "base")
 PROTECTED = {"dev": False, "staging": False, "prod": True}
 # (transitions before expiry, expiry days): a transition due at or after expiry is left out.
 RETENTION = {

@@ -26,7 +26,7 @@ CASES = [
         "prod",
         "platform:aws",
         ("ecr", "repositories"),
-        ["batch-jobs", "web-main", "api-gateway", "saju-engine"],
+        ["batch-jobs", "web-main", "api-gateway", "saju-engine", "base"],
         "-ecr-batch-jobs",
     ),
 ]

@@ -9,6 +9,8 @@ changes.
 An invoke that has no mock raises, so a new data source cannot silently come back empty.
 """
 
+import base64
+import json
 from typing import Any
 
 import pulumi
@@ -54,6 +56,49 @@ CLOUDFLARE_IPV6_RANGES = (
 )
 
 
+# The registries' state, for tests: `<repository url>:<tag>` -> a label of the push that the
+# tag now points to. A tag missing here points to its first push. The digest a registry
+# answers is derived from the image name, the tag and this label, so a test that "moves" a
+# tag (a label other than the first push) gets another digest for it.
+MOVED_TAGS: dict[str, str] = {}
+
+
+def registry_digest(image: str) -> str:
+    """The digest the mock registry holds for `<repository url>:<tag>` (sha256:<64 hex>)."""
+    return "sha256:" + digest("registry-image", image, MOVED_TAGS.get(image, "first-push"))
+
+
+def ecr_password(account: str, region: str) -> str:
+    """An ECR token's password: base64 of a JSON envelope around an encrypted payload, as ECR issues them."""
+    envelope = {
+        "payload": base64.b64encode(bytes.fromhex(digest("ecr-payload", account, region) * 4)).decode(),
+        "datakey": base64.b64encode(bytes.fromhex(digest("ecr-datakey", account, region) * 2)).decode(),
+        "version": "2",
+        "type": "DATA_KEY",
+        "expiration": 1767268800,
+    }
+    return base64.b64encode(json.dumps(envelope, separators=(",", ":")).encode()).decode()
+
+
+def _image_build_outputs(name: str, inputs: dict[str, Any], _region: str, _owner: str) -> tuple[str, dict[str, Any]]:
+    """docker.Image: the pushed image's digest, derived from its name (repository:tag)."""
+    image_name = str(inputs["imageName"])
+    repository = image_name.rsplit(":", 1)[0]
+    build = inputs.get("build") or {}
+    repo_digest = f"{repository}@sha256:{digest('image-build', image_name)}"
+    return repo_digest, {
+        "baseImageName": image_name,
+        "repoDigest": repo_digest,
+        "registryServer": repository.split("/", 1)[0],
+        "context": build.get("context", "."),
+        "dockerfile": build.get("dockerfile", "Dockerfile"),
+        "platform": build.get("platform"),
+    }
+
+
+DOCKER_RESOURCE_OUTPUTS = {"docker:index/image:Image": _image_build_outputs}
+
+
 class PlatformMocks(pulumi.runtime.Mocks):
     """Per-type ids and outputs for the AWS, GCP, Cloudflare and Kubernetes resources the platform registers."""
 
@@ -82,6 +127,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             builder, owner = GCP_RESOURCE_OUTPUTS.get(args.typ), self._project(args.provider)
         elif args.typ.startswith("cloudflare:"):
             builder, owner = CLOUDFLARE_RESOURCE_OUTPUTS.get(args.typ), str(inputs.get("accountId", ""))
+        elif args.typ.startswith("docker:"):
+            builder, owner = DOCKER_RESOURCE_OUTPUTS.get(args.typ), ""
         elif args.typ.startswith("kubernetes:"):
             # The provider's `namespace` is where a namespaced object without one lands.
             builder, owner = kubernetes_builder(args.typ), str(self._provider(args.provider).get("namespace") or "")
@@ -151,6 +198,41 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "id": f"projects/{project}",
                 "labels": {},
                 "effectiveLabels": {},
+            }
+        if args.token == "docker:index/getRegistryImage:getRegistryImage":
+            image = str(args.args["name"])
+            results[args.token] = {
+                "name": image,
+                "sha256Digest": registry_digest(image),
+                "insecureSkipVerify": bool(args.args.get("insecureSkipVerify", False)),
+                "id": registry_digest(image),
+            }
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            password = ecr_password(account, region)
+            results[args.token] = {
+                "authorizationToken": base64.b64encode(f"AWS:{password}".encode()).decode(),
+                "password": password,
+                "userName": "AWS",
+                "proxyEndpoint": f"https://{account}.dkr.ecr.{region}.amazonaws.com",
+                # ECR tokens last 12 hours.
+                "expiresAt": "2026-01-01T12:00:00Z",
+                "registryId": account,
+                "region": region,
+                "id": region,
+            }
+        if args.token == "gcp:organizations/getClientConfig:getClientConfig":
+            provider = self._provider(args.provider)
+            project = self._project(args.provider)
+            gcp_region = str(provider.get("region", ""))
+            results[args.token] = {
+                # An OAuth 2.0 access token of the provider's credentials (Google's ya29. form).
+                "accessToken": f"ya29.c.{digest('gcp-access-token', project)}{hex_of(project, 40)}",
+                "project": project,
+                "region": gcp_region,
+                "zone": "",
+                # Provider inputs of map type reach the monitor JSON-encoded.
+                "defaultLabels": json.loads(provider.get("defaultLabels") or "{}"),
+                "id": f'projects/"{project}"/regions/"{gcp_region}"/zones/""',
             }
         if args.token == "cloudflare:index/getIpRanges:getIpRanges":
             results[args.token] = {

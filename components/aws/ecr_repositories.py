@@ -75,6 +75,9 @@ class EcrRepositories(pulumi.ComponentResource):
     """Immutable, scanned, KMS-encrypted repositories with lifecycle policies."""
 
     repository_urls: pulumi.Output[dict[str, str]]
+    repository_url_of: dict[str, pulumi.Output[str]]
+    """Repository name -> its URL, each depending on its own repository only (an image
+    reference built from it is not touched when another repository goes)."""
     repository_arns: pulumi.Output[dict[str, str]]
     key_arn: pulumi.Output[str]
 
@@ -131,6 +134,7 @@ class EcrRepositories(pulumi.ComponentResource):
             arns[workload] = repository.arn
 
         self.repository_urls = pulumi.Output.all(**urls)
+        self.repository_url_of = urls
         self.repository_arns = pulumi.Output.all(**arns)
         self.key_arn = key.arn
         self.register_outputs(

@@ -148,11 +148,12 @@ class RedisConfig(Section):
 
 
 class EcrConfig(Section):
-    # The HEAL7 design's AWS workloads (heal7-ai-models runs on GCP and uses Artifact Registry).
+    # The HEAL7 design's AWS workloads (heal7-ai-models runs on GCP and uses Artifact Registry)
+    # and its heal7-base image (platform:images.baseRepository), which their builds start FROM.
     repositories: Annotated[list[RepositoryName], unique("repositories")] = Field(
-        default=["web-main", "api-gateway", "saju-engine"],
+        default=["web-main", "api-gateway", "saju-engine", "base"],
         min_length=1,
-        description="One repository per workload image.",
+        description="One repository per image: each EKS workload's and the base image's.",
     )
     keep_last_images: Count = Field(default=30, ge=1, le=1000, description="Tagged images each repository keeps.")
 

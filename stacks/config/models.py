@@ -7,8 +7,9 @@ setting. Values that differ by tier have no default here: they come from
 
 The AWS sections live in `stacks/config/aws_models.py` and `stacks/config/data_models.py`, the GCP
 sections in `stacks/config/gcp_models.py`, the front door in `stacks/config/cloudflare_models.py`, the Kubernetes layer in
-`stacks/config/kubernetes_models.py`,
-the request target in `stacks/config/capacity_models.py`; the value types they share, in `stacks/config/types.py`.
+`stacks/config/kubernetes_models.py`, the request target in `stacks/config/capacity_models.py`,
+the base image in `stacks/config/image_models.py`; the value types they share, in
+`stacks/config/types.py`.
 """
 
 import pulumi
@@ -18,6 +19,7 @@ from stacks.config.aws_models import AwsConfig
 from stacks.config.capacity_models import CapacityConfig
 from stacks.config.cloudflare_models import CloudflareConfig
 from stacks.config.gcp_models import GcpConfig
+from stacks.config.image_models import ImagesConfig
 from stacks.config.ingress_models import ObjectName
 from stacks.config.kubernetes_models import KubernetesConfig
 from stacks.config.types import (
@@ -66,6 +68,7 @@ class PlatformConfig(BaseModel):
     capacity: CapacityConfig = Field(
         alias="platform:capacity", description="The request target the workloads' shares divide (tools/capacity.py)."
     )
+    images: ImagesConfig = Field(alias="platform:images", description="The platform's base image and its build.")
 
     # The stack name, set by the loader (it is not a config key). Physical names such as
     # log groups and KMS aliases derive from it, so two stacks of one tier in one account

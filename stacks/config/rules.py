@@ -11,6 +11,7 @@ from components.gcp.cloudsql_replica import MAX_SOURCE_HOST_LENGTH
 from stacks.config.aws_models import SubnetPlanError
 from stacks.config.certificates import CERTS_DIR, rds_ca_certificate, rds_ca_path
 from stacks.config.cloudflare_models import check_region_of, front_door_problems
+from stacks.config.image_models import image_problems
 from stacks.config.ingress_models import ingress_problems
 from stacks.config.models import PlatformConfig
 from stacks.config.names import ARTIFACT_REGISTRY_ID_MAX, prefix_problems
@@ -96,6 +97,7 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
     problems.extend(_composed_name_problems(config))
     problems.extend(front_door_problems(config.cloudflare, aws_origin_count=len(azs)))
     problems.extend(workload_problems(config.workloads, set(config.kubernetes.namespaces)))
+    problems.extend(image_problems(config.images, config.workloads, list(config.aws.ecr.repositories)))
     placements = {f"{w.namespace}/{name}": [str(c) for c in w.placement] for name, w in config.workloads.items()}
     problems.extend(ingress_problems(config.kubernetes.ingress, placements, config.cloudflare))
     for key, region in (("aws:region", config.aws_region), ("gcp:region", config.gcp_region)):

@@ -100,6 +100,10 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         # 1 % of the HEAL7 design's 10,000: developers and CI smoke tests, which one or two
         # pods of each workload serve, on node groups sized for cost.
         "platform:capacity": {"targetRequestsPerSecond": 100},
+        # Dev stacks come up from laptops and throwaway runners where a Docker engine is not
+        # a given: a dev `pulumi up` needs none and only consumes the base image (set true
+        # on a machine with Docker to build and push it into dev's registries).
+        "platform:images": {"buildBase": False},
     },
     "staging": {
         "platform:protect": False,
@@ -153,6 +157,9 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         # 10 % of the HEAL7 design's 10,000: the load tests and failover drills that run here
         # before prod drive the HPAs through scale-out on node groups a fraction of prod's.
         "platform:capacity": {"targetRequestsPerSecond": 1000},
+        # Deployed by the pipeline's runner, which has a Docker engine: the stack's own
+        # registries hold the base image its workload builds start FROM.
+        "platform:images": {"buildBase": True},
     },
     "prod": {
         # Every stateful resource is `protect`ed in prod: a `pulumi destroy` or a rename
@@ -221,6 +228,8 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         # The HEAL7 design's throughput target: 10,000 requests per second (p95 under 500 ms).
         # Each cluster is sized to serve all of it, since a region loss fails everything over.
         "platform:capacity": {"targetRequestsPerSecond": 10000},
+        # As staging: deployed by the pipeline's runner, which has a Docker engine.
+        "platform:images": {"buildBase": True},
     },
 }
 
