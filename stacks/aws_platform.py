@@ -131,7 +131,7 @@ def build_aws(config: PlatformConfig, on_aws: pulumi.ResourceOptions) -> AwsPrim
             max_allocated_storage_gib=rds.max_allocated_storage,
             tuning=rds.tuning.rds_values(),
             # PostgreSQL identifiers take no '-'; the HEAL7 design names its admin heal7_admin.
-            db_name=config.name.replace("-", "_"),
+            db_name=application_database(config),
             master_username=f"{config.name.replace('-', '_')}_admin",
             clients=[
                 ClientSource("eks-nodes", "PostgreSQL from the EKS worker nodes", cluster.node_security_group_id),
@@ -141,6 +141,7 @@ def build_aws(config: PlatformConfig, on_aws: pulumi.ResourceOptions) -> AwsPrim
                     "PostgreSQL replication from the Cloud SQL replica over the VPN",
                     cidr=str(config.gcp.network.private_service_access_cidr),
                 ),
+                _gke_pods(config, "PostgreSQL from the GKE pods over the VPN (their DATABASE_URL: writes)"),
             ],
             multi_az=rds.multi_az,
             backup_retention_days=rds.backup_retention_days,
@@ -161,7 +162,10 @@ def build_aws(config: PlatformConfig, on_aws: pulumi.ResourceOptions) -> AwsPrim
             vpc_id=network.vpc_id,
             subnet_ids=network.private_subnet_ids,
             availability_zones=list(aws_config.availability_zones),
-            clients=[ClientSource("eks-nodes", "Redis from the EKS worker nodes", cluster.node_security_group_id)],
+            clients=[
+                ClientSource("eks-nodes", "Redis from the EKS worker nodes", cluster.node_security_group_id),
+                _gke_pods(config, "Redis (sessions and cache) from the GKE pods over the VPN"),
+            ],
             node_type=redis.node_type,
             node_count=redis.node_count,
             engine_version=redis.engine_version,
@@ -211,6 +215,18 @@ def build_aws(config: PlatformConfig, on_aws: pulumi.ResourceOptions) -> AwsPrim
     )
 
     return AwsPrimary(network, cluster, database, cache, registries, backup_bucket, backup_writer)
+
+
+def application_database(config: PlatformConfig) -> str:
+    """The application database RDS creates (and the replica copies); PostgreSQL identifiers take no '-'."""
+    return config.name.replace("-", "_")
+
+
+def _gke_pods(config: PlatformConfig, description: str) -> ClientSource:
+    """The GKE pods' range as a client across the VPN. GKE keeps pod IPs as the source towards
+    10.0.0.0/8 (among its default non-masquerade destinations), so AWS sees the pods range,
+    not the nodes', and Cloud Router advertises it for the replies."""
+    return ClientSource("gke-pods", description, cidr=str(config.gcp.network.pods_cidr))
 
 
 def _node_group(

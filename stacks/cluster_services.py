@@ -22,7 +22,15 @@ import pulumi_kubernetes as kubernetes
 from components.kubernetes._rollout_specs import edge_virtual_service_name
 from components.kubernetes.cert_manager import CertManager, CertManagerArgs
 from components.kubernetes.cluster_addons import ClusterAddons
-from components.kubernetes.external_secrets import AwsSecretStore, ExternalSecrets, ExternalSecretsArgs, GcpSecretStore
+from components.kubernetes.external_secrets import (
+    WORKLOAD_SERVICE_ACCOUNT,
+    WORKLOAD_STORE_NAME,
+    AwsSecretStore,
+    ExternalSecrets,
+    ExternalSecretsArgs,
+    GcpSecretStore,
+    ScopedStore,
+)
 from components.kubernetes.ingress_gateway import NAMESPACE as GATEWAY_NAMESPACE
 from components.kubernetes.ingress_gateway import SERVICE_ACCOUNT as GATEWAY_SERVICE_ACCOUNT
 from components.kubernetes.ingress_gateway import (
@@ -58,12 +66,29 @@ class ClusterPlatform:
     certificate. The front door waits for them."""
 
 
+@dataclass
+class WorkloadSecretAccess:
+    """How one cluster's workloads get their secrets: the `workload-secrets` store's identity
+    and what each workload reads through it."""
+
+    cloud: AwsSecretStore | GcpSecretStore
+    """Required: the cloud secret store, read as the workloads' own identity."""
+    reader: pulumi.Resource
+    """Required: that identity with its grants (the operator waits for them)."""
+    secrets: dict[str, dict[str, str]]
+    """Required: workload -> environment variable -> the key in the store (may be empty)."""
+    values: list[pulumi.Resource] = field(default_factory=list)
+    """The secret versions holding those keys; the workloads wait for them, so an ExternalSecret's
+    first sync finds its value. Default none."""
+
+
 def platform_services(
     config: PlatformConfig,
     cluster: ClusterPlatform,
     store: AwsSecretStore | GcpSecretStore,
     reader: pulumi.Resource,
     token_remote_key: str,
+    workload_secrets: WorkloadSecretAccess,
     load_balancer: AwsNlb | GkeStaticAddress,
     edge_source_ranges: pulumi.Input[list[str]],
     images: dict[str, pulumi.Input[str]],
@@ -80,10 +105,27 @@ def platform_services(
     def build() -> tuple[pulumi.Resource, pulumi.Resource]:
         secrets = ExternalSecrets(
             f"{cluster.cluster_name}-external-secrets",
-            ExternalSecretsArgs(cloud=store, replicas=replicas, labels=labels),
-            # The identity with its policies and bindings, not just its name: the operator's
-            # first read is then never refused for a grant still being attached.
-            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[reader])),
+            ExternalSecretsArgs(
+                cloud=store,
+                replicas=replicas,
+                # The workloads' store, served to the workload namespaces only and read as an
+                # identity that reaches the workloads' secrets and nothing of the platform's.
+                scoped_stores=[
+                    ScopedStore(
+                        name=WORKLOAD_STORE_NAME,
+                        service_account=WORKLOAD_SERVICE_ACCOUNT,
+                        cloud=workload_secrets.cloud,
+                        namespaces=tuple(sorted(cluster.namespaces)),
+                    )
+                ],
+                labels=labels,
+            ),
+            # The identities with their policies and bindings, not just their names: the
+            # operator's first read is then never refused for a grant still being attached.
+            opts=pulumi.ResourceOptions.merge(
+                on_cluster,
+                pulumi.ResourceOptions(depends_on=[reader, workload_secrets.reader]),
+            ),
         )
         cert_manager = CertManager(
             f"{cluster.cluster_name}-cert-manager",
@@ -127,7 +169,10 @@ def platform_services(
                 cluster=cluster.platform,
                 images=images,
                 namespaces={name: namespace.namespace for name, namespace in cluster.namespaces.items()},
-                after=[mesh.control_plane, *cluster_addons],
+                secrets=workload_secrets.secrets,
+                secret_store=secrets.store_names[WORKLOAD_STORE_NAME],
+                # The ExternalSecrets are written once the values they name exist.
+                after=[mesh.control_plane, *cluster_addons, *workload_secrets.values],
                 rollouts=[rollouts.ready],
             ),
             on_cluster,

@@ -4,8 +4,9 @@ services every workload needs, from the same components on EKS and GKE.
 What differs between the clusters arrives as arguments: the kubeconfig (EKS: `aws eks
 get-token`; GKE: `gke-gcloud-auth-plugin`), which data stores each cluster's pods reach
 (EKS: RDS and Redis in the AWS private subnets; GKE: the Cloud SQL replica in the
-private-services range), how identities map (EKS access entries; GKE Google Groups for
-RBAC and project IAM), which cloud secret store External Secrets reads as which identity
+private-services range, and RDS and Redis across the VPN), how identities map (EKS access
+entries; GKE Google Groups for RBAC and project IAM), which cloud secret store External
+Secrets reads as which identity, for the platform and for the workloads
 (`stacks/kubernetes_identities.py`), and which add-ons the cluster lacks (GKE ships its own).
 
 The platform services inside each cluster (External Secrets, cert-manager, the add-ons,
@@ -27,13 +28,14 @@ from components.kubernetes.ingress_gateway import (
 from components.kubernetes.istio_mesh import Platform
 from components.kubernetes.namespace_access import NamespaceAccess, NamespaceAccessArgs
 from components.kubernetes.workload_namespace import EgressDestination, WorkloadNamespace, WorkloadNamespaceArgs
+from components.multicloud.workload_secrets import WorkloadSecrets
 from stacks.access_args import eks_access_args, eks_namespace_access_args, gke_access_args, gke_namespace_access_args
 from stacks.aws_platform import AwsPrimary
 from stacks.cluster_services import ClusterPlatform, platform_services
 from stacks.config.models import PlatformConfig
 from stacks.gcp_platform import GcpSecondary
 from stacks.images import eks_images, gke_images
-from stacks.kubernetes_identities import eks_secrets_reader, gke_secrets_reader
+from stacks.kubernetes_identities import platform_secret_readers, workload_secret_access
 
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
@@ -50,10 +52,13 @@ def build_kubernetes(
     aws_provider: pulumi.ProviderResource,
     gcp_provider: pulumi.ProviderResource,
     edge_source_ranges: pulumi.Input[list[str]],
+    workload_secrets: WorkloadSecrets | None,
 ) -> list[ClusterPlatform]:
     """Both clusters' Kubernetes layers, EKS first. The cloud providers serve what each
     cluster needs on its cloud's side (access entries, project IAM, add-ons' IRSA roles);
-    `edge_source_ranges` are the addresses the ingress load balancers admit (Cloudflare's)."""
+    `edge_source_ranges` are the addresses the ingress load balancers admit (Cloudflare's);
+    `workload_secrets` holds the workloads' connection URLs (None when no workload uses a
+    data store)."""
     prefix = config.resource_prefix
     private_subnets = [str(cidr) for cidr in config.aws.subnet_plan().private]
     eks = _cluster_platform(
@@ -75,14 +80,25 @@ def build_kubernetes(
         f"{prefix}-gke",
         secondary.cluster.kubeconfig,
         secondary.cluster,
-        # The Cloud SQL replica's private IP comes from the private-services range.
         [
+            # Reads: the Cloud SQL replica's private IP comes from the private-services range.
             EgressDestination(
                 "postgres",
                 [str(config.gcp.network.private_service_access_cidr)],
                 POSTGRES_PORT,
                 "the Cloud SQL replica in the private-services range",
-            )
+            ),
+            # Writes, sessions and cache: the RDS primary and ElastiCache in the AWS private
+            # subnets, across the HA VPN (the pods keep their own IPs, which AWS admits).
+            EgressDestination(
+                "postgres-primary",
+                private_subnets,
+                POSTGRES_PORT,
+                "the RDS primary in the AWS private subnets, across the VPN",
+            ),
+            EgressDestination(
+                "redis", private_subnets, REDIS_PORT, "ElastiCache Redis in the AWS private subnets, across the VPN"
+            ),
         ],
     )
 
@@ -100,14 +116,15 @@ def build_kubernetes(
     # The platform's own secrets: Secrets Manager names under `<prefix>/`, Secret Manager
     # ids under `<prefix>-` (Secret Manager ids allow no slash).
     aws_prefix, gcp_prefix = f"{prefix}/", f"{prefix}-"
-    eks_reader = eks_secrets_reader(prefix, aws_prefix, primary)
-    gke_reader, gke_store = gke_secrets_reader(config, prefix, gcp_prefix, secondary)
+    eks_reader, gke_reader, gke_store = platform_secret_readers(config, primary, secondary, aws_prefix, gcp_prefix)
+    eks_workloads, gke_workloads = workload_secret_access(config, primary, secondary, workload_secrets)
     eks.gateway_ready = platform_services(
         config,
         eks,
         AwsSecretStore(region=config.aws_region, role_arn=eks_reader.role_arn),
         eks_reader,
         f"{aws_prefix}{CLOUDFLARE_TOKEN_SECRET}",
+        eks_workloads,
         # The NLB on the public subnets, each with its AZ's reserved Elastic IP (the
         # aws-primary pool's origins), both lists in AZ order.
         AwsNlb(
@@ -146,6 +163,7 @@ def build_kubernetes(
         gke_store,
         gke_reader,
         f"{gcp_prefix}{CLOUDFLARE_TOKEN_SECRET}",
+        gke_workloads,
         # The reserved regional address (the gcp-secondary pool's origin), claimed by name.
         GkeStaticAddress(address_name=secondary.network.ingress_address_name),
         edge_source_ranges,

@@ -26,6 +26,7 @@ from stacks.config.rules import replica_source_hostname
 from stacks.gcp_platform import build_gcp
 from stacks.images import build_base_image
 from stacks.kubernetes_platform import build_kubernetes
+from stacks.workload_secrets import build_workload_secrets
 
 
 def build_platform(config: PlatformConfig) -> dict[str, Any]:
@@ -90,7 +91,13 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
             inside_cidrs=[str(c) for c in vpn_config.inside_cidrs],
             gcp_asn=vpn_config.gcp_asn,
             aws_asn=vpn_config.aws_asn,
-            gcp_advertised_ranges=[str(gcp_config.network.private_service_access_cidr)],
+            # The Cloud SQL range (the replica connects to RDS from it) and the GKE pods range
+            # (the pods reach RDS and ElastiCache from their own IPs): AWS's private route
+            # tables learn both by route propagation, so the replies find their way back.
+            gcp_advertised_ranges=[
+                str(gcp_config.network.private_service_access_cidr),
+                str(gcp_config.network.pods_cidr),
+            ],
             log_retention_days=aws_config.log_retention_days,
             protect=config.protect,
         ),
@@ -106,7 +113,15 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     # Service registers, so the two clouds never admit different sets.
     edge_ranges = cloudflare.get_ip_ranges_output(opts=pulumi.InvokeOutputOptions(provider=cloudflare_provider))
     source_ranges = edge_ranges.ipv4_cidrs.apply(lambda ranges: check_security_group_rules(list(ranges)))
-    clusters = build_kubernetes(config, primary, secondary, aws_provider, gcp_provider, source_ranges)
+    # The workloads' connection URLs, built from the data stores' endpoints, in the secret
+    # store of each cloud whose cluster reads them.
+    workload_secrets = build_workload_secrets(
+        config,
+        primary,
+        secondary,
+        pulumi.ResourceOptions(providers=[aws_provider, gcp_provider, random_provider]),
+    )
+    clusters = build_kubernetes(config, primary, secondary, aws_provider, gcp_provider, source_ranges, workload_secrets)
     # The hardened base image in both clouds' registries, when this stack builds it.
     base_image = build_base_image(config, primary, secondary, aws_provider, gcp_provider)
 

@@ -62,9 +62,14 @@ def test_data_stores_are_reachable_only_from_the_cluster_nodes(synthed, stack):
         by_group.setdefault(rule.inputs["securityGroupId"], set()).add((source, rule.inputs["fromPort"]))
         assert rule.inputs["description"], rule.name  # every rule says why it exists
         assert rule.inputs["fromPort"] == rule.inputs["toPort"]  # single ports, no ranges
+    # And the GKE pods across the VPN (their writes, sessions and cache; tests/test_data_path.py).
+    gke_pods = {"dev": "10.112.0.0/14", "staging": "10.124.0.0/14", "prod": "10.132.0.0/14"}[stack]
     assert by_group == {
-        result.outputs["rdsSecurityGroupId"]: {(node_sg, 5432), (cloud_sql_range, 5432)},
-        result.one("aws:ec2/securityGroup:SecurityGroup", f"heal7-{stack}-redis-sg").id: {(node_sg, 6379)},
+        result.outputs["rdsSecurityGroupId"]: {(node_sg, 5432), (cloud_sql_range, 5432), (gke_pods, 5432)},
+        result.one("aws:ec2/securityGroup:SecurityGroup", f"heal7-{stack}-redis-sg").id: {
+            (node_sg, 6379),
+            (gke_pods, 6379),
+        },
     }
     assert result.one("aws:rds/instance:Instance").inputs["publiclyAccessible"] is False
     # No inline rule anywhere that could widen a group behind the rule resources' back.

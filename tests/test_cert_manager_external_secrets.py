@@ -31,6 +31,9 @@ EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
 PREFIXES = {"dev": "heal7-dev", "staging": "heal7-staging", "prod": "heal7-prod"}
 GCP_PROJECTS = {"dev": "heal7-dev", "staging": "heal7-staging", "prod": "heal7-production"}
+# The platform's store; the workloads' (`-external-secrets-workload-secrets-store`) is
+# followed in tests/test_data_path.py.
+PLATFORM_STORE = "-external-secrets-store"
 EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+$")
 
 
@@ -56,7 +59,9 @@ def _children(result: SynthResult, parent: Registration, type_token: str) -> lis
 def test_the_eks_store_reads_as_the_service_account_the_irsa_role_trusts(synthed, stack):
     result = synthed(stack)
     cluster = f"{PREFIXES[stack]}-eks"
-    reference = _one(result, STORE, cluster).inputs["spec"]["provider"]["aws"]["auth"]["jwt"]["serviceAccountRef"]
+    reference = _one(result, STORE, cluster, PLATFORM_STORE).inputs["spec"]["provider"]["aws"]["auth"]["jwt"][
+        "serviceAccountRef"
+    ]
     irsa = _one(result, "platform:aws:IrsaRole", PREFIXES[stack], "-external-secrets")
     (role,) = _children(result, irsa, "aws:iam/role:Role")
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
@@ -77,7 +82,7 @@ def test_the_eks_store_reads_as_the_service_account_the_irsa_role_trusts(synthed
 def test_the_gke_store_reads_as_the_service_account_workload_identity_admits(synthed, stack):
     result = synthed(stack)
     cluster, project = f"{PREFIXES[stack]}-gke", GCP_PROJECTS[stack]
-    provider = _one(result, STORE, cluster).inputs["spec"]["provider"]["gcpsm"]
+    provider = _one(result, STORE, cluster, PLATFORM_STORE).inputs["spec"]["provider"]["gcpsm"]
     reference = provider["auth"]["workloadIdentity"]["serviceAccountRef"]
     assert provider["projectID"] == project
     assert provider["auth"]["workloadIdentity"]["clusterName"] == cluster
@@ -108,8 +113,11 @@ def test_the_gke_identity_reads_only_secrets_under_the_prefix(synthed, stack):
     (grant,) = _children(result, identity, "gcp:projects/iAMMember:IAMMember")
     project = GCP_PROJECTS[stack]
     assert grant.inputs["role"] == "roles/secretmanager.secretAccessor"
+    secrets = f"projects/{project_number(project)}/secrets"
+    # Everything under the platform's prefix but the workloads' secrets (their own store reads those).
     assert grant.inputs["condition"]["expression"] == (
-        f'resource.name.startsWith("projects/{project_number(project)}/secrets/{PREFIXES[stack]}-")'
+        f'resource.name.startsWith("{secrets}/{PREFIXES[stack]}-") && '
+        f'!resource.name.startsWith("{secrets}/{PREFIXES[stack]}-workloads-")'
     )
 
 
@@ -175,7 +183,7 @@ def test_cluster_issuers_validate_and_read_the_token_external_secrets_writes(syn
     cluster_name = f"{PREFIXES[stack]}-{cluster}"
     zone = read_stack_config(stack)["platform:cloudflare"]["zone"]
     token = _one(result, EXTERNAL_SECRET, cluster_name, "-cloudflare-token")
-    store = _one(result, STORE, cluster_name)
+    store = _one(result, STORE, cluster_name, PLATFORM_STORE)
     spec = token.inputs["spec"]
     assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": store.inputs["metadata"]["name"]}
     assert token.inputs["metadata"]["namespace"] == "cert-manager"

@@ -10,6 +10,14 @@ SOURCE = "gcp:sql/sourceRepresentationInstance:SourceRepresentationInstance"
 INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
 SECRET = "gcp:secretmanager/secret:Secret"
 SECRET_VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
+
+
+def _replication_secret(result, type_token):
+    """The replica's own secret (or its version); the workloads' URLs are Secret Manager secrets too."""
+    (found,) = [r for r in result.of_type(type_token) if "-postgres-replica-replication-password" in r.name]
+    return found
+
+
 RDS = "aws:rds/instance:Instance"
 PROTECTED = {"dev": False, "staging": False, "prod": True}
 TIER_SHAPES = {"dev": "db-custom-1-3840", "staging": "db-custom-2-7680", "prod": "db-custom-4-16384"}
@@ -168,7 +176,7 @@ def test_replica_has_no_backups(synthed, stack):
 def test_deletion_protection_follows_the_tier(synthed, stack):
     result = synthed(stack)
     protected = PROTECTED[stack]
-    replica, source, secret = result.one(INSTANCE), result.one(SOURCE), result.one(SECRET)
+    replica, source, secret = result.one(INSTANCE), result.one(SOURCE), _replication_secret(result, SECRET)
     assert replica.inputs["deletionProtection"] is protected
     assert replica.inputs["settings"]["deletionProtectionEnabled"] is protected
     assert secret.inputs["deletionProtection"] is protected
@@ -178,7 +186,11 @@ def test_deletion_protection_follows_the_tier(synthed, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_replication_password_is_generated_secret_and_stored(synthed, stack):
     result = synthed(stack)
-    source, secret, version = result.one(SOURCE), result.one(SECRET), result.one(SECRET_VERSION)
+    source, secret, version = (
+        result.one(SOURCE),
+        _replication_secret(result, SECRET),
+        _replication_secret(result, SECRET_VERSION),
+    )
     password = result.one(
         "random:index/randomPassword:RandomPassword", f"heal7-{stack}-postgres-replica-replication-password"
     )

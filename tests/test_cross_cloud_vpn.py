@@ -167,7 +167,7 @@ def test_every_private_route_table_learns_the_gcp_routes(synthed, stack):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_vpn_router_is_its_own_and_advertises_the_cloud_sql_range(synthed, stack):
+def test_vpn_router_is_its_own_and_advertises_the_cloud_sql_and_gke_pods_ranges(synthed, stack):
     result = synthed(stack)
     router = _vpn(result, stack)["router"]
     psa = result.one("gcp:compute/globalAddress:GlobalAddress")
@@ -175,7 +175,8 @@ def test_vpn_router_is_its_own_and_advertises_the_cloud_sql_range(synthed, stack
     assert psa_cidr == str(_config(stack).gcp.network.private_service_access_cidr)
     bgp = router.inputs["bgp"]
     assert (bgp["asn"], bgp["advertiseMode"], bgp["advertisedGroups"]) == (64514, "CUSTOM", ["ALL_SUBNETS"])
-    assert [r["range"] for r in bgp["advertisedIpRanges"]] == [psa_cidr]
+    pods = str(_config(stack).gcp.network.pods_cidr)
+    assert [r["range"] for r in bgp["advertisedIpRanges"]] == [psa_cidr, pods]
     assert router.inputs["network"] == result.outputs["gcpNetworkId"]
     assert [r.name for r in result.of_type(ROUTER) if "bgp" in r.inputs] == [router.name]
 

@@ -7,6 +7,10 @@ import pytest
 from tests.conftest import STACKS, assert_rejected_before_any_resource
 from tools.synth import Secret, synth
 
+# Each stack file's platform:gcp.network.podsCidr: GKE pods reach RDS and Redis across the
+# VPN from their pod IPs (tests/test_data_path.py follows that path end to end).
+GKE_PODS = {"dev": "10.112.0.0/14", "staging": "10.124.0.0/14", "prod": "10.132.0.0/14"}
+
 INSTANCE = "aws:rds/instance:Instance"
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -159,7 +163,7 @@ def test_parameter_group_carries_the_heal7_tuning_in_rds_units(synthed):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_database_admits_only_the_nodes_and_the_cloud_sql_range(synthed, stack):
+def test_database_admits_only_the_nodes_the_cloud_sql_range_and_the_gke_pods(synthed, stack):
     result = synthed(stack)
     component = result.one("platform:aws:RdsPrimary")
     sg = result.one("aws:ec2/securityGroup:SecurityGroup", f"heal7-{stack}-postgres-sg")
@@ -168,7 +172,8 @@ def test_database_admits_only_the_nodes_and_the_cloud_sql_range(synthed, stack):
     rules = _children(result, component, INGRESS)
     sources = sorted((r.inputs.get("referencedSecurityGroupId") or r.inputs["cidrIpv4"]) for r in rules)
     cloud_sql = {"dev": "10.118.0.0/20", "staging": "10.122.0.0/20", "prod": "10.138.0.0/20"}[stack]
-    assert sources == sorted([result.outputs["eksNodeSecurityGroupId"], cloud_sql])
+    # GKE pods write across the VPN from their pod IPs (tests/test_data_path.py follows the path).
+    assert sources == sorted([result.outputs["eksNodeSecurityGroupId"], cloud_sql, GKE_PODS[stack]])
     for rule in rules:
         assert rule.inputs["securityGroupId"] == sg.id
         assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 5432, 5432)
@@ -215,7 +220,7 @@ def test_redis_is_encrypted_both_ways_with_a_generated_token(synthed, stack):
     assert "authToken" in group.additional_secret_outputs
     secret = result.one("aws:secretsmanager/secret:Secret", f"heal7-{stack}-redis-auth-token")
     assert secret.inputs["kmsKeyId"] == key.outputs["arn"]
-    version = result.one("aws:secretsmanager/secretVersion:SecretVersion")
+    (version,) = _children(result, component, "aws:secretsmanager/secretVersion:SecretVersion")
     assert version.inputs["secretId"] == secret.id
     assert isinstance(version.inputs["secretString"], Secret)
     assert version.inputs["secretString"].value == password.outputs["result"]
@@ -247,8 +252,14 @@ def test_redis_parameters_slow_log_and_network(synthed, stack):
     assert group.inputs["subnetGroupName"] == subnets.outputs["name"]
     sg = result.one("aws:ec2/securityGroup:SecurityGroup", f"heal7-{stack}-redis-sg")
     assert group.inputs["securityGroupIds"] == [sg.id]
-    (rule,) = _children(result, component, INGRESS)
-    assert rule.inputs["referencedSecurityGroupId"] == result.outputs["eksNodeSecurityGroupId"]
-    assert (rule.inputs["fromPort"], rule.inputs["toPort"], rule.inputs["securityGroupId"]) == (6379, 6379, sg.id)
+    rules = {
+        rule.name.removeprefix(f"heal7-{stack}-redis-from-"): rule for rule in _children(result, component, INGRESS)
+    }
+    # The EKS nodes, and the GKE pods across the VPN (tests/test_data_path.py follows that path).
+    assert set(rules) == {"eks-nodes", "gke-pods"}
+    assert rules["eks-nodes"].inputs["referencedSecurityGroupId"] == result.outputs["eksNodeSecurityGroupId"]
+    assert rules["gke-pods"].inputs["cidrIpv4"] == GKE_PODS[stack]
+    for rule in rules.values():
+        assert (rule.inputs["fromPort"], rule.inputs["toPort"], rule.inputs["securityGroupId"]) == (6379, 6379, sg.id)
     assert result.outputs["redisPrimaryEndpoint"] == group.outputs["primaryEndpointAddress"]
     assert result.outputs["redisReaderEndpoint"] == group.outputs["readerEndpointAddress"]

@@ -190,5 +190,7 @@ def test_gcp_names_fit_63_characters_with_the_longest_workload_name(stack_config
     cluster = result.one("gcp:container/cluster:Cluster")
     assert len(cluster.inputs["name"]) <= 40  # GKE's own limit
     accounts = result.of_type("gcp:serviceaccount/account:Account")
-    assert len(accounts) == 2  # the GKE nodes' account and External Secrets' Workload Identity account
+    # The GKE nodes' account and External Secrets' two Workload Identity accounts (the
+    # platform's store and the workloads' store).
+    assert len(accounts) == 3
     assert all(6 <= len(account.inputs["accountId"]) <= 30 for account in accounts)

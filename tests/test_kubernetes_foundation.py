@@ -93,7 +93,8 @@ def test_workload_namespaces_enforce_restricted_on_both_clusters(synthed, stack)
 def test_every_workload_namespace_denies_all_then_allows_only_the_platform(synthed, stack):
     result = synthed(stack)
     namespace = WORKLOAD_NAMESPACES[stack]
-    for cluster, data_stores in (("eks", {"postgres", "redis"}), ("gke", {"postgres"})):
+    # GKE: the replica (postgres), and RDS and Redis across the VPN (tests/test_data_path.py).
+    for cluster, data_stores in (("eks", {"postgres", "redis"}), ("gke", {"postgres", "postgres-primary", "redis"})):
         policies = _policies(result, f"heal7-{stack}-{cluster}-k8s")
         assert set(policies) == PLATFORM_POLICIES | {f"allow-egress-{store}" for store in data_stores}
         assert all(p["metadata"]["namespace"] == namespace for p in policies.values())

@@ -105,16 +105,18 @@ def secrets_reader_policy(
     secret_arns: Sequence[pulumi.Input[str]],
     key_arns: Sequence[pulumi.Input[str]],
     secrets_manager_host: pulumi.Input[str],
+    label: str = "Platform",
 ) -> pulumi.Output[str]:
     """Identity policy reading only the named Secrets Manager secrets (ARNs or ARN patterns).
 
     `kms:Decrypt` only on `key_arns`, and only when Secrets Manager asks on the caller's
     behalf (`kms:ViaService`): the role cannot decrypt anything else with those keys.
-    Secrets under the AWS-managed `aws/secretsmanager` key need no KMS statement.
+    Secrets under the AWS-managed `aws/secretsmanager` key need no KMS statement. `label`
+    names whose secrets they are in the statement ids (`Read<label>Secrets`).
     """
     statements: list[Document] = [
         {
-            "Sid": "ReadPlatformSecrets",
+            "Sid": f"Read{label}Secrets",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
             "Resource": list(secret_arns),
@@ -123,7 +125,7 @@ def secrets_reader_policy(
     if key_arns:
         statements.append(
             {
-                "Sid": "DecryptPlatformSecrets",
+                "Sid": f"Decrypt{label}Secrets",
                 "Effect": "Allow",
                 "Action": "kms:Decrypt",
                 "Resource": list(key_arns),

@@ -29,8 +29,8 @@ class ElastiCacheRedisArgs:
     availability_zones: list[str]
     """Required: nodes are placed round-robin across these AZs, so each AZ holds a copy."""
     clients: list[ClientSource]
-    """Required: who is admitted on 6379, each by a stable key (the EKS nodes' security group);
-    nothing else is."""
+    """Required: who is admitted on 6379, each by a stable key (the EKS nodes' security group,
+    the GKE pods' range across the VPN); nothing else is."""
     node_type: str = "cache.r6g.large"
     """ElastiCache node type. Default cache.r6g.large (the HEAL7 design's prod node)."""
     node_count: int = 3
@@ -62,6 +62,9 @@ class ElastiCacheRedis(pulumi.ComponentResource):
     primary_endpoint: pulumi.Output[str]
     reader_endpoint: pulumi.Output[str]
     port: pulumi.Output[int]
+    auth_token: pulumi.Output[str]
+    """The AUTH token itself, marked secret: a client's connection URL is built from it (the
+    workloads' REDIS_URL); it never leaves the program except into a secret store."""
     auth_token_secret_arn: pulumi.Output[str]
     auth_token_key_arn: pulumi.Output[str]
     """The KMS key encrypting the auth token secret (a reader needs kms:Decrypt on it)."""
@@ -181,6 +184,7 @@ class ElastiCacheRedis(pulumi.ComponentResource):
         self.primary_endpoint = group.primary_endpoint_address
         self.reader_endpoint = group.reader_endpoint_address
         self.port = group.port.apply(lambda port: port or REDIS_PORT)
+        self.auth_token = pulumi.Output.secret(auth_token.result)
         self.auth_token_secret_arn = secret.arn
         self.auth_token_key_arn = key.arn
         self.security_group_id = security_group.id

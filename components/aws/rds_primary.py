@@ -49,8 +49,8 @@ class RdsPrimaryArgs:
     """PostgreSQL major version; RDS picks the minor and keeps it current. Default 16."""
     clients: list[ClientSource] = field(default_factory=list)
     """Who is admitted on 5432, each by a stable key (the EKS nodes' security group, the
-    Cloud SQL replica's range across the VPN). Default none, which is refused: the
-    database would be unreachable."""
+    Cloud SQL replica's range and the GKE pods' range across the VPN). Default none, which
+    is refused: the database would be unreachable."""
     multi_az: bool = True
     """A synchronous standby in a second AZ, so a zone loss fails over. Default true."""
     backup_retention_days: int = 7

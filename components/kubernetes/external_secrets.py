@@ -1,4 +1,11 @@
-"""ExternalSecrets: External Secrets Operator and the cluster's one ClusterSecretStore.
+"""ExternalSecrets: External Secrets Operator and the cluster's ClusterSecretStores.
+
+The platform's store (`platform-secrets`, its own secrets such as the DNS token) is read as
+the operator's own service account. Each further store (`ScopedStore`: the workloads'
+`workload-secrets`) is read as a service account of its own in the operator's namespace,
+which carries a cloud identity of its own, and serves only its listed namespaces: a
+workload namespace can name no secret the platform's identity reads, and the workloads'
+identity cannot read the platform's secrets.
 
 The same component on both clusters; only the cloud side differs, and it arrives as an
 argument (`AwsSecretStore` on EKS, `GcpSecretStore` on GKE):
@@ -10,6 +17,11 @@ argument (`AwsSecretStore` on EKS, `GcpSecretStore` on GKE):
 - GKE: GCP Secret Manager through Workload Identity. The operator's service account
   carries the Google service account (`iam.gke.io/gcp-service-account`), which trusts
   `serviceAccount:<project>.svc.id.goog[external-secrets/external-secrets]`.
+
+The operator reads a store's identity from the annotation of the account the store names
+and requests that account's token itself (the chart's `rbac.serviceAccountTokenCreate`,
+true by default, grants it `serviceaccounts/token` create), so a scoped store's account
+needs no pod.
 
 Chart: helm.v4.Chart, not helm.v3.Release. The ClusterSecretStore (and every
 ExternalSecret after it) is a custom resource whose CRD this chart installs in the same
@@ -39,7 +51,11 @@ NAMESPACE = "external-secrets"
 SERVICE_ACCOUNT = "external-secrets"
 """The operator's Kubernetes service account; the cloud identity trusts exactly this one."""
 STORE_NAME = "platform-secrets"
-"""The cluster's one ClusterSecretStore; ExternalSecrets in any namespace name it."""
+"""The platform's ClusterSecretStore, served only to `store_namespaces` (cert-manager)."""
+WORKLOAD_STORE_NAME = "workload-secrets"
+"""The workloads' ClusterSecretStore (a ScopedStore): their connection URLs, nothing else."""
+WORKLOAD_SERVICE_ACCOUNT = "external-secrets-workloads"
+"""The account the workloads' store is read as; the workloads' cloud identity trusts exactly this one."""
 RELEASE = "external-secrets"
 
 
@@ -67,6 +83,21 @@ class GcpSecretStore:
     """Required: email of the Google service account the operator impersonates."""
 
 
+@dataclass(frozen=True)
+class ScopedStore:
+    """A further ClusterSecretStore, read as an identity of its own, served only to `namespaces`."""
+
+    name: str
+    """Required: the ClusterSecretStore's name (a DNS label; not `platform-secrets`)."""
+    service_account: str
+    """Required: the service account, in the operator's namespace, whose annotation carries
+    `cloud`'s identity; the cloud identity trusts exactly this account."""
+    cloud: AwsSecretStore | GcpSecretStore
+    """Required: which cloud secret store, read as which identity."""
+    namespaces: tuple[str, ...]
+    """Required: the only namespaces whose ExternalSecrets may use the store."""
+
+
 @dataclass
 class ExternalSecretsArgs:
     """Inputs of ExternalSecrets. Defaults: one replica of each Deployment."""
@@ -81,8 +112,33 @@ class ExternalSecretsArgs:
     """The namespaces allowed to read the platform's secrets through the store. Default
     cert-manager only (its DNS token); a workload namespace gets a store of its own, scoped
     to its own secrets, so a deployer there cannot copy the platform's."""
+    scoped_stores: list[ScopedStore] = field(default_factory=list)
+    """Further stores, each read as its own identity for its own namespaces (the workloads'
+    `workload-secrets`). Default none."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on the namespace (ownership). Default none."""
+
+
+def identity_annotations(cloud: AwsSecretStore | GcpSecretStore) -> dict[str, Any]:
+    """The service-account annotation naming the cloud identity the operator acts as."""
+    if isinstance(cloud, AwsSecretStore):
+        return {"eks.amazonaws.com/role-arn": cloud.role_arn}
+    return {"iam.gke.io/gcp-service-account": cloud.google_service_account}
+
+
+def store_provider(
+    cloud: AwsSecretStore | GcpSecretStore, account: ServiceAccountRef
+) -> AwsSecretsManagerProvider | GcpSecretManagerProvider:
+    """`spec.provider` of a store read as `account` (whose annotation names the identity)."""
+    if isinstance(cloud, AwsSecretStore):
+        return AwsSecretsManagerProvider(region=cloud.region, service_account=account)
+    return GcpSecretManagerProvider(
+        project_id=cloud.project_id,
+        cluster_location=cloud.cluster_location,
+        cluster_name=cloud.cluster_name,
+        cluster_project_id=cloud.project_id,
+        service_account=account,
+    )
 
 
 def external_secrets_values(*, service_account_annotations: dict[str, Any], replicas: int) -> dict[str, Any]:
@@ -125,32 +181,17 @@ def _resources(cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:
 class ExternalSecrets(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     store_name: pulumi.Output[str]
-    """The ClusterSecretStore's name, once it exists (an ExternalSecret that names it through
-    this output waits for the store, the operator and its CRDs)."""
+    """The platform ClusterSecretStore's name, once it exists (an ExternalSecret that names it
+    through this output waits for the store, the operator and its CRDs)."""
+    store_names: dict[str, pulumi.Output[str]]
+    """Each scoped store's name, once it exists, by name."""
     service_account: ServiceAccountRef
 
     def __init__(self, name: str, args: ExternalSecretsArgs, opts: pulumi.ResourceOptions | None = None):
-        if args.replicas < 1:
-            raise ValueError(f"ExternalSecrets {name}: replicas must be at least 1, got {args.replicas}")
+        _validate(name, args)
         super().__init__("platform:kubernetes:ExternalSecrets", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         operator = ServiceAccountRef(SERVICE_ACCOUNT, NAMESPACE)
-
-        cloud = args.cloud
-        if isinstance(cloud, AwsSecretStore):
-            annotations: dict[str, Any] = {"eks.amazonaws.com/role-arn": cloud.role_arn}
-            provider: AwsSecretsManagerProvider | GcpSecretManagerProvider = AwsSecretsManagerProvider(
-                region=cloud.region, service_account=operator
-            )
-        else:
-            annotations = {"iam.gke.io/gcp-service-account": cloud.google_service_account}
-            provider = GcpSecretManagerProvider(
-                project_id=cloud.project_id,
-                cluster_location=cloud.cluster_location,
-                cluster_name=cloud.cluster_name,
-                cluster_project_id=cloud.project_id,
-                service_account=operator,
-            )
 
         # Every pod of the chart runs non-root with RuntimeDefault seccomp, no privilege
         # escalation and all capabilities dropped (its values.yaml securityContext
@@ -161,21 +202,74 @@ class ExternalSecrets(pulumi.ComponentResource):
             EXTERNAL_SECRETS,
             release=RELEASE,
             namespace=namespace.metadata.name,
-            values=external_secrets_values(service_account_annotations=annotations, replicas=args.replicas),
+            values=external_secrets_values(
+                service_account_annotations=identity_annotations(args.cloud), replicas=args.replicas
+            ),
             opts=child,
         )
-        store = kubernetes.apiextensions.CustomResource(
-            f"{name}-store",
-            api_version=API_VERSION,
-            kind="ClusterSecretStore",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=STORE_NAME),
-            spec=ClusterSecretStoreSpec(provider, tuple(args.store_namespaces)).manifest(),
-            # The CRD, the operator and its validating webhook come from the chart: the
-            # store is created once they are ready (v4 waits for the Deployments).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[chart]),
+
+        def cluster_store(
+            resource_name: str,
+            store_name: str,
+            provider: Any,
+            namespaces: tuple[str, ...],
+            after: list[pulumi.Resource],
+        ) -> pulumi.Output[str]:
+            store = kubernetes.apiextensions.CustomResource(
+                resource_name,
+                api_version=API_VERSION,
+                kind="ClusterSecretStore",
+                metadata=kubernetes.meta.v1.ObjectMetaArgs(name=store_name),
+                spec=ClusterSecretStoreSpec(provider, namespaces).manifest(),
+                # The CRD, the operator and its validating webhook come from the chart: the
+                # store is created once they are ready (v4 waits for the Deployments).
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[chart, *after]),
+            )
+            return store.urn.apply(lambda _: store_name)
+
+        self.store_name = cluster_store(
+            f"{name}-store", STORE_NAME, store_provider(args.cloud, operator), tuple(args.store_namespaces), []
         )
+        self.store_names = {}
+        for scoped in args.scoped_stores:
+            # An account no pod runs as: it only carries the identity, and the operator
+            # requests its token when it reads the store.
+            account = kubernetes.core.v1.ServiceAccount(
+                f"{name}-{scoped.name}-account",
+                metadata=kubernetes.meta.v1.ObjectMetaArgs(
+                    name=scoped.service_account,
+                    namespace=namespace.metadata.name,
+                    annotations=identity_annotations(scoped.cloud),
+                ),
+                automount_service_account_token=False,
+                opts=child,
+            )
+            self.store_names[scoped.name] = cluster_store(
+                f"{name}-{scoped.name}-store",
+                scoped.name,
+                store_provider(scoped.cloud, ServiceAccountRef(scoped.service_account, NAMESPACE)),
+                scoped.namespaces,
+                [account],
+            )
 
         self.namespace = namespace.metadata.name
-        self.store_name = store.urn.apply(lambda _: STORE_NAME)
         self.service_account = operator
-        self.register_outputs({"namespace": self.namespace, "store_name": self.store_name})
+        self.register_outputs(
+            {"namespace": self.namespace, "store_name": self.store_name, "store_names": self.store_names}
+        )
+
+
+def _validate(name: str, args: ExternalSecretsArgs) -> None:
+    """Raise before anything registers: two stores or accounts sharing a name would be one object."""
+    problems = []
+    if args.replicas < 1:
+        problems.append(f"replicas must be at least 1, got {args.replicas}")
+    names = [STORE_NAME, *(store.name for store in args.scoped_stores)]
+    accounts = [SERVICE_ACCOUNT, *(store.service_account for store in args.scoped_stores)]
+    if len(set(names)) != len(names):
+        problems.append(f"store names must be unique, got {names}")
+    if len(set(accounts)) != len(accounts):
+        problems.append(f"each store needs a service account of its own, got {accounts}")
+    problems += [f"store {store.name} serves no namespace" for store in args.scoped_stores if not store.namespaces]
+    if problems:
+        raise ValueError(f"ExternalSecrets {name}: " + "; ".join(problems))
