@@ -33,6 +33,8 @@ from tools.synth import Registration, Secret, SynthResult, read_stack_config
 
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+# A canary or blueGreen workload runs as an Argo Rollout with the same pod template.
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 WORKLOAD_STORE = "workload-secrets"
 # What each data store in a workload's `uses` gives its pods, per cluster (the decision:
 # GKE reads the replica, writes to RDS across the VPN, and shares ElastiCache).
@@ -87,7 +89,7 @@ def pod_secrets(result: SynthResult, stack: str) -> list[PodSecret]:
             (e.inputs["metadata"]["namespace"], e.inputs["spec"]["target"]["name"]): e
             for e in on_cluster(result, name, EXTERNAL_SECRET)
         }
-        for deployment in on_cluster(result, name, DEPLOYMENT):
+        for deployment in [*on_cluster(result, name, DEPLOYMENT), *on_cluster(result, name, ROLLOUT)]:
             metadata = deployment.inputs["metadata"]
             (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
             for env in container["env"]:

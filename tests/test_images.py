@@ -27,6 +27,8 @@ from tools.mock_outputs import ecr_password, registry_digest
 from tools.synth import Registration, Secret, SynthResult, synth
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+# A canary or blueGreen workload runs as an Argo Rollout with the same pod template.
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 DOCKER_PROVIDER = "pulumi:providers:docker"
 REGISTRY_LOOKUP = "docker:index/getRegistryImage:getRegistryImage"
 ECR_TOKEN = "aws:ecr/getAuthorizationToken:getAuthorizationToken"
@@ -47,10 +49,10 @@ def _cluster_provider(result: SynthResult, cluster: str) -> Registration:
 
 
 def _pods(result: SynthResult, cluster: str) -> dict[str, dict[str, Any]]:
-    """Workload name -> the pod spec of its Deployment on `cluster`."""
+    """Workload name -> the pod spec of its Deployment (or Rollout) on `cluster`."""
     provider = _cluster_provider(result, cluster).urn
     pods = {}
-    for deployment in result.of_type(DEPLOYMENT):
+    for deployment in [*result.of_type(DEPLOYMENT), *result.of_type(ROLLOUT)]:
         if deployment.provider == provider:
             name = deployment.inputs["metadata"]["name"]
             assert name not in pods, f"two Deployments named {name} on {cluster}"
@@ -446,7 +448,7 @@ def test_prod_passes_the_digest_control_and_a_tag_reference_fails_it_mandatorily
     assert report.violations == []
 
     # The interim reference this module replaced (`<ecr url>:<tag>`) on one real workload.
-    deployment = next(d for d in prod.of_type(DEPLOYMENT) if d.name == "heal7-prod-eks-heal7-web-main-deployment")
+    deployment = next(d for d in prod.of_type(DEPLOYMENT) if d.name == "heal7-prod-eks-heal7-api-gateway-deployment")
     tagged = copy.deepcopy(deployment.inputs)
     container = tagged["spec"]["template"]["spec"]["containers"][0]
     container["image"] = container["image"].split("@")[0] + ":1.0.0"

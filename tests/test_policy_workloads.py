@@ -16,11 +16,9 @@ from stacks.config.tiers import deep_merge
 from tests.conftest import PROJECT_ROOT, STACKS
 from tools.synth import SynthResult, read_stack_config, synth
 
-# Workload controls the stacks' real workloads do not pass yet, and why:
-# - k8s-image-digest: the images are tag references (`<registry>/<repository>:<tag>`, from
-#   stacks/kubernetes_platform.py) until the images work pins them by digest.
-# Once they are pinned, empty the set: every test then holds the control like the others.
-NOT_YET_PASSING: frozenset[str] = frozenset({"k8s-image-digest"})
+# Workload controls the stacks' real workloads do not pass yet, and why (none: the images
+# are pinned by digest since stacks/images.py).
+NOT_YET_PASSING: frozenset[str] = frozenset()
 WORKLOAD_CONTROLS = [*k8s_workloads.POLICIES, *k8s_scheduling.POLICIES]
 EMAIL_PLATFORM = PROJECT_ROOT / "examples" / "email-platform" / "stack.yaml"
 WITH_EMAIL_PLATFORM = "prod+email-platform"
