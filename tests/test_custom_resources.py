@@ -33,15 +33,17 @@ from tools.synth import SynthResult
 ISTIO_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("networking.istio.io/v1", "Gateway"): istio_networking_v1.Gateway,
     ("networking.istio.io/v1", "VirtualService"): istio_networking_v1.VirtualService,
+    ("networking.istio.io/v1", "DestinationRule"): istio_networking_v1.DestinationRule,
     ("security.istio.io/v1", "PeerAuthentication"): istio_security_v1.PeerAuthentication,
     ("security.istio.io/v1", "AuthorizationPolicy"): istio_security_v1.AuthorizationPolicy,
 }
 # Istio objects per cluster, the same in every stack: the mesh-wide PeerAuthentication, the
-# two AuthorizationPolicies of the one workload namespace, the Gateway and a VirtualService
-# per hostname the cluster serves (`ai` only on GKE, where the GPU models run).
+# two AuthorizationPolicies of the one workload namespace, the Gateway, a VirtualService per
+# hostname the cluster serves (`ai` only on GKE, where the GPU models run) plus web-main's
+# mesh and edge VirtualServices (its Rollout steers both), and a DestinationRule per workload.
 ISTIO_KINDS = {
-    "eks": {"PeerAuthentication": 1, "AuthorizationPolicy": 2, "Gateway": 1, "VirtualService": 3},
-    "gke": {"PeerAuthentication": 1, "AuthorizationPolicy": 2, "Gateway": 1, "VirtualService": 4},
+    "eks": {"PeerAuthentication": 1, "AuthorizationPolicy": 2, "Gateway": 1, "VirtualService": 5, "DestinationRule": 3},
+    "gke": {"PeerAuthentication": 1, "AuthorizationPolicy": 2, "Gateway": 1, "VirtualService": 6, "DestinationRule": 3},
 }
 # The gateway's certificate comes from Let's Encrypt production in every tier (dev's default
 # issuer is staging, whose roots Cloudflare's Full (strict) mode would refuse).
