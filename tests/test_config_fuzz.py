@@ -67,12 +67,14 @@ for _stack, _namespace in (("dev", "heal7-dev"), ("prod", "heal7-production")):
                 case: reason
                 for workload in ("heal7-web-main", "heal7-api-gateway", "heal7-saju-engine", "heal7-ai-models")
                 for case, reason in {
-                    (_stack, f"platform:workloads.{workload}.image.repository", "bare address"): (
-                        "digits and dots make a valid repository name"
-                    ),
                     (_stack, f"platform:workloads.{workload}.image.tag", "bare address"): "a valid image tag",
                 }.items()
             },
+            # Digits and dots make a valid image path in Artifact Registry (GKE only); an EKS
+            # workload's repository must be one of the ECR repositories.
+            (_stack, "platform:workloads.heal7-ai-models.image.repository", "bare address"): (
+                "a valid Artifact Registry image path"
+            ),
             **{
                 (_stack, f"platform:workloads.{workload}.uses", "empty list"): "a workload may use no data store"
                 for workload in ("heal7-web-main", "heal7-api-gateway", "heal7-saju-engine")

@@ -144,6 +144,8 @@ UNNAMED = {
     # The workloads' objects take the workload's key from config (a DNS label, checked there).
     "kubernetes:networking.istio.io/v1:DestinationRule",
     "kubernetes:autoscaling.k8s.io/v1:VerticalPodAutoscaler",
+    "kubernetes:argoproj.io/v1alpha1:Rollout",
+    "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate",
 }
 # 15 + "-prod": the longest prefix the config allows, with the prod stack's name.
 LONGEST_NAME = "heal7-workloads"
