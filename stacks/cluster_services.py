@@ -80,6 +80,8 @@ class WorkloadSecretAccess:
     values: list[pulumi.Resource] = field(default_factory=list)
     """The secret versions holding those keys; the workloads wait for them, so an ExternalSecret's
     first sync finds its value. Default none."""
+    ca_certificates: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """CA file name -> PEM of the database servers the URLs name (their `sslrootcert`). Default none."""
 
 
 def platform_services(
@@ -171,6 +173,7 @@ def platform_services(
                 namespaces={name: namespace.namespace for name, namespace in cluster.namespaces.items()},
                 secrets=workload_secrets.secrets,
                 secret_store=secrets.store_names[WORKLOAD_STORE_NAME],
+                ca_certificates=workload_secrets.ca_certificates,
                 # The ExternalSecrets are written once the values they name exist.
                 after=[mesh.control_plane, *cluster_addons, *workload_secrets.values],
                 rollouts=[rollouts.ready],

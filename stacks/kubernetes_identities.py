@@ -19,6 +19,7 @@ from components.aws._iam_documents import secrets_reader_policy
 from components.aws.eks.irsa_role import IrsaRole, IrsaRoleArgs
 from components.gcp.workload_identity_account import ProjectRole, WorkloadIdentityAccount, WorkloadIdentityAccountArgs
 from components.kubernetes import external_secrets
+from components.kubernetes._app_specs import RDS_CA_FILE, REPLICA_CA_FILE
 from components.kubernetes.external_secrets import AwsSecretStore, GcpSecretStore
 from components.multicloud.workload_secrets import WorkloadSecrets
 from stacks.aws_platform import AwsPrimary
@@ -185,12 +186,20 @@ def workload_secret_access(
             reader=eks_reader,
             secrets=_remote_keys(workload_keys(config, "eks"), stored["eks"]),
             values=values["eks"],
+            # DATABASE_URL: RDS's certificate chains to the region's RDS root (certs/).
+            ca_certificates={RDS_CA_FILE: config.rds_ca_certificate},
         ),
         WorkloadSecretAccess(
             cloud=gke_store,
             reader=gke_reader,
             secrets=_remote_keys(workload_keys(config, "gke"), stored["gke"]),
             values=values["gke"],
+            # DATABASE_URL reaches RDS over the VPN; DATABASE_READ_URL the replica, whose
+            # certificate its own Cloud SQL instance CA signs.
+            ca_certificates={
+                RDS_CA_FILE: config.rds_ca_certificate,
+                REPLICA_CA_FILE: secondary.replica.server_ca_certificate,
+            },
         ),
     )
 

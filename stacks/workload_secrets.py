@@ -24,6 +24,7 @@ from typing import Literal
 import pulumi
 
 from components.gcp.cloudsql_replica import POSTGRES_PORT as REPLICA_PORT
+from components.kubernetes._app_specs import RDS_CA_FILE, REPLICA_CA_FILE, ca_path
 from components.multicloud.workload_secrets import (
     Connection,
     PostgresConnection,
@@ -84,7 +85,11 @@ def build_workload_secrets(
     # RDS's certificate names its endpoint address (rds-ca-rsa2048-g1), so libpq checks both
     # the CA and the host name.
     primary_database = PostgresConnection(
-        host=primary.database.address, port=primary.database.port, database=database, sslmode="verify-full"
+        host=primary.database.address,
+        port=primary.database.port,
+        database=database,
+        sslmode="verify-full",
+        root_cert=ca_path(RDS_CA_FILE),
     )
     cache = RedisConnection(
         host=primary.cache.primary_endpoint, port=primary.cache.port, auth_token=primary.cache.auth_token
@@ -97,7 +102,11 @@ def build_workload_secrets(
             # per-instance CA and names the instance (`<project>:<instance>`), not the IP, so a
             # host-name check would always fail; verify-ca still refuses any other server.
             DATABASE_READ_URL: PostgresConnection(
-                host=secondary.replica.private_ip_address, port=REPLICA_PORT, database=database, sslmode="verify-ca"
+                host=secondary.replica.private_ip_address,
+                port=REPLICA_PORT,
+                database=database,
+                sslmode="verify-ca",
+                root_cert=ca_path(REPLICA_CA_FILE),
             ),
             REDIS_URL: cache,
         },

@@ -52,6 +52,9 @@ class ClusterWorkloadContext:
     """Workload name -> environment variable -> key in the cloud secret store. Default none."""
     secret_store: pulumi.Input[str] | None = None
     """The ClusterSecretStore the workloads' ExternalSecrets read. Default None (no secrets)."""
+    ca_certificates: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """CA file name -> PEM of the database servers this cluster's URLs name; mounted in the pods of
+    workloads that use the database. Default none."""
     after: list[pulumi.Resource] = field(default_factory=list)
     """What the workloads wait for (istiod, the add-ons with the VPA CRDs). Default none."""
     rollouts: list[pulumi.Resource] = field(default_factory=list)
@@ -129,6 +132,7 @@ def build_workloads(
                 autoscaling=autoscaling(workload),
                 secrets=context.secrets.get(name, {}),
                 secret_store=context.secret_store if context.secrets.get(name) else None,
+                ca_certificates=dict(context.ca_certificates) if "database" in workload.uses else {},
                 delivery=progressive,
                 after=[*context.after, *context.rollouts] if progressive is not None else context.after,
             ),

@@ -251,3 +251,42 @@ def test_no_ip_masquerade_config_overrides_gkes_defaults(synthed, stack):
     result = synthed(stack)
     config_maps = on_cluster(result, f"heal7-{stack}-gke", "kubernetes:core/v1:ConfigMap")
     assert not [c for c in config_maps if c.inputs["metadata"].get("name") == "ip-masq-agent"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_database_url_names_a_ca_file_its_pod_mounts_holding_that_servers_ca(synthed, stack):
+    """libpq verifies the server against `sslrootcert`: the file must be in the pod, and hold the CA
+    the server's certificate chains to (neither is in a system trust store)."""
+    result = synthed(stack)
+    config = _config(stack)
+    (replica,) = result.of_type("gcp:sql/databaseInstance:DatabaseInstance")
+    expected_ca = {
+        "DATABASE_URL": config.rds_ca_certificate,  # the RDS root of the region, from certs/
+        "DATABASE_READ_URL": replica.outputs["serverCaCerts"][0]["cert"],  # the replica's instance CA
+    }
+    checked = 0
+    for secret in pod_secrets(result, stack):
+        if secret.variable not in expected_ca:
+            continue
+        (root_cert,) = parse_qs(urlsplit(secret.url).query)["sslrootcert"]
+        directory, _, file_name = root_cert.rpartition("/")
+        name = f"heal7-{stack}-{secret.cluster}"
+        (pod,) = [
+            w.inputs["spec"]["template"]["spec"]
+            for w in [*on_cluster(result, name, DEPLOYMENT), *on_cluster(result, name, ROLLOUT)]
+            if w.inputs["metadata"]["name"] == secret.workload
+        ]
+        (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["mountPath"] == directory]
+        assert mount["readOnly"] is True
+        (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        (config_map,) = [
+            c
+            for c in on_cluster(result, name, "kubernetes:core/v1:ConfigMap")
+            if c.inputs["metadata"]["name"] == volume["configMap"]["name"]
+            and c.inputs["metadata"]["namespace"] == secret.namespace
+        ]
+        assert config_map.inputs["data"][file_name] == expected_ca[secret.variable], (secret.cluster, secret.variable)
+        assert expected_ca[secret.variable].startswith("-----BEGIN CERTIFICATE-----")
+        checked += 1
+    # web-main and api-gateway on both clusters, saju-engine on EKS; GKE's two also read the replica.
+    assert checked == 7

@@ -249,11 +249,12 @@ def test_strict_validation_bites(rendered):
 # Per cluster: the namespaces (workload, add-ons, mesh, gateway, Argo Rollouts), the workload
 # namespace's policies, RBAC, the gateway's Service and CA, and the workloads' objects (three
 # on each cluster: web-main as a Rollout, api-gateway and the cluster's own third as
-# Deployments; a ServiceAccount each, plus the workload secret store's).
+# Deployments; a ServiceAccount each, plus the workload secret store's; the gateway's client CA
+# and a CA ConfigMap per workload that uses the database: three on EKS, two on GKE).
 BUILT_IN_KINDS = {
-    "eks": {"Namespace": 8, "NetworkPolicy": 7, "Role": 1, "RoleBinding": 1, "Service": 4, "ConfigMap": 1}
+    "eks": {"Namespace": 8, "NetworkPolicy": 7, "Role": 1, "RoleBinding": 1, "Service": 4, "ConfigMap": 4}
     | {"ServiceAccount": 4, "Deployment": 2, "PodDisruptionBudget": 3, "HorizontalPodAutoscaler": 3},
-    "gke": {"Namespace": 7, "NetworkPolicy": 8, "Role": 1, "RoleBinding": 2, "Service": 4, "ConfigMap": 1}
+    "gke": {"Namespace": 7, "NetworkPolicy": 8, "Role": 1, "RoleBinding": 2, "Service": 4, "ConfigMap": 3}
     | {"ServiceAccount": 4, "Deployment": 2, "PodDisruptionBudget": 3, "HorizontalPodAutoscaler": 3},
 }
 MESH_AND_INGRESS_BUILT_INS = {

@@ -189,8 +189,13 @@ def test_the_gke_workload_identity_reads_the_workload_secrets_and_not_the_token(
 
 
 def test_urls_percent_encode_their_credentials():
-    url = postgres_url("app", "p@ss/w:rd?#", "db.example", 5432, "heal7", "verify-full")
-    assert url == "postgresql://app:p%40ss%2Fw%3Ard%3F%23@db.example:5432/heal7?sslmode=verify-full"
+    url = postgres_url(
+        "app", "p@ss/w:rd?#", "db.example", 5432, "heal7", "verify-full", "/etc/platform/ca/rds-root.pem"
+    )
+    assert url == (
+        "postgresql://app:p%40ss%2Fw%3Ard%3F%23@db.example:5432/heal7?sslmode=verify-full"
+        "&sslrootcert=/etc/platform/ca/rds-root.pem"
+    )
 
 
 @pytest.mark.parametrize(
@@ -199,7 +204,9 @@ def test_urls_percent_encode_their_credentials():
 )
 def test_bad_workload_secrets_are_refused_before_any_resource(user, expected):
     def build(providers):
-        connection = PostgresConnection(host="db.example", port=5432, database="heal7", sslmode="verify-full")
+        connection = PostgresConnection(
+            host="db.example", port=5432, database="heal7", sslmode="verify-full", root_cert="/etc/platform/ca/rds.pem"
+        )
         WorkloadSecrets(
             "bad",
             WorkloadSecretsArgs(

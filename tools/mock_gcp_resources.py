@@ -6,6 +6,7 @@ emails, addresses inside the ranges the inputs allocate.
 """
 
 import base64
+import hashlib
 import ipaddress
 from typing import Any
 
@@ -152,6 +153,12 @@ def _source_representation(name: str, inputs: dict[str, Any], region: str, proje
     return f"projects/{project}/instances/{instance}", {"name": instance, "project": project}
 
 
+def _stand_in_pem(seed: str) -> str:
+    body = base64.b64encode(hashlib.sha512(seed.encode()).digest() * 4).decode()
+    lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
+    return f"-----BEGIN CERTIFICATE-----\n{lines}\n-----END CERTIFICATE-----\n"
+
+
 def _sql_instance(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
     instance = autoname(name, inputs)
     instance_region = inputs.get("region") or region
@@ -165,6 +172,16 @@ def _sql_instance(name: str, inputs: dict[str, Any], region: str, project: str) 
         "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{project}/instances/{instance}",
         "serviceAccountEmailAddress": f"p{project_number(project)}-{hex_of(name, 6)}@gcp-sa-cloud-sql.iam.gserviceaccount.com",
         "firstIpAddress": private_ip,
+        # The per-instance server CA Cloud SQL creates (its PEM is a stand-in: the offline plan
+        # only follows where it goes).
+        "serverCaCerts": [
+            {
+                "cert": _stand_in_pem(f"{project}/{instance}/server-ca"),
+                "commonName": f"C=US,O=Google\\, Inc,CN=Google Cloud SQL Server CA,dnQualifier={hex_of(name, 16)}",
+                "sha1Fingerprint": hex_of(name + "ca", 40),
+                "expirationTime": "2036-01-01T00:00:00Z",
+            }
+        ],
     }
 
 

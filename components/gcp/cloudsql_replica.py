@@ -220,6 +220,8 @@ class CloudSqlReplica(pulumi.ComponentResource):
         self.instance_name = replica.name
         self.connection_name = replica.connection_name
         self.private_ip_address = replica.private_ip_address
+        # The instance CA that signs the replica's server certificate (clients verify with it).
+        self.server_ca_certificate = replica.server_ca_certs.apply(lambda certs: certs[0].cert or "" if certs else "")
         self.source_instance_name = source.name
         self.replication_password_secret_id = secret.id
         self.verify_external_sync_command = _admin_api_call(project, replica.name, "verifyExternalSyncSettings")

@@ -21,6 +21,16 @@ MESH_DRAIN_SECONDS = 20
 PRE_STOP_SECONDS = 10
 TERMINATION_GRACE_SECONDS = 45
 GPU_RESOURCE = "nvidia.com/gpu"
+# Where a workload's pods find the CA files its database URLs name (`sslrootcert`): neither the
+# RDS root nor a Cloud SQL instance CA is in a system trust store. A read-only ConfigMap volume.
+CA_DIRECTORY = "/etc/platform/ca"
+RDS_CA_FILE = "rds-root.pem"
+REPLICA_CA_FILE = "cloudsql-server-ca.pem"
+
+
+def ca_path(file_name: str) -> str:
+    """The path in the pod of one CA file of the workload's CA volume."""
+    return f"{CA_DIRECTORY}/{file_name}"
 
 
 @dataclass(frozen=True)
@@ -102,8 +112,16 @@ def _volume_name(path: str) -> str:
     return "writable-" + (path.strip("/").replace("/", "-").replace("_", "-").replace(".", "-") or "root")
 
 
-def pod_template(name: str, image: str, service_account: str, secret_name: str | None, pod: PodSettings) -> dict:
-    """The pod template (metadata and spec) of the workload."""
+def pod_template(
+    name: str,
+    image: str,
+    service_account: str,
+    secret_name: str | None,
+    pod: PodSettings,
+    ca_configmap: str | None = None,
+) -> dict:
+    """The pod template (metadata and spec) of the workload; `ca_configmap` mounts its CA files
+    read-only at CA_DIRECTORY."""
     limits: dict[str, str] = {"cpu": pod.resources.cpu_limit, "memory": pod.resources.memory_limit}
     requests: dict[str, str] = {"cpu": pod.resources.cpu_request, "memory": pod.resources.memory_request}
     if pod.resources.gpus:
@@ -142,6 +160,10 @@ def pod_template(name: str, image: str, service_account: str, secret_name: str |
         },
         "volumeMounts": [{"name": _volume_name(path), "mountPath": path} for path in pod.writable_paths],
     }
+    volumes: list[dict[str, Any]] = [{"name": _volume_name(path), "emptyDir": {}} for path in pod.writable_paths]
+    if ca_configmap is not None:
+        container["volumeMounts"].append({"name": "ca", "mountPath": CA_DIRECTORY, "readOnly": True})
+        volumes.append({"name": "ca", "configMap": {"name": ca_configmap}})
     labels = pod_labels(name)
     spec: dict[str, Any] = {
         "serviceAccountName": service_account,
@@ -156,7 +178,7 @@ def pod_template(name: str, image: str, service_account: str, secret_name: str |
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [container],
-        "volumes": [{"name": _volume_name(path), "emptyDir": {}} for path in pod.writable_paths],
+        "volumes": volumes,
         # One pod per zone first (a zone loss keeps the others), then spread over nodes.
         "topologySpreadConstraints": [
             {

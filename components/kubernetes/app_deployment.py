@@ -98,6 +98,9 @@ class AppDeploymentArgs:
     """Secret environment: variable name -> the key in the cloud secret store. Default none."""
     secret_store: pulumi.Input[str] | None = None
     """The ClusterSecretStore the ExternalSecret reads; required with `secrets`. Default None."""
+    ca_certificates: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """CA files the pods need (file name -> PEM, public certificates), mounted read-only at
+    `_app_specs.CA_DIRECTORY` from a ConfigMap: the servers the secret URLs name. Default none."""
     service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     """Cloud identity (IRSA role ARN, Workload Identity account); only for workloads that call a cloud API.
     Default none."""
@@ -169,9 +172,20 @@ class AppDeployment(pulumi.ComponentResource):
                 )
             )
 
+        ca_configmap = f"{workload}-ca" if args.ca_certificates else None
+        if ca_configmap is not None:
+            # Public CA certificates, not secrets: a ConfigMap, which the pods mount read-only.
+            waits.append(
+                kubernetes.core.v1.ConfigMap(
+                    f"{name}-ca",
+                    metadata=metadata(object_name=ca_configmap),
+                    data=dict(args.ca_certificates),
+                    opts=after,
+                )
+            )
         pod = PodSettings(**{**args.pod.__dict__, "secret_env": tuple(sorted(args.secrets))})
         template = pulumi.Output.from_input(args.image).apply(
-            lambda image: pod_template(workload, image, workload, secret_name, pod)
+            lambda image: pod_template(workload, image, workload, secret_name, pod, ca_configmap)
         )
         # blueGreen: the controller points both Services at a version by its hash.
         blue_green = delivery is not None and delivery.strategy == "blueGreen"

@@ -55,6 +55,9 @@ class PostgresConnection:
     """Required: libpq's TLS mode. verify-full checks the CA and the host name (RDS's certificate
     names its endpoint); verify-ca checks the CA only, for a server whose certificate does not
     name the address the client dials (a Cloud SQL per-instance CA's certificate holds no IP)."""
+    root_cert: str
+    """Required: the path in the pod of the CA file the server's certificate chains to (libpq's
+    `sslrootcert`; neither the RDS root nor a Cloud SQL instance CA is in a system trust store)."""
 
 
 @dataclass(frozen=True)
@@ -96,11 +99,11 @@ class WorkloadSecretsArgs:
     """Labels on the GCP secrets. Default none (the provider's default labels still apply)."""
 
 
-def postgres_url(user: str, password: str, host: str, port: int, database: str, sslmode: str) -> str:
+def postgres_url(user: str, password: str, host: str, port: int, database: str, sslmode: str, root_cert: str) -> str:
     """A libpq connection URI; user and password percent-encoded (RFC 3986 userinfo)."""
     return (
         f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/"
-        f"{quote(database, safe='')}?sslmode={sslmode}"
+        f"{quote(database, safe='')}?sslmode={sslmode}&sslrootcert={quote(root_cert)}"
     )
 
 
@@ -153,7 +156,9 @@ class WorkloadSecrets(pulumi.ComponentResource):
             if isinstance(connection, PostgresConnection):
                 assert password is not None
                 url = pulumi.Output.all(password.result, connection.host, connection.port).apply(
-                    lambda v, c=connection: postgres_url(args.database_user, v[0], v[1], v[2], c.database, c.sslmode)
+                    lambda v, c=connection: postgres_url(
+                        args.database_user, v[0], v[1], v[2], c.database, c.sslmode, c.root_cert
+                    )
                 )
             else:
                 url = pulumi.Output.all(connection.auth_token, connection.host, connection.port).apply(
