@@ -12,6 +12,7 @@ component exports the exact commands for them:
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -221,7 +222,7 @@ class CloudSqlReplica(pulumi.ComponentResource):
         self.connection_name = replica.connection_name
         self.private_ip_address = replica.private_ip_address
         # The instance CA that signs the replica's server certificate (clients verify with it).
-        self.server_ca_certificate = replica.server_ca_certs.apply(lambda certs: certs[0].cert or "" if certs else "")
+        self.server_ca_certificate = replica.server_ca_certs.apply(_server_ca)
         self.source_instance_name = source.name
         self.replication_password_secret_id = secret.id
         self.verify_external_sync_command = _admin_api_call(project, replica.name, "verifyExternalSyncSettings")
@@ -287,3 +288,11 @@ def _validate(name: str, args: CloudSqlReplicaArgs) -> str:
     if problems:
         raise ValueError(f"CloudSqlReplica {name}: " + "; ".join(problems))
     return editions[0]
+
+
+def _server_ca(certs: Sequence[gcp.sql.outputs.DatabaseInstanceServerCaCert]) -> str:
+    """The instance CA's PEM; a replica without one would leave clients an empty CA file."""
+    pem = certs[0].cert if certs else None
+    if not pem:
+        raise ValueError("CloudSqlReplica: the instance reports no server CA certificate (serverCaCerts)")
+    return pem

@@ -13,7 +13,8 @@ APP_UID = 1001
 # `istio_requests_total`. The adapter's rule must expose it under this name, as a Pods
 # metric for the namespace's pods (labels `namespace` and `pod`).
 REQUESTS_PER_SECOND_METRIC = "requests_per_second"
-# The sidecar keeps serving in-flight requests this long after SIGTERM, and the pod has
+# The sidecar keeps draining in-flight requests this long once it is told to stop (as a native
+# sidecar, after the app container has exited), and the pod has
 # time for both it and the app's own shutdown (Istio's terminationDrainDuration).
 MESH_DRAIN_SECONDS = 20
 # Endpoints leave the Service's (and Envoy's) load-balancing sets a few seconds after a pod
@@ -21,6 +22,10 @@ MESH_DRAIN_SECONDS = 20
 PRE_STOP_SECONDS = 10
 TERMINATION_GRACE_SECONDS = 45
 GPU_RESOURCE = "nvidia.com/gpu"
+PROBE_TIMEOUT_SECONDS = 3
+# The ReplicaSet hash labels of a Deployment's and of an Argo Rollout's pods: spreading counts
+# only the pods of the same version, so a new version is never blocked by the old one's layout.
+VERSION_LABEL_KEYS = ["pod-template-hash", "rollouts-pod-template-hash"]
 # Where a workload's pods find the CA files its database URLs name (`sslrootcert`): neither the
 # RDS root nor a Cloud SQL instance CA is in a system trust store. A read-only ConfigMap volume.
 CA_DIRECTORY = "/etc/platform/ca"
@@ -139,12 +144,25 @@ def pod_template(
         "env": env,
         "resources": {"requests": requests, "limits": limits},
         # Up to 150 s to start (model loading, JIT); liveness and readiness only after that.
-        "startupProbe": {"httpGet": {**http, "path": pod.liveness_path}, "periodSeconds": 5, "failureThreshold": 30},
+        # Each check may take 3 s (the HEAL7 design's HEALTHCHECK --timeout=3s), not the
+        # default 1 s that a short stall under load would turn into a restart.
+        "startupProbe": {
+            "httpGet": {**http, "path": pod.liveness_path},
+            "periodSeconds": 5,
+            "timeoutSeconds": PROBE_TIMEOUT_SECONDS,
+            "failureThreshold": 30,
+        },
         # heal7-cluster-config.yaml's periods: liveness every 10 s, readiness every 5 s.
-        "livenessProbe": {"httpGet": {**http, "path": pod.liveness_path}, "periodSeconds": 10, "failureThreshold": 3},
+        "livenessProbe": {
+            "httpGet": {**http, "path": pod.liveness_path},
+            "periodSeconds": 10,
+            "timeoutSeconds": PROBE_TIMEOUT_SECONDS,
+            "failureThreshold": 3,
+        },
         "readinessProbe": {
             "httpGet": {**http, "path": pod.readiness_path},
             "periodSeconds": 5,
+            "timeoutSeconds": PROBE_TIMEOUT_SECONDS,
             "failureThreshold": 3,
         },
         # Keep answering while the endpoint is removed everywhere, then stop.
@@ -186,12 +204,14 @@ def pod_template(
                 "topologyKey": "topology.kubernetes.io/zone",
                 "whenUnsatisfiable": "DoNotSchedule",
                 "labelSelector": {"matchLabels": labels},
+                "matchLabelKeys": VERSION_LABEL_KEYS,
             },
             {
                 "maxSkew": 1,
                 "topologyKey": "kubernetes.io/hostname",
                 "whenUnsatisfiable": "ScheduleAnyway",
                 "labelSelector": {"matchLabels": labels},
+                "matchLabelKeys": VERSION_LABEL_KEYS,
             },
         ],
     }
