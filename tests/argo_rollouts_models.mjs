@@ -10,6 +10,8 @@
 // stdin: a JSON array of manifests. stdout: a JSON array with, per manifest, its errors
 // (`<path>: <what>`, unknown fields as `<path>: unknown field`).
 import { readFileSync } from "node:fs";
+
+import { modelErrors } from "./model_errors.mjs";
 import path from "node:path";
 import ts from "typescript";
 
@@ -21,16 +23,7 @@ const EXCESS_PROPERTY = new Set([2353, 2561]);
 
 async function schemaErrors(manifest) {
   const { [manifest.kind]: Model } = await import(`${MODULE}/${manifest.kind}`);
-  try {
-    new Model(manifest).validate();
-    return [];
-  } catch (error) {
-    if (!Array.isArray(error.errors)) throw error;
-    return error.errors.map((e) => {
-      const allowed = e.params?.allowedValues ? ` ${JSON.stringify(e.params.allowedValues)}` : "";
-      return `${e.instancePath || "(root)"}: ${e.message}${allowed}`;
-    });
-  }
+  return modelErrors(Model, manifest);
 }
 
 // The manifest path of the innermost property or element of `node` that contains `position`.

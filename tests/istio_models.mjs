@@ -4,6 +4,8 @@
 // stdin: a JSON array of manifests. stdout: a JSON array with, per manifest, its errors.
 import { readFileSync } from "node:fs";
 
+import { modelErrors } from "./model_errors.mjs";
+
 const GROUP = /^[a-z]+\.istio\.io$/;
 const NAME = /^[A-Za-z0-9]+$/;
 
@@ -19,16 +21,7 @@ async function errorsOf(manifest) {
   } catch {
     return [`@kubernetes-models/istio has no model for ${manifest.apiVersion} ${kind}`];
   }
-  try {
-    new Model(manifest).validate();
-    return [];
-  } catch (error) {
-    if (!Array.isArray(error.errors)) throw error;
-    return error.errors.map((e) => {
-      const allowed = e.params?.allowedValues ? ` ${JSON.stringify(e.params.allowedValues)}` : "";
-      return `${e.instancePath || "(root)"}: ${e.message}${allowed}`;
-    });
-  }
+  return modelErrors(Model, manifest);
 }
 
 const manifests = JSON.parse(readFileSync(0, "utf8"));
