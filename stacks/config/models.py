@@ -8,7 +8,8 @@ setting. Values that differ by tier have no default here: they come from
 The AWS sections live in `stacks/config/aws_models.py` and `stacks/config/data_models.py`, the GCP
 sections in `stacks/config/gcp_models.py`, the front door in `stacks/config/cloudflare_models.py`, the Kubernetes layer in
 `stacks/config/kubernetes_models.py`, the request target in `stacks/config/capacity_models.py`,
-the base image in `stacks/config/image_models.py`; the value types they share, in
+the base image in `stacks/config/image_models.py`, monitoring and logging in
+`stacks/config/monitoring_models.py`; the value types they share, in
 `stacks/config/types.py`.
 """
 
@@ -22,6 +23,7 @@ from stacks.config.gcp_models import GcpConfig
 from stacks.config.image_models import ImagesConfig
 from stacks.config.ingress_models import ObjectName
 from stacks.config.kubernetes_models import KubernetesConfig
+from stacks.config.monitoring_models import LoggingConfig, MonitoringConfig
 from stacks.config.types import (
     AwsRegion,
     GcpProjectId,
@@ -69,6 +71,10 @@ class PlatformConfig(BaseModel):
         alias="platform:capacity", description="The request target the workloads' shares divide (tools/capacity.py)."
     )
     images: ImagesConfig = Field(alias="platform:images", description="The platform's base image and its build.")
+    monitoring: MonitoringConfig = Field(
+        alias="platform:monitoring", description="Prometheus, Alertmanager, Grafana and the alert routing."
+    )
+    logging: LoggingConfig = Field(alias="platform:logging", description="Elasticsearch, Kibana and Fluent Bit.")
 
     # The stack name, set by the loader (it is not a config key). Physical names such as
     # log groups and KMS aliases derive from it, so two stacks of one tier in one account

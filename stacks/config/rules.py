@@ -29,6 +29,7 @@ def replica_source_hostname(config: PlatformConfig) -> str:
 def cross_field_problems(config: PlatformConfig) -> list[str]:
     """Rules that span several keys. Returns every violation, not just the first."""
     problems: list[str] = prefix_problems(config.name, config.stack)
+    problems += _alert_team_problems(config)
     azs = config.aws.availability_zones
     if len(azs) < MIN_AVAILABILITY_ZONES:
         # EKS refuses a control plane with subnets in fewer than two AZs, and prod must
@@ -216,3 +217,15 @@ def _access_entry_problems(config: PlatformConfig) -> list[str]:
             )
         accounts.setdefault(account, key)
     return problems
+
+
+def _alert_team_problems(config: PlatformConfig) -> list[str]:
+    """Every workload's team has an Alertmanager route: an alert labelled with a team nobody
+    reads would fall to the default receiver unnoticed."""
+    teams = config.monitoring.alerting.team_emails
+    return [
+        f"platform:workloads.{name}.team: expected a team of platform:monitoring.alerting.teamEmails "
+        f"({', '.join(sorted(teams))}), got {workload.team!r}"
+        for name, workload in config.workloads.items()
+        if workload.team not in teams
+    ]

@@ -104,6 +104,10 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         # a given: a dev `pulumi up` needs none and only consumes the base image (set true
         # on a machine with Docker to build and push it into dev's registries).
         "platform:images": {"buildBase": False},
+        # A week of metrics and logs: dev reproduces today's problems, not last month's; small
+        # volumes and heaps on dev's m6i.large nodes (`make plan` checks they fit).
+        "platform:monitoring": {"prometheus": {"retentionDays": 7, "volumeSizeGib": 20, "memoryGib": 2}},
+        "platform:logging": {"retentionDays": 7, "elasticsearch": {"memoryGib": 2, "storageGib": 20}},
     },
     "staging": {
         "platform:protect": False,
@@ -160,6 +164,10 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         # Deployed by the pipeline's runner, which has a Docker engine: the stack's own
         # registries hold the base image its workload builds start FROM.
         "platform:images": {"buildBase": True},
+        # Two weeks of metrics: a load test's regressions are compared with the week before.
+        "platform:monitoring": {"prometheus": {"retentionDays": 15, "volumeSizeGib": 50, "memoryGib": 4}},
+        # The HEAL7 design's Elasticsearch node (4Gi request); a month of logs.
+        "platform:logging": {"retentionDays": 30, "elasticsearch": {"memoryGib": 4, "storageGib": 50}},
     },
     "prod": {
         # Every stateful resource is `protect`ed in prod: a `pulumi destroy` or a rename
@@ -230,6 +238,11 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "platform:capacity": {"targetRequestsPerSecond": 10000},
         # As staging: deployed by the pipeline's runner, which has a Docker engine.
         "platform:images": {"buildBase": True},
+        # The email-platform ops guide's production Prometheus keeps 30 days
+        # (--storage.tsdb.retention.time=30d); 8 GiB holds both clusters' series at prod's scale.
+        "platform:monitoring": {"prometheus": {"retentionDays": 30, "volumeSizeGib": 200, "memoryGib": 8}},
+        # The HEAL7 design: "Logs: 90 days retention", 4Gi Elasticsearch nodes on 100Gi volumes.
+        "platform:logging": {"retentionDays": 90, "elasticsearch": {"memoryGib": 4, "storageGib": 100}},
     },
 }
 

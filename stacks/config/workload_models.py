@@ -161,6 +161,11 @@ class WorkloadConfig(Section):
         default={}, description="Plain environment variables (never secrets: those come through `uses`)."
     )
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    team: ObjectName = Field(
+        default="backend",
+        description="The team whose Alertmanager route gets this workload's alerts (a key of "
+        "platform:monitoring.alerting.teamEmails).",
+    )
 
     @model_validator(mode="after")
     def _pool_fits_placement(self) -> "WorkloadConfig":
