@@ -42,14 +42,21 @@ from components.kubernetes.ingress_gateway import (
 )
 from components.kubernetes.istio_mesh import IstioMesh, IstioMeshArgs, Platform
 from components.kubernetes.mesh_authorization import MeshAuthorization, MeshAuthorizationArgs, MeshCaller, principal
+from components.kubernetes.monitoring_stack import NAMESPACE as MONITORING_NAMESPACE
+from components.kubernetes.monitoring_stack import MonitoringStack
 from components.kubernetes.progressive_delivery import ProgressiveDelivery, ProgressiveDeliveryArgs
 from components.kubernetes.workload_namespace import WorkloadNamespace
 from stacks.config.certificates import cloudflare_origin_pull_ca
 from stacks.config.ingress_models import clusters_serving
 from stacks.config.models import PlatformConfig
+from stacks.observability import encrypted_storage_class, monitoring_args
 from stacks.workloads import ClusterWorkloadContext, build_workloads
 
 T = TypeVar("T")
+# The cert-manager DNS-01 token's name in each cloud's secret store, after the platform's
+# prefix. The operator stores it there before the first `pulumi up` (a Cloudflare API
+# token with Zone:DNS:Edit on the zone only); the program never sees its value.
+CLOUDFLARE_TOKEN_SECRET = "cloudflare-dns-token"
 
 
 @dataclass
@@ -89,7 +96,7 @@ def platform_services(
     cluster: ClusterPlatform,
     store: AwsSecretStore | GcpSecretStore,
     reader: pulumi.Resource,
-    token_remote_key: str,
+    secret_prefix: str,
     workload_secrets: WorkloadSecretAccess,
     load_balancer: AwsNlb | GkeStaticAddress,
     edge_source_ranges: pulumi.Input[list[str]],
@@ -110,6 +117,8 @@ def platform_services(
             ExternalSecretsArgs(
                 cloud=store,
                 replicas=replicas,
+                # cert-manager's DNS token; Grafana's admin and the Alertmanager receivers' credentials.
+                store_namespaces=["cert-manager", MONITORING_NAMESPACE],
                 # The workloads' store, served to the workload namespaces only and read as an
                 # identity that reaches the workloads' secrets and nothing of the platform's.
                 scoped_stores=[
@@ -134,7 +143,7 @@ def platform_services(
             CertManagerArgs(
                 zone=config.cloudflare.zone,
                 secret_store_name=secrets.store_name,
-                token_remote_key=token_remote_key,
+                token_remote_key=f"{secret_prefix}{CLOUDFLARE_TOKEN_SECRET}",
                 default_issuer=config.kubernetes.cert_manager.issuer,
                 acme_email=config.kubernetes.cert_manager.acme_email,
                 replicas=replicas,
@@ -195,6 +204,22 @@ def platform_services(
                 ),
                 opts=on_cluster,
             )
+        storage_class = encrypted_storage_class(
+            f"{cluster.cluster_name}-encrypted-storage", cluster.platform, on_cluster
+        )
+        MonitoringStack(
+            f"{cluster.cluster_name}-monitoring",
+            monitoring_args(
+                config,
+                cluster.platform,
+                storage_class=storage_class.metadata.name,
+                secret_store_name=secrets.store_name,
+                secret_prefix=secret_prefix,
+                # cert-manager issues the operator's webhook certificate.
+                after=[cert_manager],
+            ),
+            opts=on_cluster,
+        )
         return gateway.service, gateway.certificate
 
     ready = _once_cluster_exists(cluster.kubeconfig, build)

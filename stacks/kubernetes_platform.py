@@ -39,10 +39,6 @@ from stacks.kubernetes_identities import platform_secret_readers, workload_secre
 
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
-# The cert-manager DNS-01 token's name in each cloud's secret store, after the platform's
-# prefix. The operator stores it there before the first `pulumi up` (a Cloudflare API
-# token with Zone:DNS:Edit on the zone only); the program never sees its value.
-CLOUDFLARE_TOKEN_SECRET = "cloudflare-dns-token"
 
 
 def build_kubernetes(
@@ -123,7 +119,7 @@ def build_kubernetes(
         eks,
         AwsSecretStore(region=config.aws_region, role_arn=eks_reader.role_arn),
         eks_reader,
-        f"{aws_prefix}{CLOUDFLARE_TOKEN_SECRET}",
+        aws_prefix,
         eks_workloads,
         # The NLB on the public subnets, each with its AZ's reserved Elastic IP (the
         # aws-primary pool's origins), both lists in AZ order.
@@ -162,7 +158,7 @@ def build_kubernetes(
         gke,
         gke_store,
         gke_reader,
-        f"{gcp_prefix}{CLOUDFLARE_TOKEN_SECRET}",
+        gcp_prefix,
         gke_workloads,
         # The reserved regional address (the gcp-secondary pool's origin), claimed by name.
         GkeStaticAddress(address_name=secondary.network.ingress_address_name),

@@ -131,7 +131,41 @@ def _argo_rollouts(values: Mapping[str, Any]) -> list[SystemPod]:
     return pods
 
 
+def _kube_prometheus_stack(values: Mapping[str, Any]) -> list[SystemPod]:
+    source = "prometheus-community/helm-charts charts/kube-prometheus-stack/values.yaml (chart 88.5.3)"
+    prometheus = values["prometheus"]["prometheusSpec"]
+    alertmanager = values["alertmanager"]["alertmanagerSpec"]
+    # Prometheus and Alertmanager are StatefulSets the operator creates from these values;
+    # the config reloader beside each requests nothing by default.
+    return [
+        deployment("prometheus", requests_of(prometheus["resources"]), prometheus["replicas"], source),
+        deployment("alertmanager", requests_of(alertmanager["resources"]), alertmanager["replicas"], source),
+        deployment("prometheus-operator", requests_of(values["prometheusOperator"]["resources"]), 1, source),
+        deployment("grafana", requests_of(values["grafana"]["resources"]), values["grafana"]["replicas"], source),
+        deployment(
+            "kube-state-metrics",
+            requests_of(values["kube-state-metrics"]["resources"]),
+            values["kube-state-metrics"]["replicas"],
+            source,
+        ),
+        daemonset("node-exporter", requests_of(values["prometheus-node-exporter"]["resources"]), source),
+    ]
+
+
 CHART_DEFAULTS: dict[str, ChartDefaults] = {
+    "kube-prometheus-stack": ChartDefaults(
+        "88.5.3",
+        "kube-prometheus-stack 88.5.3 values.yaml (grafana 12.11.1, kube-state-metrics 8.4.0, node-exporter 4.56.1)",
+        {
+            "prometheus": {"prometheusSpec": {"replicas": 1, "resources": {}}},
+            "alertmanager": {"alertmanagerSpec": {"replicas": 1, "resources": {}}},
+            "prometheusOperator": {"resources": {}},
+            "grafana": {"replicas": 1, "resources": {}},
+            "kube-state-metrics": {"replicas": 1, "resources": {}},
+            "prometheus-node-exporter": {"resources": {}},
+        },
+        _kube_prometheus_stack,
+    ),
     # CRDs and the validating webhook's configuration only: no pods.
     "base": ChartDefaults("1.31.4", ISTIO.format("base"), {}, lambda values: []),
     "istiod": ChartDefaults("1.31.4", ISTIO.format("istio-control/istio-discovery"), ISTIOD_DEFAULTS, _istiod),

@@ -57,6 +57,14 @@ METRICS_SERVER = ChartCoordinates(
 ARGO_ROLLOUTS = ChartCoordinates(
     repository="https://argoproj.github.io/argo-helm", chart="argo-rollouts", version="2.41.0"
 )
+# prometheus-community/helm-charts, tag kube-prometheus-stack-88.5.3 (prometheus-operator
+# v0.93.1; subcharts grafana 12.11.1 from grafana-community, kube-state-metrics 8.4.0,
+# prometheus-node-exporter 4.56.1); the repository is the one its README adds as
+# `prometheus-community`.
+PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
+KUBE_PROMETHEUS_STACK = ChartCoordinates(
+    repository=PROMETHEUS_COMMUNITY, chart="kube-prometheus-stack", version="88.5.3"
+)
 # Istio 1.31.4, one version for its four charts (they are released together and istiod
 # refuses proxies more than one minor apart). Values checked against istio/istio's
 # manifests/charts at the release-1.31 branch (base, istio-cni, istio-control/istio-discovery,

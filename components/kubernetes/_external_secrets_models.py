@@ -116,9 +116,12 @@ class SecretKeyRef:
 
     secret_key: str
     remote_key: str
+    property: str | None = None
+    """One key of a JSON secret, or None for the secret's whole value. Default None."""
 
     def manifest(self) -> dict[str, Any]:
-        return {"secretKey": self.secret_key, "remoteRef": {"key": self.remote_key}}
+        remote = {"key": self.remote_key} | ({"property": self.property} if self.property else {})
+        return {"secretKey": self.secret_key, "remoteRef": remote}
 
 
 @dataclass(frozen=True)
