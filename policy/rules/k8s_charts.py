@@ -22,6 +22,10 @@ TRUSTED_REPOSITORIES = [
     "https://kubernetes-sigs.github.io/metrics-server/",
     "https://istio-release.storage.googleapis.com/charts",
     "https://argoproj.github.io/argo-helm",
+    # kube-prometheus-stack, prometheus-adapter and the exporters; ECK; Fluent Bit.
+    "https://prometheus-community.github.io/helm-charts",
+    "https://helm.elastic.co",
+    "https://fluent.github.io/helm-charts",
 ]
 
 

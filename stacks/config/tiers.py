@@ -65,9 +65,10 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             "backups": {"expireAfterDays": 14},
             "eks": {
                 "nodeGroups": {
-                    # Up to 2 per AZ: the add-ons at their maxima (istiod's 5 x 500m among them)
-                    # take most of one m6i.large in each zone (`make plan` checks it).
-                    "general": {"instanceTypes": ["m6i.large"], "minSize": 1, "desiredSize": 2, "maxSize": 4},
+                    # Up to 3 per AZ: the add-ons at their maxima (istiod's 5 x 500m among them)
+                    # and the monitoring and logging stacks take most of two m6i.large in each
+                    # zone (`make plan` checks it).
+                    "general": {"instanceTypes": ["m6i.large"], "minSize": 1, "desiredSize": 2, "maxSize": 6},
                     "highCpu": {"instanceTypes": ["c6i.xlarge"], "minSize": 0, "desiredSize": 1, "maxSize": 2},
                 },
             },
