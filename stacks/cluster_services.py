@@ -49,7 +49,7 @@ from components.kubernetes.workload_namespace import WorkloadNamespace
 from stacks.config.certificates import cloudflare_origin_pull_ca
 from stacks.config.ingress_models import clusters_serving
 from stacks.config.models import PlatformConfig
-from stacks.observability import encrypted_storage_class, monitoring_args
+from stacks.observability import CrossCloudView, encrypted_storage_class, monitoring_args
 from stacks.workloads import ClusterWorkloadContext, build_workloads
 
 T = TypeVar("T")
@@ -101,6 +101,7 @@ def platform_services(
     load_balancer: AwsNlb | GkeStaticAddress,
     edge_source_ranges: pulumi.Input[list[str]],
     images: dict[str, pulumi.Input[str]],
+    view: CrossCloudView,
     addons: Callable[[list[pulumi.Resource]], ClusterAddons] | None = None,
 ) -> list[pulumi.Output[pulumi.Resource]]:
     """External Secrets, cert-manager, the cluster's add-ons, the mesh and the ingress
@@ -215,6 +216,7 @@ def platform_services(
                 storage_class=storage_class.metadata.name,
                 secret_store_name=secrets.store_name,
                 secret_prefix=secret_prefix,
+                view=view,
                 # cert-manager issues the operator's webhook certificate.
                 after=[cert_manager],
             ),

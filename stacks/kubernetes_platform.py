@@ -36,6 +36,7 @@ from stacks.config.models import PlatformConfig
 from stacks.gcp_platform import GcpSecondary
 from stacks.images import eks_images, gke_images
 from stacks.kubernetes_identities import platform_secret_readers, workload_secret_access
+from stacks.observability import cross_cloud_views
 
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
@@ -114,6 +115,8 @@ def build_kubernetes(
     aws_prefix, gcp_prefix = f"{prefix}/", f"{prefix}-"
     eks_reader, gke_reader, gke_store = platform_secret_readers(config, primary, secondary, aws_prefix, gcp_prefix)
     eks_workloads, gke_workloads = workload_secret_access(config, primary, secondary, workload_secrets)
+    # Both clouds in one Grafana (stacks/observability.py).
+    views = cross_cloud_views(config, secondary.network.monitoring_address_name, secondary.network.monitoring_address)
     eks.gateway_ready = platform_services(
         config,
         eks,
@@ -130,6 +133,7 @@ def build_kubernetes(
         edge_source_ranges,
         # Each EKS workload's tag resolved to its digest in the stack's ECR (stacks/images.py).
         images=eks_images(config, primary, aws_provider),
+        view=views["eks"],
         # EKS also runs VPA's recommender, the Load Balancer Controller (the ingress NLB's
         # controller) and metrics-server (EKS ships none; HPAs need it).
         addons=lambda after: ClusterAddons(
@@ -165,6 +169,7 @@ def build_kubernetes(
         edge_source_ranges,
         # Each GKE workload's tag resolved to its digest in the stack's Artifact Registry.
         images=gke_images(config, secondary, gcp_provider),
+        view=views["gke"],
     )
     return [eks, gke]
 

@@ -3,17 +3,65 @@ alert rules, SLOs, scrape targets, dashboards and Alertmanager routing) and the 
 StorageClass its volumes and Elasticsearch's use.
 """
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.kubernetes.istio_mesh import Platform
-from components.kubernetes.monitoring_stack import MonitoringStackArgs, ReceiverCredentials
+from components.kubernetes.monitoring_stack import InternalEndpoint, MonitoringStackArgs, ReceiverCredentials
 from stacks.config.models import PlatformConfig
 
 # The encrypted StorageClass every stateful add-on asks for by name.
 ENCRYPTED_STORAGE_CLASS = "encrypted"
+
+
+@dataclass
+class CrossCloudView:
+    """How one cluster's monitoring takes part in the view of both clouds."""
+
+    internal_endpoint: InternalEndpoint | None = None
+    """Its Prometheus served to the other cloud. Default None."""
+    peer_data_sources: list[dict[str, Any]] = field(default_factory=list)
+    """The other cloud's Prometheus as a Grafana data source. Default none."""
+
+
+def cross_cloud_views(
+    config: PlatformConfig, gke_address_name: pulumi.Input[str], gke_address: pulumi.Input[str]
+) -> dict[str, CrossCloudView]:
+    """Both clouds in one place: EKS's Grafana (the primary's, where operators look first)
+    has GKE's Prometheus as a second data source, across the HA VPN to an internal load
+    balancer on a reserved address; only the AWS VPC's range is admitted.
+
+    Why two data sources, not federation or remote write: each Prometheus keeps evaluating
+    its own cluster's rules and paging on its own, so losing the VPN or a region never
+    silences the survivor; nothing is stored twice; and a dashboard switches clusters with
+    its `datasource` variable. GKE's Grafana shows GKE alone: when AWS is down it is the
+    one left, and it needs nothing from AWS to work.
+    """
+    return {
+        "eks": CrossCloudView(
+            peer_data_sources=[
+                {
+                    "name": "Prometheus (gke)",
+                    "uid": "prometheus-gke",
+                    "type": "prometheus",
+                    "access": "proxy",
+                    "url": pulumi.Output.concat("http://", gke_address, ":9090"),
+                    "jsonData": {
+                        "httpMethod": "POST",
+                        "timeInterval": f"{config.monitoring.prometheus.scrape_interval_seconds}s",
+                    },
+                }
+            ]
+        ),
+        "gke": CrossCloudView(
+            internal_endpoint=InternalEndpoint(
+                address_name=gke_address_name, source_ranges=[str(config.aws.network.vpc_cidr)]
+            )
+        ),
+    }
 
 
 def encrypted_storage_class(
@@ -51,6 +99,7 @@ def monitoring_args(
     storage_class: pulumi.Input[str],
     secret_store_name: pulumi.Input[str],
     secret_prefix: str,
+    view: CrossCloudView,
     after: list[pulumi.Resource],
 ) -> MonitoringStackArgs:
     """One cluster's MonitoringStack from `platform:monitoring`."""
@@ -71,6 +120,8 @@ def monitoring_args(
         ),
         alertmanager_config=_alertmanager_config(config),
         runbook_base_url=monitoring.runbook_base_url,
+        peer_data_sources=view.peer_data_sources,
+        internal_endpoint=view.internal_endpoint,
         high_availability=config.kubernetes.high_availability,
         after=after,
         labels={"project": config.name, "environment": config.environment},

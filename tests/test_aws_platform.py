@@ -27,7 +27,11 @@ SECRET_KEY = re.compile(
     r"(password|passwd|secret|secretstring|secretbinary|authtoken|apitoken|privatekey|presharedkey)$", re.IGNORECASE
 )
 # Inputs whose name looks like a secret but that hold a reference to one (its id).
-SECRET_REFERENCES = {("gcp:secretmanager/secretVersion:SecretVersion", "secret")}
+SECRET_REFERENCES = {
+    ("gcp:secretmanager/secretVersion:SecretVersion", "secret"),
+    # A chart value naming the Kubernetes Secret to read (Grafana's admin), not a value.
+    ("kubernetes:helm.sh/v4:Chart", "existingSecret"),
+}
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -470,3 +470,28 @@ def test_only_load_balancers_need_source_ranges(prod_record):
     # Cloudflare's published IPv4 ranges alone (what the stacks' gateway Services get) pass too.
     ipv4_only = mutated(_fixture(prod_record, "ingress-service"), {"spec.loadBalancerSourceRanges": CLOUDFLARE_RANGES})
     assert _evaluate_one(prod_record, ipv4_only).violations == []
+
+
+def test_an_internal_load_balancer_may_live_outside_the_ingress_namespaces(prod_record):
+    """GKE's internal passthrough and the AWS LBC's internal NLB are private to the VPCs (the
+    GKE Prometheus EKS's Grafana reads across the VPN); their source ranges are still checked."""
+    internet_facing = mutated(_fixture(prod_record, "ingress-service"), {"metadata.namespace": "monitoring"})
+    assert {v.policy for v in _evaluate_one(prod_record, internet_facing).violations} == {
+        "k8s-load-balancer-only-ingress"
+    }
+    for key, value in (
+        ("networking.gke.io/load-balancer-type", "Internal"),
+        ("service.beta.kubernetes.io/aws-load-balancer-scheme", "internal"),
+    ):
+        internal = mutated(internet_facing, {"metadata.annotations": {key: value}})
+        assert _evaluate_one(prod_record, internal).violations == []
+        wide_open = mutated(internal, {"spec.loadBalancerSourceRanges": ["0.0.0.0/0"]})
+        assert {v.policy for v in _evaluate_one(prod_record, wide_open).violations} == {
+            "k8s-load-balancer-source-ranges"
+        }
+    # The EKS scheme annotation says internet-facing: still refused outside istio-ingress.
+    facing = mutated(
+        internet_facing,
+        {"metadata.annotations": {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"}},
+    )
+    assert {v.policy for v in _evaluate_one(prod_record, facing).violations} == {"k8s-load-balancer-only-ingress"}

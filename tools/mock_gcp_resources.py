@@ -52,8 +52,13 @@ def _global_address(name: str, inputs: dict[str, Any], region: str, project: str
 
 
 def _regional_address(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
-    """A reserved external address: one of Google's Seoul addresses (34.64.0.0/15)."""
+    """A reserved external address: one of Google's Seoul addresses (34.64.0.0/15); an
+    internal one: a private address (the mock cannot see the subnet's range)."""
     resource_id, outputs = _compute("region", "addresses")(name, inputs, region, project)
+    if inputs.get("addressType") == "INTERNAL":
+        octets = bytes.fromhex(digest(name)[:4])
+        internal = inputs.get("address") or f"10.{octets[0]}.{octets[1]}.{max(octets[1] % 250, 10)}"
+        return resource_id, {**outputs, "address": internal, "region": inputs.get("region") or region}
     return resource_id, {
         **outputs,
         "address": public_ip(name, first_octet=34),

@@ -60,6 +60,8 @@ class GcpNetwork(pulumi.ComponentResource):
     ingress_address: pulumi.Output[str]
     """The regional external IP the ingress load balancer takes (the front door's origin)."""
     ingress_address_name: pulumi.Output[str]
+    monitoring_address: pulumi.Output[str]
+    monitoring_address_name: pulumi.Output[str]
     """That address's resource name: the gateway Service's annotation claims it by name."""
     peering_operations: list[pulumi.Resource]
     """The private-services peering and its route export. Cloud SQL waits for them (its
@@ -174,6 +176,19 @@ class GcpNetwork(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
 
+        # An internal address in the nodes' subnet for the GKE Prometheus's internal load
+        # balancer: EKS's Grafana reads it across the HA VPN (its second data source). GCP
+        # picks a free address; reserving it keeps it out of the nodes' allocations.
+        monitoring = gcp.compute.Address(
+            f"{name}-monitoring",
+            region=args.region,
+            address_type="INTERNAL",
+            subnetwork=subnet.id,
+            description="GKE Prometheus internal load balancer; EKS Grafana's gke data source over the VPN",
+            # Protected like the ingress address: EKS's Grafana is configured with it.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+
         self.subnet_id = subnet.id
         self.subnet_self_link = subnet.self_link
         self.pods_range_name = pulumi.Output.from_input(pods_range)
@@ -182,6 +197,8 @@ class GcpNetwork(pulumi.ComponentResource):
         self.nat_router_name = router.name
         self.ingress_address = ingress.address
         self.ingress_address_name = ingress.name
+        self.monitoring_address = monitoring.address
+        self.monitoring_address_name = monitoring.name
         self.peering_operations = [connection, routes]
         self.register_outputs(
             {

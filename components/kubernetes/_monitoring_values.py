@@ -143,7 +143,7 @@ def alertmanager_values(
     }
 
 
-def grafana_values(*, admin_secret: str, peer_data_sources: list[dict[str, Any]]) -> dict[str, Any]:
+def grafana_values(*, cluster: str, admin_secret: str, peer_data_sources: list[dict[str, Any]]) -> dict[str, Any]:
     """`grafana` (the subchart): admin from the secret store, dashboards from ConfigMaps."""
     return {
         # Admin user and password from the Secret External Secrets writes; the chart's
@@ -151,7 +151,11 @@ def grafana_values(*, admin_secret: str, peer_data_sources: list[dict[str, Any]]
         "admin": {"existingSecret": admin_secret, "userKey": "admin-user", "passwordKey": "admin-password"},
         # Dashboards come from ConfigMaps labelled grafana_dashboard=1 in the monitoring
         # namespace only, so no other namespace can plant one.
-        "sidecar": {"dashboards": {"enabled": True, "searchNamespace": None, "provider": {"allowUiUpdates": False}}},
+        "sidecar": {
+            "dashboards": {"enabled": True, "searchNamespace": None, "provider": {"allowUiUpdates": False}},
+            # The local Prometheus, named by its cluster beside the other cloud's.
+            "datasources": {"name": f"Prometheus ({cluster})"},
+        },
         "additionalDataSources": peer_data_sources,
         "grafana.ini": {
             # Nobody signs in anonymously or signs themselves up; no call home.

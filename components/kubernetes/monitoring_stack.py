@@ -49,6 +49,11 @@ RELEASE = "kube-prometheus-stack"
 # The Prometheus Service the operator creates for every Prometheus (all replicas).
 PROMETHEUS_URL = f"http://prometheus-operated.{NAMESPACE}.svc:9090"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
+# The labels the operator gives the pods of the chart's Prometheus (`<release>-prometheus`).
+PROMETHEUS_POD_LABELS = {
+    "app.kubernetes.io/name": "prometheus",
+    "operator.prometheus.io/name": f"{RELEASE}-prometheus",
+}
 EXTERNAL_SECRETS_API = "external-secrets.io/v1"
 PROMETHEUS_OPERATOR_API = "monitoring.coreos.com/v1"
 # The fields cert-manager's CA injector writes into the operator's webhook configurations.
@@ -70,6 +75,17 @@ class ReceiverCredentials:
     """Required: the Kubernetes Secret (and mount directory) the configuration's *_file paths name."""
     keys: tuple[str, ...]
     """Required: the JSON keys copied, each a file of the Secret."""
+
+
+@dataclass(frozen=True)
+class InternalEndpoint:
+    """Prometheus's query API behind a GKE internal passthrough load balancer, on a reserved
+    address of the nodes' subnet, for the other cloud's Grafana across the HA VPN."""
+
+    address_name: pulumi.Input[str]
+    """Required: the reserved INTERNAL address's name (GKE claims it by name)."""
+    source_ranges: list[str]
+    """Required: the only ranges admitted (GKE writes them into the load balancer's firewall rule)."""
 
 
 @dataclass
@@ -102,8 +118,10 @@ class MonitoringStackArgs:
     """Role -> a PodMonitor or ServiceMonitor manifest (apiVersion, kind, metadata, spec). Default none."""
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
     """File name (`<name>.json`) -> Grafana dashboard model. Default none."""
-    peer_data_sources: list[dict[str, Any]] = field(default_factory=list)
-    """Further Grafana data sources (the other cluster's Prometheus). Default none."""
+    peer_data_sources: list[dict[str, pulumi.Input[Any]]] = field(default_factory=list)
+    """Further Grafana data sources (the other cluster's Prometheus; values may be Outputs). Default none."""
+    internal_endpoint: InternalEndpoint | None = None
+    """Expose Prometheus's API on an internal load balancer (GKE only). Default None: ClusterIP only."""
     scrape_interval_seconds: int = 15
     """Scrape and rule-evaluation interval, in seconds. Default 15 (the HEAL7 design)."""
     high_availability: bool = False
@@ -180,8 +198,8 @@ class MonitoringStack(pulumi.ComponentResource):
             KUBE_PROMETHEUS_STACK,
             release=RELEASE,
             namespace=namespace.metadata.name,
-            values=pulumi.Output.from_input(args.storage_class).apply(
-                lambda storage_class: kube_prometheus_stack_values(
+            values=pulumi.Output.all(args.storage_class, args.peer_data_sources).apply(
+                lambda resolved: kube_prometheus_stack_values(
                     prometheus=prometheus_values(
                         cluster=args.platform,
                         replicas=2 if highly_available else 1,
@@ -189,16 +207,18 @@ class MonitoringStack(pulumi.ComponentResource):
                         retention_days=args.retention_days,
                         volume_size_gib=args.volume_size_gib,
                         memory_gib=args.memory_gib,
-                        storage_class=storage_class,
+                        storage_class=resolved[0],
                     ),
                     alertmanager=alertmanager_values(
                         # Three: a quorum of the gossip mesh survives a zone.
                         replicas=3 if highly_available else 1,
                         config=args.alertmanager_config,
                         receivers_secret=args.receivers.secret_name,
-                        storage_class=storage_class,
+                        storage_class=resolved[0],
                     ),
-                    grafana=grafana_values(admin_secret=GRAFANA_ADMIN_SECRET, peer_data_sources=args.peer_data_sources),
+                    grafana=grafana_values(
+                        cluster=args.platform, admin_secret=GRAFANA_ADMIN_SECRET, peer_data_sources=resolved[1]
+                    ),
                     node_exporter_namespace=NODE_EXPORTER_NAMESPACE,
                     runbook_base_url=args.runbook_base_url,
                 )
@@ -244,10 +264,41 @@ class MonitoringStack(pulumi.ComponentResource):
                 opts=child,
             )
 
+        if args.internal_endpoint is not None:
+            self._internal_endpoint(name, args.internal_endpoint, after_chart)
+
         self.namespace = namespace.metadata.name
         self.prometheus_url = PROMETHEUS_URL
         self.ready = chart
         self.register_outputs({"namespace": self.namespace})
+
+    def _internal_endpoint(self, name: str, endpoint: InternalEndpoint, opts: pulumi.ResourceOptions) -> None:
+        """A GKE internal passthrough load balancer in front of every Prometheus replica: read-only
+        query API (the admin API stays off), plain HTTP inside the VPCs, IPsec across the VPN."""
+        kubernetes.core.v1.Service(
+            f"{name}-prometheus-internal",
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(
+                name="prometheus-internal",
+                namespace=NAMESPACE,
+                annotations=pulumi.Output.from_input(endpoint.address_name).apply(
+                    lambda address: {
+                        # An internal passthrough Network Load Balancer (GKE's annotation).
+                        "networking.gke.io/load-balancer-type": "Internal",
+                        # The reserved address, claimed by name as the ingress gateway's.
+                        "networking.gke.io/load-balancer-ip-addresses": address,
+                    }
+                ),
+            ),
+            spec=kubernetes.core.v1.ServiceSpecArgs(
+                type="LoadBalancer",
+                selector=PROMETHEUS_POD_LABELS,
+                ports=[
+                    kubernetes.core.v1.ServicePortArgs(name="http-web", port=9090, target_port=9090, protocol="TCP")
+                ],
+                load_balancer_source_ranges=endpoint.source_ranges,
+            ),
+            opts=opts,
+        )
 
     def _external_secret(
         self,

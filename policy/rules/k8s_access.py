@@ -4,7 +4,7 @@ admit only the ingress and monitoring namespaces, STRICT mTLS, no literal Secret
 no default namespace."""
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
@@ -71,8 +71,23 @@ def _no_cluster_admin(args: ResourceValidationArgs, config: Config) -> Iterator[
         yield f"binds cluster-admin to {subjects}"
 
 
+# The annotations that make a LoadBalancer Service internal (a private address inside the VPC,
+# unreachable from the internet): GKE's internal passthrough LB, the AWS LBC's internal NLB.
+INTERNAL_LOAD_BALANCER = {
+    "networking.gke.io/load-balancer-type": "Internal",
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+}
+
+
 def _load_balancer_only_ingress(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
     if get(args.props, "spec.type") != "LoadBalancer":
+        return
+    annotations = get(args.props, "metadata.annotations") or {}
+    if isinstance(annotations, Mapping) and any(
+        annotations.get(key) == value for key, value in INTERNAL_LOAD_BALANCER.items()
+    ):
+        # Private to the VPCs (the other cloud's Grafana across the VPN); its source ranges
+        # are still checked by k8s-load-balancer-source-ranges.
         return
     namespace = get(args.props, "metadata.namespace")
     if namespace not in config["ingressNamespaces"]:
@@ -198,7 +213,7 @@ POLICIES = [
     ),
     _control(
         "k8s-load-balancer-only-ingress",
-        "Only the ingress gateway is exposed as a LoadBalancer Service.",
+        "Only the ingress gateway is exposed as an internet-facing LoadBalancer Service.",
         Severity.HIGH,
         requirement("single ingress gateway behind Cloudflare"),
         [SERVICE],
