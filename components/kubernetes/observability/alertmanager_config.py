@@ -222,7 +222,13 @@ def _receivers(spec: AlertRoutingSpec) -> list[dict[str, Any]]:
     ]
     default = {
         "name": DEFAULT_RECEIVER,
-        "email_configs": [_email(spec.default_email, "[Platform] {{ .GroupLabels.alertname }}", _DEFAULT_TEXT)],
+        "email_configs": [
+            _email(
+                spec.default_email,
+                "[Platform] {{ .GroupLabels.alertname }} on {{ .GroupLabels.cluster }}",
+                _DEFAULT_TEXT,
+            )
+        ],
     }
     return [default, oncall, *teams, {"name": NULL_RECEIVER}]
 
