@@ -22,6 +22,7 @@ import pulumi_kubernetes as kubernetes
 from components.kubernetes._rollout_specs import edge_virtual_service_name
 from components.kubernetes.cert_manager import CertManager, CertManagerArgs
 from components.kubernetes.cluster_addons import ClusterAddons
+from components.kubernetes.encrypted_storage import EncryptedStorage, EncryptedStorageArgs
 from components.kubernetes.external_secrets import (
     WORKLOAD_SERVICE_ACCOUNT,
     WORKLOAD_STORE_NAME,
@@ -49,7 +50,7 @@ from components.kubernetes.workload_namespace import WorkloadNamespace
 from stacks.config.certificates import cloudflare_origin_pull_ca
 from stacks.config.ingress_models import clusters_serving
 from stacks.config.models import PlatformConfig
-from stacks.observability import CrossCloudView, encrypted_storage_class, monitoring_args
+from stacks.observability import CrossCloudView, monitoring_args
 from stacks.workloads import ClusterWorkloadContext, build_workloads
 
 T = TypeVar("T")
@@ -205,15 +206,15 @@ def platform_services(
                 ),
                 opts=on_cluster,
             )
-        storage_class = encrypted_storage_class(
-            f"{cluster.cluster_name}-encrypted-storage", cluster.platform, on_cluster
+        storage = EncryptedStorage(
+            f"{cluster.cluster_name}-encrypted-storage", EncryptedStorageArgs(platform=cluster.platform), on_cluster
         )
         MonitoringStack(
             f"{cluster.cluster_name}-monitoring",
             monitoring_args(
                 config,
                 cluster.platform,
-                storage_class=storage_class.metadata.name,
+                storage_class=storage.storage_class,
                 secret_store_name=secrets.store_name,
                 secret_prefix=secret_prefix,
                 view=view,

@@ -1,20 +1,21 @@
 """What watches one cluster, from the stack's config: the MonitoringStack's arguments (its
-alert rules, SLOs, scrape targets, dashboards and Alertmanager routing) and the encrypted
-StorageClass its volumes and Elasticsearch's use.
+alert rules, SLOs, scrape targets, dashboards and Alertmanager routing) and how both clouds
+are seen in one Grafana.
 """
 
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as kubernetes
 
 from components.kubernetes.istio_mesh import Platform
 from components.kubernetes.monitoring_stack import InternalEndpoint, MonitoringStackArgs, ReceiverCredentials
+from components.kubernetes.observability.alertmanager_config import AlertRoutingSpec, alertmanager_config
+from components.kubernetes.observability.dashboards import dashboards
 from stacks.config.models import PlatformConfig
 
-# The encrypted StorageClass every stateful add-on asks for by name.
-ENCRYPTED_STORAGE_CLASS = "encrypted"
+# The Kubernetes Secret (in monitoring) holding the receivers' credentials, mounted by Alertmanager.
+RECEIVERS_SECRET = "alertmanager-receivers"
 
 
 @dataclass
@@ -64,34 +65,6 @@ def cross_cloud_views(
     }
 
 
-def encrypted_storage_class(
-    resource_name: str, platform: Platform, opts: pulumi.ResourceOptions
-) -> kubernetes.storage.v1.StorageClass:
-    """gp3 on EKS (EBS CSI, `encrypted: "true"`, the account's aws/ebs key: the CSI driver's
-    managed policy covers it), pd-balanced on GKE (Persistent Disks are always encrypted at
-    rest with Google-managed keys). Both bind in the pod's zone (WaitForFirstConsumer), so a
-    volume is never created in a zone its pod cannot run in, and both grow in place."""
-    if platform == "eks":
-        provisioner, parameters = (
-            "ebs.csi.aws.com",
-            {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
-        )
-    else:
-        provisioner, parameters = "pd.csi.storage.gke.io", {"type": "pd-balanced"}
-    return kubernetes.storage.v1.StorageClass(
-        resource_name,
-        metadata=kubernetes.meta.v1.ObjectMetaArgs(name=ENCRYPTED_STORAGE_CLASS),
-        provisioner=provisioner,
-        parameters=parameters,
-        volume_binding_mode="WaitForFirstConsumer",
-        allow_volume_expansion=True,
-        # Metrics and logs are rebuilt from scratch more cheaply than they are kept by hand:
-        # a deleted claim releases its disk.
-        reclaim_policy="Delete",
-        opts=opts,
-    )
-
-
 def monitoring_args(
     config: PlatformConfig,
     platform: Platform,
@@ -104,6 +77,7 @@ def monitoring_args(
 ) -> MonitoringStackArgs:
     """One cluster's MonitoringStack from `platform:monitoring`."""
     monitoring = config.monitoring
+    routing = _routing(config)
     return MonitoringStackArgs(
         platform=platform,
         storage_class=storage_class,
@@ -115,10 +89,11 @@ def monitoring_args(
         grafana_admin_remote_key=f"{secret_prefix}{monitoring.grafana_admin_secret}",
         receivers=ReceiverCredentials(
             remote_key=f"{secret_prefix}{monitoring.alerting.receivers_secret}",
-            secret_name="alertmanager-receivers",
-            keys=("smtp-password", "slack-webhook-url", "pagerduty-routing-key"),
+            secret_name=routing.secret_name,
+            keys=tuple(routing.secret_keys.values()),
         ),
-        alertmanager_config=_alertmanager_config(config),
+        alertmanager_config=alertmanager_config(routing),
+        dashboards=dashboards(include_email_platform=monitoring.email_platform_alerts),
         runbook_base_url=monitoring.runbook_base_url,
         peer_data_sources=view.peer_data_sources,
         internal_endpoint=view.internal_endpoint,
@@ -128,9 +103,16 @@ def monitoring_args(
     )
 
 
-def _alertmanager_config(config: PlatformConfig) -> dict[str, Any]:
+def _routing(config: PlatformConfig) -> AlertRoutingSpec:
+    """The email-platform ops guide's tree with the stack's addresses; timings are the guide's."""
     routing = config.monitoring.alerting
-    return {
-        "route": {"receiver": "default", "group_by": ["alertname", "cluster", "service"]},
-        "receivers": [{"name": "default", "email_configs": [{"to": routing.default_email}]}],
-    }
+    return AlertRoutingSpec(
+        smtp_smarthost=routing.smtp_smarthost,
+        smtp_from=str(routing.smtp_from),
+        smtp_username=routing.smtp_username,
+        oncall_email=str(routing.oncall_email),
+        oncall_slack_channel=routing.oncall_slack_channel,
+        default_email=str(routing.default_email),
+        team_emails={team: str(address) for team, address in routing.team_emails.items()},
+        secret_name=RECEIVERS_SECRET,
+    )

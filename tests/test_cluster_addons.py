@@ -60,6 +60,8 @@ def test_eks_runs_vpa_lbc_and_metrics_server_and_gke_none_of_the_charts(synthed,
         "istiod",
         "istio-ingressgateway",
         "argo-rollouts",
+        # test_monitoring_stack.py
+        "kube-prometheus-stack",
     }
     eks = {k: v for k, v in _charts_by_release(result, f"heal7-{stack}-eks-k8s").items() if k not in both}
     assert set(eks) == {"vertical-pod-autoscaler", "aws-load-balancer-controller", "metrics-server"}

@@ -10,11 +10,16 @@ from typing import Any
 import promql_parser
 import pytest
 
+from components.kubernetes._monitoring_values import grafana_values
 from components.kubernetes.observability import metric_catalogue
-from components.kubernetes.observability._panels import SCHEMA_VERSION, Grid
-from components.kubernetes.observability.dashboards import dashboards
+from components.kubernetes.observability._panels import MIXED, SCHEMA_VERSION, Grid
+from components.kubernetes.observability.dashboards import CLUSTER_DATA_SOURCES, dashboards
 
 ALL = dashboards(include_email_platform=True)
+# The panels that compare the clusters query each cluster's own data source by uid.
+COMPARISONS = {
+    (name, panel["title"]) for name, board in ALL.items() for panel in board["panels"] if panel["datasource"] == MIXED
+}
 EXPRESSIONS = [
     (f"{name}:{panel['title']}:{target['refId']}", target["expr"])
     for name, board in ALL.items()
@@ -59,8 +64,10 @@ def test_every_query_parses_and_names_only_catalogued_metrics(where: str, expr: 
     for metric, labels in selectors:
         assert metric, f"{where}: a selector without a metric name"
         assert metric_catalogue.source_of(metric), f"{where}: {metric} is provided by no source of metric_catalogue"
-        # Every selector follows the cluster variable, so one dashboard serves either cluster.
-        assert labels.get("cluster") == ("Re", "$cluster"), f"{where}: {metric} ignores the cluster variable"
+        # Every selector follows the cluster variable, so one dashboard serves either cluster;
+        # a comparison's targets each read one cluster's data source instead.
+        if tuple(where.split(":")[:2]) not in COMPARISONS:
+            assert labels.get("cluster") == ("Re", "$cluster"), f"{where}: {metric} ignores the cluster variable"
 
 
 def test_every_variable_query_names_a_catalogued_metric():
@@ -138,8 +145,29 @@ def test_every_dashboard_reads_the_datasource_and_cluster_variables():
         assert variables["cluster"]["allValue"] == ".*", name
         assert variables["cluster"]["query"] == "label_values(up, cluster)"
         for panel in board["panels"]:
+            if (name, panel["title"]) in COMPARISONS:
+                # One target per cluster, each on that cluster's Prometheus, legend the cluster.
+                assert [(t["legendFormat"], t["datasource"]["uid"]) for t in panel["targets"]] == sorted(
+                    CLUSTER_DATA_SOURCES.items()
+                )
+                assert len({t["expr"] for t in panel["targets"]}) == 1
+                continue
             assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, f"{name}: {panel['title']}"
             assert all(t["datasource"] == panel["datasource"] for t in panel["targets"])
+
+
+def test_the_front_door_split_compares_both_clusters_data_sources_and_grafana_has_them():
+    overview = ALL["platform-overview.json"]
+    assert {title for name, title in COMPARISONS if name == "platform-overview.json"} == {
+        "Requests per cluster",
+        "Front door split",
+        "Front door split over time",
+    }
+    assert {title for name, title in COMPARISONS} <= {panel["title"] for panel in overview["panels"]}
+    # The uids are those the MonitoringStack gives the local data source and EKS's peer one.
+    for cluster in CLUSTER_DATA_SOURCES:
+        values = grafana_values(cluster=cluster, admin_secret="grafana-admin", peer_data_sources=[])
+        assert values["sidecar"]["datasources"]["uid"] == CLUSTER_DATA_SOURCES[cluster]
 
 
 def _cells(position: dict[str, int]) -> set[tuple[int, int]]:

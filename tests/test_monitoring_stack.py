@@ -9,6 +9,7 @@ import pytest
 
 from components.kubernetes import _charts
 from components.kubernetes._monitoring_values import ALERTING_GROUPS, REPLACED_ALERTS, UNSCRAPABLE_GROUPS
+from components.kubernetes.encrypted_storage import STORAGE_CLASS as ENCRYPTED_STORAGE_CLASS
 from components.kubernetes.monitoring_stack import (
     GRAFANA_ADMIN_SECRET,
     NAMESPACE,
@@ -17,7 +18,6 @@ from components.kubernetes.monitoring_stack import (
 )
 from policy.rules.k8s_charts import TRUSTED_REPOSITORIES
 from stacks.config.tiers import TIER_DEFAULTS
-from stacks.observability import ENCRYPTED_STORAGE_CLASS
 from tests.test_delivery import CHART, CLUSTERS, _cluster
 from tools.synth import SynthResult
 
@@ -74,7 +74,7 @@ def test_the_storage_class_is_encrypted_and_binds_in_the_pods_zone(synthed, stac
     result = synthed(stack)
     for cluster, provisioner in (("eks", "ebs.csi.aws.com"), ("gke", "pd.csi.storage.gke.io")):
         storage = result.one(
-            "kubernetes:storage.k8s.io/v1:StorageClass", f"{_cluster(stack, cluster)}-encrypted-storage"
+            "kubernetes:storage.k8s.io/v1:StorageClass", f"{_cluster(stack, cluster)}-encrypted-storage-class"
         )
         inputs = storage.inputs
         assert inputs["metadata"]["name"] == ENCRYPTED_STORAGE_CLASS
@@ -177,3 +177,45 @@ def test_the_operators_webhooks_ignore_the_ca_cert_manager_injects():
         custom=True, type_="kubernetes:core/v1:Service", name="s", props={}, opts=pulumi.ResourceOptions()
     )
     assert ignore_injected_ca_bundle(other) is None
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_eks_grafana_reads_gkes_prometheus_through_the_internal_load_balancer_on_the_reserved_address(
+    synthed, stack_config, stack
+):
+    result = synthed(stack)
+    address = result.one("gcp:compute/address:Address", f"heal7-{stack}-gcp-monitoring")
+    assert address.inputs["addressType"] == "INTERNAL"
+    assert address.inputs["subnetwork"] == result.one("gcp:compute/subnetwork:Subnetwork").id
+    service = result.one("kubernetes:core/v1:Service", f"{_cluster(stack, 'gke')}-monitoring-prometheus-internal")
+    annotations = service.inputs["metadata"]["annotations"]
+    assert annotations["networking.gke.io/load-balancer-type"] == "Internal"
+    assert annotations["networking.gke.io/load-balancer-ip-addresses"] == address.outputs["name"]
+    spec = service.inputs["spec"]
+    assert spec["type"] == "LoadBalancer" and [p["port"] for p in spec["ports"]] == [9090]
+    # Only the AWS VPC reaches it (across the VPN).
+    assert spec["loadBalancerSourceRanges"] == [stack_config(stack)["platform:aws"]["network"]["vpcCidr"]]
+    assert spec["selector"] == {
+        "app.kubernetes.io/name": "prometheus",
+        "operator.prometheus.io/name": "kube-prometheus-stack-prometheus",
+    }
+    eks = _values(result, stack, "eks")["grafana"]
+    (peer,) = eks["additionalDataSources"]
+    assert peer["uid"] == "prometheus-gke" and peer["type"] == "prometheus"
+    assert peer["url"] == f"http://{address.outputs['address']}:9090"
+    assert eks["sidecar"]["datasources"]["uid"] == "prometheus-eks"
+    # GKE's Grafana needs nothing from AWS; EKS exposes no Prometheus.
+    assert _values(result, stack, "gke")["grafana"]["additionalDataSources"] == []
+    assert not [
+        s
+        for s in result.of_type("kubernetes:core/v1:Service")
+        if s.name.startswith(f"{_cluster(stack, 'eks')}-monitoring")
+    ]
+
+
+def test_every_stored_series_carries_its_cluster(synthed):
+    result = synthed("prod")
+    for cluster in CLUSTERS:
+        (scrape_class,) = _values(result, "prod", cluster)["prometheus"]["prometheusSpec"]["scrapeClasses"]
+        assert scrape_class["default"] is True
+        assert scrape_class["relabelings"] == [{"targetLabel": "cluster", "replacement": cluster, "action": "replace"}]

@@ -102,6 +102,16 @@ def prometheus_values(
             # Every alert and every federated or remote-read series says which cluster it is from:
             # Alertmanager groups by it, and the two clusters' data sources stay apart in Grafana.
             "externalLabels": {"cluster": cluster},
+            # ...and every stored series too (the default scrape class's relabeling), so queries
+            # and dashboards filter by cluster on either data source. An experimental operator
+            # field (v0.93.1's CRD has it); external labels alone reach only alerts and federation.
+            "scrapeClasses": [
+                {
+                    "name": "cluster",
+                    "default": True,
+                    "relabelings": [{"targetLabel": "cluster", "replacement": cluster, "action": "replace"}],
+                }
+            ],
             "retention": f"{retention_days}d",
             # Blocks are dropped before the volume fills: a full disk stops ingestion entirely.
             "retentionSize": f"{volume_size_gib * 85 // 100}GiB",
@@ -153,8 +163,9 @@ def grafana_values(*, cluster: str, admin_secret: str, peer_data_sources: list[d
         # namespace only, so no other namespace can plant one.
         "sidecar": {
             "dashboards": {"enabled": True, "searchNamespace": None, "provider": {"allowUiUpdates": False}},
-            # The local Prometheus, named by its cluster beside the other cloud's.
-            "datasources": {"name": f"Prometheus ({cluster})"},
+            # The local Prometheus, named by its cluster beside the other cloud's (the dashboards'
+            # cross-cluster panels query each by uid).
+            "datasources": {"name": f"Prometheus ({cluster})", "uid": f"prometheus-{cluster}"},
         },
         "additionalDataSources": peer_data_sources,
         "grafana.ini": {

@@ -140,6 +140,29 @@ def piechart(
     return panel
 
 
+# Grafana's pseudo data source whose targets each name their own.
+MIXED = {"type": "datasource", "uid": "-- Mixed --"}
+
+
+def across_data_sources(panel: dict[str, Any], expr: str, data_sources: dict[str, str]) -> dict[str, Any]:
+    """`panel` querying `expr` once in each named data source (legend -> uid), side by side: a
+    comparison of the two clusters' Prometheus servers, which share no store."""
+    instant = panel["targets"][0]["instant"]
+    panel = {**panel, "datasource": MIXED}
+    panel["targets"] = [
+        {
+            "refId": chr(ord("A") + index),
+            "datasource": {"type": "prometheus", "uid": uid},
+            "expr": expr,
+            "legendFormat": legend,
+            "range": not instant,
+            "instant": instant,
+        }
+        for index, (legend, uid) in enumerate(sorted(data_sources.items()))
+    ]
+    return panel
+
+
 def datasource_variable() -> dict[str, Any]:
     """The `datasource` variable: any Prometheus data source Grafana knows."""
     return {

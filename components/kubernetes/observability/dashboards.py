@@ -12,6 +12,7 @@ from typing import Any
 from components.kubernetes.observability._panels import (
     CLUSTER,
     Grid,
+    across_data_sources,
     dashboard,
     piechart,
     query_variable,
@@ -22,6 +23,10 @@ from components.kubernetes.observability._panels import (
 # The mesh's ingress gateway workload on both clusters; what it sends is what the front door
 # (Cloudflare's load balancer) delivered to that cluster.
 GATEWAY_WORKLOAD = "istio-ingressgateway"
+# Each cluster's Prometheus as Grafana knows it (stacks/observability.py): the local one is
+# `prometheus-<cluster>`, and EKS's Grafana also has GKE's. On GKE's Grafana, the eks series of
+# a comparison is empty: AWS is not visible from GCP, by design.
+CLUSTER_DATA_SOURCES = {"eks": "prometheus-eks", "gke": "prometheus-gke"}
 RATE = "$__rate_interval"
 
 _CLUSTER_VARIABLE = query_variable("cluster", "Cluster", "label_values(up, cluster)")
@@ -38,15 +43,22 @@ def platform_overview() -> dict[str, Any]:
     by = "cluster, destination_workload"
     requests = f"sum by ({by}) (rate(istio_requests_total{{{_WORKLOAD}}}[{RATE}]))"
     errors = f'sum by ({by}) (rate(istio_requests_total{{{_WORKLOAD},response_code=~"5.."}}[{RATE}]))'
-    front_door = f'sum by (cluster) (rate(istio_requests_total{{reporter="source",source_workload="{GATEWAY_WORKLOAD}",{CLUSTER}}}[{RATE}]))'
+    # The clusters' Prometheus servers share no store: the comparisons query each one's data source.
+    front_door = f'sum(rate(istio_requests_total{{reporter="source",source_workload="{GATEWAY_WORKLOAD}"}}[{RATE}]))'
+    served = f'sum(rate(istio_requests_total{{reporter="destination"}}[{RATE}]))'
     panels = [
-        stat(g, "Requests per cluster", "Requests the cluster's workloads served (Istio, server side).",
-             [(f"sum by (cluster) (rate(istio_requests_total{{{_SERVER}}}[{RATE}]))", "{{cluster}}")],
-             "reqps", [("blue", None)], w=8, h=8),
-        piechart(g, "Front door split", f"Requests each cluster's {GATEWAY_WORKLOAD} forwarded: the share Cloudflare's load balancer sends each cloud.",
-                 [(front_door, "{{cluster}}")]),
-        timeseries(g, "Front door split over time", "The same split as shares of the total over time.",
-                   [(front_door, "{{cluster}}")], "percentunit", w=8, stacking="percent"),
+        across_data_sources(
+            stat(g, "Requests per cluster", "Requests each cluster's workloads served (Istio, server side).",
+                 [(served, "")], "reqps", [("blue", None)], w=8, h=8),
+            served, CLUSTER_DATA_SOURCES),
+        across_data_sources(
+            piechart(g, "Front door split", f"Requests each cluster's {GATEWAY_WORKLOAD} forwarded: the share Cloudflare's load balancer sends each cloud.",
+                     [(front_door, "")]),
+            front_door, CLUSTER_DATA_SOURCES),
+        across_data_sources(
+            timeseries(g, "Front door split over time", "The same split as shares of the total over time.",
+                       [(front_door, "")], "percentunit", w=8, stacking="percent"),
+            front_door, CLUSTER_DATA_SOURCES),
         timeseries(g, "Request rate", "Requests per second per workload.", [(requests, "{{cluster}} {{destination_workload}}")], "reqps", w=8),
         # A ratio of 5xx to all requests, not the HEAL7 design's raw rate of errors.
         timeseries(g, "Error ratio (5xx)", "Share of requests answered 5xx; the SLO allows 0.1 % (the HEAL7 design's 99.9 %).",
