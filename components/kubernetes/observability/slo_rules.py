@@ -2,9 +2,9 @@
 
 Two SLOs per workload, the HEAL7 design's targets: availability 99.9 % (5xx among all requests) and
 latency p95 < 500 ms (95 % of requests under 500 ms), both from the mesh's request metrics seen by the
-workload's own sidecar (reporter="destination"). Layout and names follow Sloth: per SLO a group of SLI
-recordings (`slo:sli_error:ratio_rate<window>`), a group of metadata recordings (objective, budget,
-burn rates, remaining budget) and a group of alerts, with the labels `slo` (`<workload>-availability` |
+workload's own sidecar (reporter="destination"). Names follow Sloth: per SLO the SLI recordings
+(`slo:sli_error:ratio_rate<window>`), the metadata recordings (objective, budget, burn rates, remaining
+budget) and the alerts, in one group per SLO (see `_slo_groups`), with the labels `slo` (`<workload>-availability` |
 `<workload>-latency`), `service` (the workload) and `namespace` on every series.
 
 Alerts follow the SRE workbook's multiwindow, multi-burn-rate table: a page when the last hour and
@@ -76,7 +76,8 @@ class SloTarget:
 def slo_rule_groups(
     targets: Sequence[SloTarget], *, runbook_base_url: str, period_days: int = 30
 ) -> list[dict[str, Any]]:
-    """Per target and objective, three groups: SLI recordings, metadata recordings, alerts."""
+    """Per target and objective one group `slo-<workload>-<availability|latency>`: the SLI recordings,
+    the metadata recordings, then the alerts."""
     check_runbook_base_url(runbook_base_url)
     if not 1 <= period_days <= 365:
         raise ValueError(f"period_days: must be 1-365 days, got {period_days}")
@@ -179,11 +180,10 @@ def _slo_groups(slo: _Slo, target: SloTarget, base: str, period_days: int) -> li
         _burn_alert(slo, target, base, period_days, "critical", PAGE_WINDOWS, PAGE_FOR),
         _burn_alert(slo, target, base, period_days, "warning", TICKET_WINDOWS, TICKET_FOR),
     ]
-    return [
-        {"name": f"slo-sli-recordings-{slo.name}", "rules": sli},
-        {"name": f"slo-meta-recordings-{slo.name}", "rules": meta},
-        {"name": f"slo-alerts-{slo.name}", "rules": alerts},
-    ]
+    # One group, in dependency order, where Sloth has three (SLI, metadata, alerts): Prometheus runs
+    # groups concurrently and a group's rules in order, so the alerts and the burn rates always read
+    # this evaluation's ratios instead of, at random, the previous one's.
+    return [{"name": f"slo-{slo.name}", "rules": sli + meta + alerts}]
 
 
 def burn_rate_factor(window: BurnRateWindow, period_days: int) -> float:
