@@ -1,8 +1,8 @@
 # `make test`: create the virtualenv, install the pinned requirements (and, for pytest, the
 # pinned npm packages of package-lock.json and, where missing, promtool and amtool), then lint
 # (ruff format + check), type-check (pyright) and run every test (pytest), stopping at the first
-# that fails; `make lint`,
-# `make typecheck` and `make pytest` run one step, `make format` fixes what lint reports.
+# that fails; `make lint`, `make typecheck` and `make pytest` run one step, `make format` fixes
+# what lint reports.
 # `make plan STACK=prod [DIFF=old/inventory.json]`: the offline plan. `make bench`: the prod
 # plan against its floor.
 PYTHON ?= python3

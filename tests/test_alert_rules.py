@@ -12,6 +12,7 @@ import pytest
 
 from components.kubernetes.observability._rule_builder import RUNBOOK_FAMILIES, TEAMS
 from components.kubernetes.observability.alert_rules import WatchedWorkload, document_rule_groups
+from tests import promtool as promtool_helper
 from tests.promtool import alert_test, check_rules, expected_alert, rule_for, run_rule_tests, series, write_rule_file
 
 RUNBOOKS = Path(__file__).resolve().parent.parent / "docs" / "runbooks"
@@ -159,6 +160,12 @@ def _github_slug(heading: str) -> str:
 def test_bad_input_is_refused_with_what_was_expected(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         document_rule_groups(**{"runbook_base_url": BASE, **kwargs})
+
+
+def test_a_missing_promtool_fails_the_test_and_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(promtool_helper.shutil, "which", lambda _name: None)
+    with pytest.raises(pytest.fail.Exception, match=r"promtool not found on PATH: run `make test`"):
+        promtool_helper.promtool()
 
 
 def test_rules_pass_promtool_check(tmp_path: Path) -> None:
