@@ -12,6 +12,8 @@ from typing import Any
 
 from ._rule_builder import WatchedWorkload, alert_rule
 
+EMAIL_PLATFORM_GROUP = "email-platform.rules"  # the email-platform ops guide's group name
+
 # A node being drained: cordoned (`kubectl drain`, a managed node group's update, GKE's upgrade) or
 # tainted by the cluster autoscaler (GKE's autoscaler uses the same taint) before it removes the node.
 # Its pods are being evicted and rescheduled; high CPU, memory or disk there is the drain itself, and the
@@ -38,7 +40,7 @@ def email_platform_group(
     rules += _postgresql_rules(base) + _redis_rules(base)
     for w in email_workloads:
         rules += _email_rules(base, w)
-    return {"name": "email-platform.rules", "rules": rules}
+    return {"name": EMAIL_PLATFORM_GROUP, "rules": rules}
 
 
 def _host_rules(base: str) -> list[dict[str, Any]]:

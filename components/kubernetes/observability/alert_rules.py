@@ -13,13 +13,12 @@ reads the reason next to the alert), with the same reason in a comment beside th
 from collections.abc import Sequence
 from typing import Any
 
-from ._email_platform_alerts import email_platform_group
+from ._email_platform_alerts import EMAIL_PLATFORM_GROUP, email_platform_group
 from ._rule_builder import WatchedWorkload, alert_rule, check_name, check_runbook_base_url, check_team
 
 __all__ = ["EMAIL_PLATFORM_GROUP", "HEAL7_GROUP", "WatchedWorkload", "document_rule_groups", "heal7_group"]
 
 HEAL7_GROUP = "heal7-alerts"
-EMAIL_PLATFORM_GROUP = "email-platform.rules"
 
 
 def document_rule_groups(
