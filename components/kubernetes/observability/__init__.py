@@ -1,2 +1,6 @@
-"""Observability generators: alert rules, SLO rules, Alertmanager routing, dashboards and the metric
-catalogue, as plain Python data (no Pulumi resources, no config reading); MonitoringStack registers them."""
+"""Pure generators of the monitoring configuration: Prometheus rule groups (the requirement documents'
+alerts, the SLO burn-rate rules), Alertmanager's routing and Grafana's dashboards, as plain dicts.
+
+No Pulumi resources and no config reading here: MonitoringStack turns these into PrometheusRules and
+ConfigMaps, and the tests render them to files for promtool and amtool.
+"""
