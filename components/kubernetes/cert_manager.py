@@ -100,7 +100,9 @@ def cert_manager_values(*, replicas: int, default_issuer: str) -> dict[str, Any]
             # cainjector watches every Secret and CRD: the largest cache of the three.
             "resources": _resources("10m", "128Mi", "512Mi"),
         },
-        # No Prometheus operator yet: the monitoring issue turns the ServiceMonitor on.
+        # `prometheus.enabled` (the chart's default) declares port http-metrics (9402) on all
+        # three Deployments; the monitoring's PodMonitors scrape it (_scrape_targets.py). The
+        # chart's own monitors stay off: they would need the operator's CRDs before this chart.
         "prometheus": {"servicemonitor": {"enabled": False}},
         # Ingresses and Gateways annotated for TLS without naming an issuer get this one.
         "ingressShim": {

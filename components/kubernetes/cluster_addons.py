@@ -42,6 +42,11 @@ from components.kubernetes._charts import (
 
 KUBE_SYSTEM = "kube-system"
 VPA_NAMESPACE = "vertical-pod-autoscaler"
+# Release names: the charts' pod labels (`app.kubernetes.io/instance`) carry them, and the
+# monitoring's PodMonitors select by them (_scrape_targets.py).
+VPA_RELEASE = "vertical-pod-autoscaler"
+METRICS_SERVER_RELEASE = "metrics-server"
+LOAD_BALANCER_CONTROLLER_RELEASE = "aws-load-balancer-controller"
 
 
 @dataclass
@@ -105,7 +110,7 @@ class ClusterAddons(pulumi.ComponentResource):
             namespace = restricted_namespace(f"{name}-vpa-namespace", VPA_NAMESPACE, {}, child)
             self._chart(
                 f"{name}-vpa",
-                "vertical-pod-autoscaler",
+                VPA_RELEASE,
                 VERTICAL_POD_AUTOSCALER,
                 namespace.metadata.name,
                 vertical_pod_autoscaler_values(),
@@ -115,7 +120,7 @@ class ClusterAddons(pulumi.ComponentResource):
         if args.metrics_server:
             self._chart(
                 f"{name}-metrics-server",
-                "metrics-server",
+                METRICS_SERVER_RELEASE,
                 METRICS_SERVER,
                 KUBE_SYSTEM,
                 metrics_server_values(args.metrics_server_replicas),
@@ -136,7 +141,7 @@ class ClusterAddons(pulumi.ComponentResource):
             self.load_balancer_controller_role = role
             self._chart(
                 f"{name}-lbc",
-                "aws-load-balancer-controller",
+                LOAD_BALANCER_CONTROLLER_RELEASE,
                 AWS_LOAD_BALANCER_CONTROLLER,
                 KUBE_SYSTEM,
                 load_balancer_controller_values(args.cluster_name, lbc.region, lbc.vpc_id, role.role_arn, lbc.replicas),

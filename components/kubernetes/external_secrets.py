@@ -168,7 +168,9 @@ def external_secrets_values(*, service_account_annotations: dict[str, Any], repl
             "resources": _resources("10m", "64Mi", "256Mi"),
         },
         "certController": {"resources": _resources("10m", "64Mi", "256Mi")},
-        # No Prometheus operator yet: the monitoring issue turns the ServiceMonitor on.
+        # The three Deployments declare port `metrics` (8080) whatever this says; the
+        # monitoring's PodMonitors scrape it (_scrape_targets.py). The chart's ServiceMonitor
+        # stays off: it would need the operator's CRDs before this chart.
         "serviceMonitor": {"enabled": False},
     }
 

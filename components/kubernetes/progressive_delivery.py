@@ -77,7 +77,9 @@ def argo_rollouts_values(*, high_availability: bool) -> dict[str, Any]:
         # Requests so the scheduler reserves room (the chart sets none); no CPU limit
         # (throttling only delays a step), a memory limit bounds its informers' caches.
         "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
-        # No Prometheus operator yet: the observability issue turns the metrics on.
+        # Chart defaults: `metrics.enabled` only adds a Service; the controller declares port
+        # `metrics` (8090) regardless, and the monitoring's PodMonitor scrapes the pods
+        # (_scrape_targets.py), so neither the Service nor the chart's ServiceMonitor is needed.
         "metrics": {"enabled": False, "serviceMonitor": {"enabled": False}},
     }
     if high_availability:
