@@ -57,6 +57,23 @@ METRICS_SERVER = ChartCoordinates(
 ARGO_ROLLOUTS = ChartCoordinates(
     repository="https://argoproj.github.io/argo-helm", chart="argo-rollouts", version="2.41.0"
 )
+# prometheus-community/helm-charts: the Prometheus community's charts, one repository (the one
+# its README adds as `prometheus-community`).
+PROMETHEUS_COMMUNITY_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
+# Tag prometheus-adapter-5.3.0 (prometheus-adapter v0.12.0): values.yaml and templates read at that
+# tag (rules.*, certManager.*, the three APIService templates).
+PROMETHEUS_ADAPTER = ChartCoordinates(
+    repository=PROMETHEUS_COMMUNITY_REPOSITORY, chart="prometheus-adapter", version="5.3.0"
+)
+# Tag prometheus-postgres-exporter-8.2.0 (postgres_exporter v0.20.1, whose collectors name the
+# metrics the rules use: `pg_replication_slots_*` since v0.20.0).
+POSTGRES_EXPORTER = ChartCoordinates(
+    repository=PROMETHEUS_COMMUNITY_REPOSITORY, chart="prometheus-postgres-exporter", version="8.2.0"
+)
+# Tag prometheus-redis-exporter-6.29.0 (redis_exporter v1.89.0).
+REDIS_EXPORTER = ChartCoordinates(
+    repository=PROMETHEUS_COMMUNITY_REPOSITORY, chart="prometheus-redis-exporter", version="6.29.0"
+)
 # Istio 1.31.4, one version for its four charts (they are released together and istiod
 # refuses proxies more than one minor apart). Values checked against istio/istio's
 # manifests/charts at the release-1.31 branch (base, istio-cni, istio-control/istio-discovery,

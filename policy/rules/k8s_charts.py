@@ -22,6 +22,7 @@ TRUSTED_REPOSITORIES = [
     "https://kubernetes-sigs.github.io/metrics-server/",
     "https://istio-release.storage.googleapis.com/charts",
     "https://argoproj.github.io/argo-helm",
+    "https://prometheus-community.github.io/helm-charts",
 ]
 
 
