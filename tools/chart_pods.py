@@ -131,6 +131,15 @@ def _argo_rollouts(values: Mapping[str, Any]) -> list[SystemPod]:
     return pods
 
 
+PROMETHEUS_COMMUNITY = "prometheus-community/helm-charts tag {0}-{1} charts/{0}/values.yaml"
+
+
+def _single_deployment(chart: str, version: str, pod: str, replicas_key: str) -> Callable[..., list[SystemPod]]:
+    """A chart whose only pods are one Deployment's, `replicas_key` of them, each `resources`."""
+    source = PROMETHEUS_COMMUNITY.format(chart, version)
+    return lambda values: [deployment(pod, requests_of(values["resources"]), values[replicas_key], source)]
+
+
 def _kube_prometheus_stack(values: Mapping[str, Any]) -> list[SystemPod]:
     source = "prometheus-community/helm-charts charts/kube-prometheus-stack/values.yaml (chart 88.5.3)"
     prometheus = values["prometheus"]["prometheusSpec"]
@@ -233,6 +242,26 @@ CHART_DEFAULTS: dict[str, ChartDefaults] = {
             "dashboard": {"enabled": False, "replicas": 1, "resources": {}},
         },
         _argo_rollouts,
+    ),
+    # prometheus-community charts: one Deployment each; replicas and resources from values.yaml
+    # (resources {} in all three: no requests unless the program sets them).
+    "prometheus-adapter": ChartDefaults(
+        "5.3.0",
+        PROMETHEUS_COMMUNITY.format("prometheus-adapter", "5.3.0"),
+        {"replicas": 1, "resources": {}},
+        _single_deployment("prometheus-adapter", "5.3.0", "prometheus-adapter", "replicas"),
+    ),
+    "prometheus-postgres-exporter": ChartDefaults(
+        "8.2.0",
+        PROMETHEUS_COMMUNITY.format("prometheus-postgres-exporter", "8.2.0"),
+        {"replicaCount": 1, "resources": {}},
+        _single_deployment("prometheus-postgres-exporter", "8.2.0", "postgres-exporter", "replicaCount"),
+    ),
+    "prometheus-redis-exporter": ChartDefaults(
+        "6.29.0",
+        PROMETHEUS_COMMUNITY.format("prometheus-redis-exporter", "6.29.0"),
+        {"replicaCount": 1, "resources": {}},
+        _single_deployment("prometheus-redis-exporter", "6.29.0", "redis-exporter", "replicaCount"),
     ),
 }
 

@@ -57,13 +57,27 @@ METRICS_SERVER = ChartCoordinates(
 ARGO_ROLLOUTS = ChartCoordinates(
     repository="https://argoproj.github.io/argo-helm", chart="argo-rollouts", version="2.41.0"
 )
-# prometheus-community/helm-charts, tag kube-prometheus-stack-88.5.3 (prometheus-operator
-# v0.93.1; subcharts grafana 12.11.1 from grafana-community, kube-state-metrics 8.4.0,
-# prometheus-node-exporter 4.56.1); the repository is the one its README adds as
-# `prometheus-community`.
-PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
+# prometheus-community/helm-charts: the Prometheus community's charts, one repository (the one
+# its README adds as `prometheus-community`).
+PROMETHEUS_COMMUNITY_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
+# Tag prometheus-adapter-5.3.0 (prometheus-adapter v0.12.0): values.yaml and templates read at that
+# tag (rules.*, certManager.*, the three APIService templates).
+PROMETHEUS_ADAPTER = ChartCoordinates(
+    repository=PROMETHEUS_COMMUNITY_REPOSITORY, chart="prometheus-adapter", version="5.3.0"
+)
+# Tag prometheus-postgres-exporter-8.2.0 (postgres_exporter v0.20.1, whose collectors name the
+# metrics the rules use: `pg_replication_slots_*` since v0.20.0).
+POSTGRES_EXPORTER = ChartCoordinates(
+    repository=PROMETHEUS_COMMUNITY_REPOSITORY, chart="prometheus-postgres-exporter", version="8.2.0"
+)
+# Tag prometheus-redis-exporter-6.29.0 (redis_exporter v1.89.0).
+REDIS_EXPORTER = ChartCoordinates(
+    repository=PROMETHEUS_COMMUNITY_REPOSITORY, chart="prometheus-redis-exporter", version="6.29.0"
+)
+# Tag kube-prometheus-stack-88.5.3 (prometheus-operator v0.93.1; subcharts grafana 12.11.1 from
+# grafana-community, kube-state-metrics 8.4.0, prometheus-node-exporter 4.56.1).
 KUBE_PROMETHEUS_STACK = ChartCoordinates(
-    repository=PROMETHEUS_COMMUNITY, chart="kube-prometheus-stack", version="88.5.3"
+    repository=PROMETHEUS_COMMUNITY_REPOSITORY, chart="kube-prometheus-stack", version="88.5.3"
 )
 # Istio 1.31.4, one version for its four charts (they are released together and istiod
 # refuses proxies more than one minor apart). Values checked against istio/istio's
