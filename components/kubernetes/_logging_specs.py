@@ -159,7 +159,10 @@ def elasticsearch_spec(
                 },
                 "volumeClaimTemplates": [
                     {
-                        # ECK's data volume name: the one its podTemplate mounts.
+                        # ECK's data volume name: the one its podTemplate mounts. (apiVersion
+                        # and kind: optional in the CRD, required by the models that check it.)
+                        "apiVersion": "v1",
+                        "kind": "PersistentVolumeClaim",
                         "metadata": {"name": "elasticsearch-data"},
                         "spec": {
                             "accessModes": ["ReadWriteOnce"],

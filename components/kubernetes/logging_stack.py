@@ -161,14 +161,15 @@ class LoggingStack(pulumi.ComponentResource):
 
         writer = password("writer")
         lifecycle = password("lifecycle")
+        realm_entries = pulumi.Output.all(writer.bcrypt_hash, lifecycle.bcrypt_hash).apply(
+            lambda hashes: specs.file_realm_users(str(hashes[0]), str(hashes[1]))
+        )
         realm = self._secret(
             name,
             "file-realm",
             "logging-file-realm",
             logging_ns,
-            pulumi.Output.all(writer.bcrypt_hash, lifecycle.bcrypt_hash).apply(
-                lambda hashes: specs.file_realm_users(str(hashes[0]), str(hashes[1]))
-            ),
+            {key: realm_entries.apply(lambda entries, key=key: entries[key]) for key in ("users", "users_roles")},
         )
         roles = self._secret(name, "roles", "logging-roles", logging_ns, {"roles.yml": specs.file_realm_roles()})
         lifecycle_credentials = self._secret(
@@ -238,13 +239,14 @@ class LoggingStack(pulumi.ComponentResource):
         role: str,
         secret_name: str,
         namespace: kubernetes.core.v1.Namespace,
-        data: pulumi.Input[dict[str, Any]],
+        data: dict[str, pulumi.Input[str]],
     ) -> kubernetes.core.v1.Secret:
         return kubernetes.core.v1.Secret(
             f"{name}-{role}",
             metadata=kubernetes.meta.v1.ObjectMetaArgs(name=secret_name, namespace=namespace.metadata.name),
             type="Opaque",
-            string_data=pulumi.Output.secret(data),
+            # Each value a Pulumi secret: encrypted in state, masked in previews and inventories.
+            string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -22,6 +22,8 @@ TRUSTED_REPOSITORIES = [
     "https://kubernetes-sigs.github.io/metrics-server/",
     "https://istio-release.storage.googleapis.com/charts",
     "https://argoproj.github.io/argo-helm",
+    "https://helm.elastic.co",
+    "https://fluent.github.io/helm-charts",
 ]
 
 
