@@ -154,9 +154,10 @@ def test_discovery_is_left_to_eck_never_single_node(cluster):
     assert "master" in _node_set(result)["config"]["node.roles"]
 
 
-@pytest.mark.parametrize(("memory_mib", "heap"), [(4096, "2048m"), (2048, "1024m"), (6144, "3072m")])
-def test_heap_is_half_the_memory_request(memory_mib, heap):
-    container = _es_container(_synth("eks", elasticsearch_memory_mib=memory_mib))
+@pytest.mark.parametrize(("memory_gib", "heap"), [(4, "2048m"), (2, "1024m"), (6, "3072m")])
+def test_heap_is_half_the_memory_request(memory_gib, heap):
+    container = _es_container(_synth("eks", elasticsearch_memory_gib=memory_gib))
+    memory_mib = memory_gib * 1024
     (java,) = [e["value"] for e in container["env"] if e["name"] == "ES_JAVA_OPTS"]
     assert java.split() == [f"-Xms{heap}", f"-Xmx{heap}"]
     assert container["resources"]["requests"]["memory"] == f"{memory_mib}Mi"
@@ -355,7 +356,7 @@ def test_the_charts_are_pinned_and_their_pods_counted():
     ("overrides", "message"),
     [
         ({"elasticsearch_nodes": 2}, "elasticsearch_nodes must be 1 or an odd number >= 3 (a quorum), got 2"),
-        ({"elasticsearch_memory_mib": 512}, "elasticsearch_memory_mib must be >= 1024, got 512"),
+        ({"elasticsearch_memory_gib": 1}, "elasticsearch_memory_gib must be >= 2, got 1"),
         ({"retention_days": 0}, "retention_days must be >= 1, got 0"),
     ],
 )

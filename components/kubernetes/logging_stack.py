@@ -80,9 +80,9 @@ class LoggingStackArgs:
     elasticsearch_nodes: int = 3
     """Elasticsearch nodes, each master, data and ingest, in pods: 1 (no redundancy, replicas off)
     or an odd number >= 3 (a quorum survives a zone). Default 3 (the HEAL7 design's 3 replicas)."""
-    elasticsearch_memory_mib: int = 4096
-    """Memory request and limit of each Elasticsearch node, in MiB (>= 1024); the JVM heap is half.
-    Default 4096 (the HEAL7 design's 4Gi request, -Xms2g)."""
+    elasticsearch_memory_gib: int = 4
+    """Memory request and limit of each Elasticsearch node, in GiB (>= 2, ECK's own default size);
+    the JVM heap is half. Default 4 (the HEAL7 design's 4Gi request beside -Xms2g)."""
     elasticsearch_cpu_request: str = "1"
     """CPU request of each Elasticsearch node, a Kubernetes quantity. Default 1 (the HEAL7 design)."""
     elasticsearch_cpu_limit: str = "2"
@@ -107,8 +107,8 @@ def validate(name: str, args: LoggingStackArgs) -> None:
     nodes = args.elasticsearch_nodes
     if nodes < 1 or (nodes > 1 and (nodes < 3 or nodes % 2 == 0)):
         problems.append(f"elasticsearch_nodes must be 1 or an odd number >= 3 (a quorum), got {nodes}")
-    if args.elasticsearch_memory_mib < 1024:
-        problems.append(f"elasticsearch_memory_mib must be >= 1024, got {args.elasticsearch_memory_mib}")
+    if args.elasticsearch_memory_gib < 2:
+        problems.append(f"elasticsearch_memory_gib must be >= 2, got {args.elasticsearch_memory_gib}")
     if args.retention_days < 1:
         problems.append(f"retention_days must be >= 1, got {args.retention_days}")
     if args.storage_gib < 1:
@@ -187,7 +187,7 @@ class LoggingStack(pulumi.ComponentResource):
             spec=specs.elasticsearch_spec(
                 es_name=ES_NAME,
                 node_count=args.elasticsearch_nodes,
-                memory_mib=args.elasticsearch_memory_mib,
+                memory_mib=args.elasticsearch_memory_gib * 1024,
                 cpu_request=args.elasticsearch_cpu_request,
                 cpu_limit=args.elasticsearch_cpu_limit,
                 storage_gib=args.storage_gib,
