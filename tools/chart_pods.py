@@ -161,6 +161,19 @@ def _kube_prometheus_stack(values: Mapping[str, Any]) -> list[SystemPod]:
     ]
 
 
+def _eck_operator(values: Mapping[str, Any]) -> list[SystemPod]:
+    # A StatefulSet of replicaCount pods on the general pool: counted as a Deployment is.
+    source = "elastic/cloud-on-k8s v3.5.0 deploy/eck-operator/values.yaml"
+    return [deployment("elastic-operator", requests_of(values["resources"]), values["replicaCount"], source)]
+
+
+def _fluent_bit(values: Mapping[str, Any]) -> list[SystemPod]:
+    source = "fluent/helm-charts fluent-bit-0.58.1 charts/fluent-bit/values.yaml"
+    if values["kind"] == "DaemonSet":
+        return [daemonset("fluent-bit", requests_of(values["resources"]), source)]
+    return [deployment("fluent-bit", requests_of(values["resources"]), values["replicaCount"], source)]
+
+
 CHART_DEFAULTS: dict[str, ChartDefaults] = {
     "kube-prometheus-stack": ChartDefaults(
         "88.5.3",
@@ -262,6 +275,20 @@ CHART_DEFAULTS: dict[str, ChartDefaults] = {
         PROMETHEUS_COMMUNITY.format("prometheus-redis-exporter", "6.29.0"),
         {"replicaCount": 1, "resources": {}},
         _single_deployment("prometheus-redis-exporter", "6.29.0", "redis-exporter", "replicaCount"),
+    ),
+    # The operator only: the Elasticsearch and Kibana pods it runs come from custom resources,
+    # not from the chart's values.
+    "eck-operator": ChartDefaults(
+        "3.5.0",
+        "eck-operator 3.5.0 values.yaml",
+        {"replicaCount": 1, "resources": {"requests": {"cpu": "100m", "memory": "150Mi"}}},
+        _eck_operator,
+    ),
+    "fluent-bit": ChartDefaults(
+        "0.58.1",
+        "fluent-bit 0.58.1 values.yaml",
+        {"kind": "DaemonSet", "replicaCount": 1, "resources": {}},
+        _fluent_bit,
     ),
 }
 

@@ -79,6 +79,12 @@ REDIS_EXPORTER = ChartCoordinates(
 KUBE_PROMETHEUS_STACK = ChartCoordinates(
     repository=PROMETHEUS_COMMUNITY_REPOSITORY, chart="kube-prometheus-stack", version="88.5.3"
 )
+# elastic/cloud-on-k8s, tag v3.5.0 (ECK 3.5.0, the newest release there): deploy/eck-operator
+# and its eck-operator-crds subchart (`installCRDs`), whose CRDs are chart templates marked
+# `helm.sh/resource-policy: keep`. The repository is the one ECK's Helm install guide adds.
+ECK_OPERATOR = ChartCoordinates(repository="https://helm.elastic.co", chart="eck-operator", version="3.5.0")
+# fluent/helm-charts, tag fluent-bit-0.58.1 (Fluent Bit 5.1.1, the chart's appVersion).
+FLUENT_BIT = ChartCoordinates(repository="https://fluent.github.io/helm-charts", chart="fluent-bit", version="0.58.1")
 # Istio 1.31.4, one version for its four charts (they are released together and istiod
 # refuses proxies more than one minor apart). Values checked against istio/istio's
 # manifests/charts at the release-1.31 branch (base, istio-cni, istio-control/istio-discovery,
