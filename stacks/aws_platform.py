@@ -222,6 +222,11 @@ def application_database(config: PlatformConfig) -> str:
     return config.name.replace("-", "_")
 
 
+def monitoring_role(config: PlatformConfig) -> str:
+    """The PostgreSQL role postgres-exporter logs in as: `pg_monitor` only (README)."""
+    return f"{application_database(config)}_monitor"
+
+
 def _gke_pods(config: PlatformConfig, description: str) -> ClientSource:
     """The GKE pods' range as a client across the VPN. GKE keeps pod IPs as the source towards
     10.0.0.0/8 (among its default non-masquerade destinations), so AWS sees the pods range,

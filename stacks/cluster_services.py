@@ -22,7 +22,6 @@ import pulumi_kubernetes as kubernetes
 from components.kubernetes._rollout_specs import edge_virtual_service_name
 from components.kubernetes.cert_manager import CertManager, CertManagerArgs
 from components.kubernetes.cluster_addons import ClusterAddons
-from components.kubernetes.encrypted_storage import EncryptedStorage, EncryptedStorageArgs
 from components.kubernetes.external_secrets import (
     WORKLOAD_SERVICE_ACCOUNT,
     WORKLOAD_STORE_NAME,
@@ -44,13 +43,12 @@ from components.kubernetes.ingress_gateway import (
 from components.kubernetes.istio_mesh import IstioMesh, IstioMeshArgs, Platform
 from components.kubernetes.mesh_authorization import MeshAuthorization, MeshAuthorizationArgs, MeshCaller, principal
 from components.kubernetes.monitoring_stack import NAMESPACE as MONITORING_NAMESPACE
-from components.kubernetes.monitoring_stack import MonitoringStack
 from components.kubernetes.progressive_delivery import ProgressiveDelivery, ProgressiveDeliveryArgs
 from components.kubernetes.workload_namespace import WorkloadNamespace
 from stacks.config.certificates import cloudflare_origin_pull_ca
 from stacks.config.ingress_models import clusters_serving
 from stacks.config.models import PlatformConfig
-from stacks.observability import CrossCloudView, monitoring_args
+from stacks.observability import CrossCloudView, DataStoreMonitoring, build_observability
 from stacks.workloads import ClusterWorkloadContext, build_workloads
 
 T = TypeVar("T")
@@ -67,6 +65,8 @@ class ClusterPlatform:
     platform: Platform
     cluster_name: str
     provider: kubernetes.Provider
+    random_provider: pulumi.ProviderResource
+    """The random provider (generated passwords: the log writer's, Kibana's)."""
     kubeconfig: pulumi.Input[str]
     namespaces: dict[str, WorkloadNamespace]
     gateway_ready: list[pulumi.Output[pulumi.Resource]] = field(default_factory=list)
@@ -103,6 +103,7 @@ def platform_services(
     edge_source_ranges: pulumi.Input[list[str]],
     images: dict[str, pulumi.Input[str]],
     view: CrossCloudView,
+    data_stores: DataStoreMonitoring | None = None,
     addons: Callable[[list[pulumi.Resource]], ClusterAddons] | None = None,
 ) -> list[pulumi.Output[pulumi.Resource]]:
     """External Secrets, cert-manager, the cluster's add-ons, the mesh and the ingress
@@ -206,22 +207,17 @@ def platform_services(
                 ),
                 opts=on_cluster,
             )
-        storage = EncryptedStorage(
-            f"{cluster.cluster_name}-encrypted-storage", EncryptedStorageArgs(platform=cluster.platform), on_cluster
-        )
-        MonitoringStack(
-            f"{cluster.cluster_name}-monitoring",
-            monitoring_args(
-                config,
-                cluster.platform,
-                storage_class=storage.storage_class,
-                secret_store_name=secrets.store_name,
-                secret_prefix=secret_prefix,
-                view=view,
-                # cert-manager issues the operator's webhook certificate.
-                after=[cert_manager],
-            ),
-            opts=on_cluster,
+        build_observability(
+            config,
+            cluster.cluster_name,
+            cluster.platform,
+            secret_store_name=secrets.store_name,
+            secret_prefix=secret_prefix,
+            view=view,
+            data_stores=data_stores,
+            # cert-manager issues the operator's webhook and the adapter's APIService certificates.
+            after=[cert_manager],
+            opts=pulumi.ResourceOptions(providers=[cluster.provider, cluster.random_provider]),
         )
         return gateway.service, gateway.certificate
 

@@ -17,6 +17,7 @@ import pulumi_gcp as gcp
 from components.aws._context import AwsContext
 from components.aws._iam_documents import secrets_reader_policy
 from components.aws.eks.irsa_role import IrsaRole, IrsaRoleArgs
+from components.aws.monitoring_credentials import MonitoringCredentials
 from components.gcp.workload_identity_account import ProjectRole, WorkloadIdentityAccount, WorkloadIdentityAccountArgs
 from components.kubernetes import external_secrets
 from components.kubernetes._app_specs import RDS_CA_FILE, REPLICA_CA_FILE
@@ -121,10 +122,16 @@ def gke_secrets_reader(
 
 
 def platform_secret_readers(
-    config: PlatformConfig, primary: AwsPrimary, secondary: GcpSecondary, aws_prefix: str, gcp_prefix: str
+    config: PlatformConfig,
+    primary: AwsPrimary,
+    secondary: GcpSecondary,
+    aws_prefix: str,
+    gcp_prefix: str,
+    monitoring_credentials: MonitoringCredentials,
 ) -> tuple[IrsaRole, WorkloadIdentityAccount, GcpSecretStore]:
     """The platform store's identities (the operator's own account): everything under the
-    platform's prefixes but the workloads' secrets, which their own store and identity read."""
+    platform's prefixes but the workloads' secrets, which their own store and identity read;
+    on EKS also the exporters' credentials (the monitoring role's password, Redis's token)."""
     prefix = config.resource_prefix
     eks_reader = eks_secrets_reader(
         f"{prefix}-eks-external-secrets",
@@ -133,7 +140,8 @@ def platform_secret_readers(
         # the key that encrypts it. The workloads' secrets under the prefix stay unreadable:
         # their customer key grants this role nothing.
         [aws_secrets_under(primary, aws_prefix), primary.cache.auth_token_secret_arn],
-        [primary.cache.auth_token_key_arn],
+        # The monitoring role's password is under the prefix, encrypted with a key of its own.
+        [primary.cache.auth_token_key_arn, monitoring_credentials.key_arn],
         primary,
         label="Platform",
     )

@@ -18,7 +18,9 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.aws.eks.access import EksAccess
+from components.aws.monitoring_credentials import MonitoringCredentials, MonitoringCredentialsArgs
 from components.gcp.gke_access import GkeAccess
+from components.kubernetes._exporter_values import PostgresTarget, RedisTarget
 from components.kubernetes.cluster_addons import ClusterAddons, ClusterAddonsArgs, LoadBalancerControllerSpec
 from components.kubernetes.external_secrets import AwsSecretStore
 from components.kubernetes.ingress_gateway import (
@@ -30,13 +32,13 @@ from components.kubernetes.namespace_access import NamespaceAccess, NamespaceAcc
 from components.kubernetes.workload_namespace import EgressDestination, WorkloadNamespace, WorkloadNamespaceArgs
 from components.multicloud.workload_secrets import WorkloadSecrets
 from stacks.access_args import eks_access_args, eks_namespace_access_args, gke_access_args, gke_namespace_access_args
-from stacks.aws_platform import AwsPrimary
+from stacks.aws_platform import AwsPrimary, application_database, monitoring_role
 from stacks.cluster_services import ClusterPlatform, platform_services
 from stacks.config.models import PlatformConfig
 from stacks.gcp_platform import GcpSecondary
 from stacks.images import eks_images, gke_images
 from stacks.kubernetes_identities import platform_secret_readers, workload_secret_access
-from stacks.observability import cross_cloud_views
+from stacks.observability import DataStoreMonitoring, cross_cloud_views
 
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
@@ -48,6 +50,7 @@ def build_kubernetes(
     secondary: GcpSecondary,
     aws_provider: pulumi.ProviderResource,
     gcp_provider: pulumi.ProviderResource,
+    random_provider: pulumi.ProviderResource,
     edge_source_ranges: pulumi.Input[list[str]],
     workload_secrets: WorkloadSecrets | None,
 ) -> list[ClusterPlatform]:
@@ -70,6 +73,7 @@ def build_kubernetes(
             EgressDestination("postgres", private_subnets, POSTGRES_PORT, "the RDS primary in the private subnets"),
             EgressDestination("redis", private_subnets, REDIS_PORT, "ElastiCache Redis in the private subnets"),
         ],
+        random_provider,
     )
     gke = _cluster_platform(
         config,
@@ -97,6 +101,7 @@ def build_kubernetes(
                 "redis", private_subnets, REDIS_PORT, "ElastiCache Redis in the AWS private subnets, across the VPN"
             ),
         ],
+        random_provider,
     )
 
     # Who may read and who deploys: EKS maps IAM roles through access entries, GKE Google
@@ -113,7 +118,17 @@ def build_kubernetes(
     # The platform's own secrets: Secrets Manager names under `<prefix>/`, Secret Manager
     # ids under `<prefix>-` (Secret Manager ids allow no slash).
     aws_prefix, gcp_prefix = f"{prefix}/", f"{prefix}-"
-    eks_reader, gke_reader, gke_store = platform_secret_readers(config, primary, secondary, aws_prefix, gcp_prefix)
+    # The password of the RDS monitoring role postgres-exporter logs in as (created by hand, README).
+    monitoring_credentials = MonitoringCredentials(
+        f"{prefix}-monitoring-credentials",
+        MonitoringCredentialsArgs(
+            secret_name=f"{aws_prefix}monitoring/postgres-exporter", protect=config.protect, tags=config.common_tags
+        ),
+        opts=pulumi.ResourceOptions(providers=[aws_provider, random_provider]),
+    )
+    eks_reader, gke_reader, gke_store = platform_secret_readers(
+        config, primary, secondary, aws_prefix, gcp_prefix, monitoring_credentials
+    )
     eks_workloads, gke_workloads = workload_secret_access(config, primary, secondary, workload_secrets)
     # Both clouds in one Grafana (stacks/observability.py).
     views = cross_cloud_views(config, secondary.network.monitoring_address_name, secondary.network.monitoring_address)
@@ -134,6 +149,23 @@ def build_kubernetes(
         # Each EKS workload's tag resolved to its digest in the stack's ECR (stacks/images.py).
         images=eks_images(config, primary, aws_provider),
         view=views["eks"],
+        # The exporters beside the data stores they watch.
+        data_stores=DataStoreMonitoring(
+            postgres=PostgresTarget(
+                host=primary.database.address,
+                port=primary.database.port,
+                database=application_database(config),
+                user=monitoring_role(config),
+                password_remote_key=monitoring_credentials.secret_name,
+                ca_certificate=config.rds_ca_certificate,
+            ),
+            redis=RedisTarget(
+                host=primary.cache.primary_endpoint,
+                port=primary.cache.port,
+                auth_token_remote_key=primary.cache.auth_token_secret_arn,
+            ),
+            after=[monitoring_credentials.version],
+        ),
         # EKS also runs VPA's recommender, the Load Balancer Controller (the ingress NLB's
         # controller) and metrics-server (EKS ships none; HPAs need it).
         addons=lambda after: ClusterAddons(
@@ -186,6 +218,7 @@ def _cluster_platform(
     kubeconfig: pulumi.Input[str],
     cluster: pulumi.ComponentResource,
     egress: list[EgressDestination],
+    random_provider: pulumi.ProviderResource,
 ) -> ClusterPlatform:
     render_to = config.kubernetes.render_to
     provider = kubernetes.Provider(
@@ -220,4 +253,4 @@ def _cluster_platform(
         )
         for name, namespace in config.kubernetes.namespaces.items()
     }
-    return ClusterPlatform(platform, cluster_name, provider, kubeconfig, namespaces)
+    return ClusterPlatform(platform, cluster_name, provider, random_provider, kubeconfig, namespaces)

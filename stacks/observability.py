@@ -8,12 +8,33 @@ from typing import Any
 
 import pulumi
 
+from components.kubernetes._exporter_values import PostgresTarget, RedisTarget
+from components.kubernetes._scrape_targets import scrape_targets
+from components.kubernetes.data_store_exporters import DataStoreExporters, DataStoreExportersArgs
+from components.kubernetes.encrypted_storage import STORAGE_CLASS, EncryptedStorage, EncryptedStorageArgs
 from components.kubernetes.istio_mesh import Platform
-from components.kubernetes.monitoring_stack import InternalEndpoint, MonitoringStackArgs, ReceiverCredentials
+from components.kubernetes.logging_stack import LoggingStack, LoggingStackArgs
+from components.kubernetes.metrics_adapter import MetricsAdapter, MetricsAdapterArgs
+from components.kubernetes.monitoring_stack import (
+    NAMESPACE as MONITORING_NAMESPACE,
+)
+from components.kubernetes.monitoring_stack import (
+    InternalEndpoint,
+    MonitoringStack,
+    MonitoringStackArgs,
+    ReceiverCredentials,
+)
+from components.kubernetes.observability.alert_rules import WatchedWorkload, document_rule_groups
 from components.kubernetes.observability.alertmanager_config import AlertRoutingSpec, alertmanager_config
 from components.kubernetes.observability.dashboards import dashboards
+from components.kubernetes.observability.slo_rules import SloTarget, slo_rule_groups
 from stacks.config.models import PlatformConfig
+from stacks.config.workload_models import POOL_CLUSTERS
+from stacks.workloads import POOL_PLACEMENT
 
+# The Service the operator puts in front of every Prometheus replica (prometheus-adapter's and
+# Argo Rollouts' analysis queries).
+PROMETHEUS_SERVICE = f"http://prometheus-operated.{MONITORING_NAMESPACE}.svc"
 # The Kubernetes Secret (in monitoring) holding the receivers' credentials, mounted by Alertmanager.
 RECEIVERS_SECRET = "alertmanager-receivers"
 
@@ -93,7 +114,9 @@ def monitoring_args(
             keys=tuple(routing.secret_keys.values()),
         ),
         alertmanager_config=alertmanager_config(routing),
-        dashboards=dashboards(include_email_platform=monitoring.email_platform_alerts),
+        rule_groups=rule_groups(config, platform),
+        scrape_targets=scrape_targets(platform, sorted(config.kubernetes.namespaces)),
+        dashboards=dashboards(include_email_platform=bool(monitoring.email_workloads)),
         runbook_base_url=monitoring.runbook_base_url,
         peer_data_sources=view.peer_data_sources,
         internal_endpoint=view.internal_endpoint,
@@ -101,6 +124,41 @@ def monitoring_args(
         after=after,
         labels={"project": config.name, "environment": config.environment},
     )
+
+
+def rule_groups(config: PlatformConfig, platform: Platform) -> dict[str, list[dict[str, Any]]]:
+    """PrometheusRule name -> groups for one cluster: the documents' alerts for the workloads it
+    runs (BackendServiceDown's `absent(up)` would fire for one it does not), and the SLOs of
+    those of them the ingress routes make public."""
+    monitoring = config.monitoring
+    placed = {name: workload for name, workload in config.workloads.items() if platform in workload.placement}
+    public = {
+        route.service.partition("/")[2] for routes in config.kubernetes.ingress.routes.values() for route in routes
+    }
+    slo = monitoring.slo
+    return {
+        "document-alerts": document_rule_groups(
+            runbook_base_url=monitoring.runbook_base_url,
+            workloads=[WatchedWorkload(name, workload.namespace, workload.team) for name, workload in placed.items()],
+            email_workloads=[name for name in monitoring.email_workloads if name in placed],
+        ),
+        "slo": slo_rule_groups(
+            [
+                SloTarget(
+                    workload=name,
+                    namespace=workload.namespace,
+                    team=workload.team,
+                    availability=slo.availability,
+                    latency_threshold_ms=slo.latency_threshold_ms,
+                    latency_objective=slo.latency_objective,
+                )
+                for name, workload in placed.items()
+                if name in public
+            ],
+            runbook_base_url=monitoring.runbook_base_url,
+            period_days=slo.period_days,
+        ),
+    }
 
 
 def _routing(config: PlatformConfig) -> AlertRoutingSpec:
@@ -116,3 +174,95 @@ def _routing(config: PlatformConfig) -> AlertRoutingSpec:
         team_emails={team: str(address) for team, address in routing.team_emails.items()},
         secret_name=RECEIVERS_SECRET,
     )
+
+
+@dataclass
+class DataStoreMonitoring:
+    """What EKS's exporters watch: the RDS and ElastiCache primaries and the credentials they read."""
+
+    postgres: PostgresTarget
+    """Required: the RDS primary and the monitoring role's password in the store."""
+    redis: RedisTarget
+    """Required: the ElastiCache primary and its AUTH token in the store."""
+    after: list[pulumi.Resource] = field(default_factory=list)
+    """The secret versions the ExternalSecrets read. Default none."""
+
+
+def build_observability(
+    config: PlatformConfig,
+    cluster_name: str,
+    platform: Platform,
+    *,
+    secret_store_name: pulumi.Input[str],
+    secret_prefix: str,
+    view: CrossCloudView,
+    data_stores: DataStoreMonitoring | None,
+    after: list[pulumi.Resource],
+    opts: pulumi.ResourceOptions,
+) -> MonitoringStack:
+    """One cluster's monitoring and logging: the encrypted StorageClass, kube-prometheus-stack with
+    the platform's rules, scrape targets, dashboards and routing, prometheus-adapter for the HPAs'
+    `requests_per_second`, the data stores' exporters (EKS, beside them) and the ELK stack."""
+    storage = EncryptedStorage(f"{cluster_name}-encrypted-storage", EncryptedStorageArgs(platform=platform), opts)
+    monitoring = MonitoringStack(
+        f"{cluster_name}-monitoring",
+        monitoring_args(
+            config,
+            platform,
+            storage_class=storage.storage_class,
+            secret_store_name=secret_store_name,
+            secret_prefix=secret_prefix,
+            view=view,
+            after=after,
+        ),
+        opts=opts,
+    )
+    highly_available = config.kubernetes.high_availability
+    MetricsAdapter(
+        f"{cluster_name}-metrics-adapter",
+        MetricsAdapterArgs(
+            namespace=monitoring.namespace,
+            prometheus_url=PROMETHEUS_SERVICE,
+            high_availability=highly_available,
+            # cert-manager issues its APIService certificate; Prometheus answers its queries.
+            after=[*after, monitoring.ready],
+        ),
+        opts=opts,
+    )
+    if data_stores is not None:
+        DataStoreExporters(
+            f"{cluster_name}-exporters",
+            DataStoreExportersArgs(
+                namespace=monitoring.namespace,
+                secret_store_name=secret_store_name,
+                postgres=data_stores.postgres,
+                redis=data_stores.redis,
+                after=[monitoring.ready, *after, *data_stores.after],
+            ),
+            opts=opts,
+        )
+    logging = config.logging
+    LoggingStack(
+        f"{cluster_name}-logging",
+        LoggingStackArgs(
+            storage_class=STORAGE_CLASS,
+            # Fluent Bit on every node, the tainted pools' too.
+            tolerations=[
+                {"key": t.key, "value": t.value, "operator": "Equal", "effect": t.effect}
+                for pool in POOL_CLUSTERS
+                if platform in POOL_CLUSTERS[pool]
+                for t in POOL_PLACEMENT[pool][1]
+            ],
+            retention_days=logging.retention_days,
+            elasticsearch_nodes=logging.elasticsearch.nodes,
+            elasticsearch_memory_gib=logging.elasticsearch.memory_gib,
+            storage_gib=logging.elasticsearch.storage_gib,
+            # Elasticsearch and Kibana on the general pool, never a dedicated one.
+            node_selector=POOL_PLACEMENT["general"][0],
+            kibana_count=2 if highly_available else 1,
+            after=[storage, *after],
+            labels={"project": config.name, "environment": config.environment},
+        ),
+        opts=opts,
+    )
+    return monitoring

@@ -121,7 +121,9 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         secondary,
         pulumi.ResourceOptions(providers=[aws_provider, gcp_provider, random_provider]),
     )
-    clusters = build_kubernetes(config, primary, secondary, aws_provider, gcp_provider, source_ranges, workload_secrets)
+    clusters = build_kubernetes(
+        config, primary, secondary, aws_provider, gcp_provider, random_provider, source_ranges, workload_secrets
+    )
     # The hardened base image in both clouds' registries, when this stack builds it.
     base_image = build_base_image(config, primary, secondary, aws_provider, gcp_provider)
 

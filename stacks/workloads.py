@@ -79,6 +79,8 @@ def pod_settings(workload: WorkloadConfig) -> PodSettings:
         node_selector=selector,
         tolerations=tolerations,
         env=dict(workload.env),
+        metrics_port=workload.metrics.port if workload.metrics else None,
+        metrics_path=workload.metrics.path if workload.metrics else "/metrics",
     )
 
 

@@ -106,6 +106,10 @@ class PodSettings:
     """Environment variables read from the workload's synced Secret (same key names). Default none."""
     writable_paths: tuple[str, ...] = ("/tmp",)
     """Paths the app writes to, each an emptyDir over the read-only root. Default /tmp."""
+    metrics_port: int | None = None
+    """The port the app serves its own Prometheus metrics on. Default None: the proxy's metrics only."""
+    metrics_path: str = "/metrics"
+    """The path of the app's metrics on metrics_port. Default /metrics."""
 
 
 def pod_labels(name: str) -> dict[str, str]:
@@ -221,14 +225,18 @@ def pod_template(
         spec["tolerations"] = [
             {"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect} for t in pod.tolerations
         ]
-    return {
-        "metadata": {
-            "labels": labels,
-            # The sidecar drains in-flight requests after SIGTERM, within the pod's grace period.
-            "annotations": {"proxy.istio.io/config": f'{{"terminationDrainDuration": "{MESH_DRAIN_SECONDS}s"}}'},
-        },
-        "spec": spec,
-    }
+    # The sidecar drains in-flight requests after SIGTERM, within the pod's grace period.
+    annotations = {"proxy.istio.io/config": f'{{"terminationDrainDuration": "{MESH_DRAIN_SECONDS}s"}}'}
+    if pod.metrics_port is not None:
+        # Istio's metrics merging: the injector moves these into the proxy's agent, which serves the
+        # app's metrics beside Envoy's on :15020/stats/prometheus (the port Prometheus scrapes, outside
+        # STRICT mTLS), so Prometheus never calls the app port itself.
+        annotations |= {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(pod.metrics_port),
+            "prometheus.io/path": pod.metrics_path,
+        }
+    return {"metadata": {"labels": labels, "annotations": annotations}, "spec": spec}
 
 
 def hpa_spec(target: dict[str, str], scaling: Autoscaling) -> dict:

@@ -210,9 +210,10 @@ def lifecycle_job_spec(
     }
 
 
-def ca_read_rule(secret: str) -> dict[str, Any]:
-    """The one permission of Fluent Bit's CA reader: `get` ECK's public CA Secret, by name."""
-    return {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret], "verbs": ["get"]}
+def ca_read_rule(*secrets: str) -> dict[str, Any]:
+    """The one permission of Fluent Bit's reader: `get` ECK's public CA Secret and the writer's
+    file-realm Secret, by name."""
+    return {"apiGroups": [""], "resources": ["secrets"], "resourceNames": list(secrets), "verbs": ["get"]}
 
 
 def ca_secret_store_spec(*, remote_namespace: str, service_account: str) -> dict[str, Any]:
@@ -239,6 +240,16 @@ def ca_external_secret_spec(*, store: str, target: str, source_secret: str) -> d
         "secretStoreRef": {"kind": "SecretStore", "name": store},
         "target": {"name": target, "creationPolicy": "Owner"},
         "data": [{"secretKey": "ca.crt", "remoteRef": {"key": source_secret, "property": "ca.crt"}}],
+    }
+
+
+def writer_password_copy_spec(*, store: str, target: str, source_secret: str) -> dict[str, Any]:
+    """`spec` of the ExternalSecret copying the writer's `password` into Fluent Bit's namespace."""
+    return {
+        "refreshInterval": "1h",
+        "secretStoreRef": {"kind": "SecretStore", "name": store},
+        "target": {"name": target, "creationPolicy": "Owner"},
+        "data": [{"secretKey": "password", "remoteRef": {"key": source_secret, "property": "password"}}],
     }
 
 

@@ -57,7 +57,7 @@ def elasticsearch_spec(
     storage_gib: int,
     storage_class: str,
     node_selector: dict[str, str],
-    file_realm_secret: str,
+    file_realm_secrets: list[str],
     roles_secret: str,
 ) -> dict[str, Any]:
     """`spec` of the log cluster: one node set whose every node is master, data and ingest."""
@@ -65,7 +65,10 @@ def elasticsearch_spec(
     pod_labels = {CLUSTER_NAME_LABEL: es_name, STATEFULSET_NAME_LABEL: f"{es_name}-es-{NODE_SET}"}
     return {
         "version": STACK_VERSION,
-        "auth": {"fileRealm": [{"secretName": file_realm_secret}], "roles": [{"secretName": roles_secret}]},
+        "auth": {
+            "fileRealm": [{"secretName": secret} for secret in file_realm_secrets],
+            "roles": [{"secretName": roles_secret}],
+        },
         # HTTP TLS stays ECK's self-signed certificate (the default); the Service stays ClusterIP.
         "http": {"service": {"spec": {"type": "ClusterIP"}}},
         # PodDisruptionBudget: unset on purpose. ECK's default (pdb/reconcile_default.go) lets
@@ -90,6 +93,9 @@ def elasticsearch_spec(
                     # (ECK's documented alternative; niofs costs some search speed, which log
                     # search can spare).
                     "node.store.allow_mmap": False,
+                    # No download of GeoIP databases from the internet: the namespace's policies
+                    # admit no egress beyond the cluster, and container logs need no geolocation.
+                    "ingest.geoip.downloader.enabled": False,
                     # Zone awareness, ECK's documented form (ECK 3.5's nodeSets[].zoneAwareness
                     # generates exactly these settings, but the CRD models the tests validate
                     # with predate it): the node's zone, copied by ECK from the node label to a
@@ -230,11 +236,49 @@ def file_realm_roles() -> str:
     return json.dumps(roles, indent=2, sort_keys=True)
 
 
-def file_realm_users(writer_hash: str, lifecycle_hash: str) -> dict[str, str]:
-    """The file realm Secret's `users` (bcrypt hashes) and `users_roles` entries."""
+# External Secrets' Password generator (chart 2.9.0 serves generators.external-secrets.io/v1alpha1).
+GENERATOR_API = "generators.external-secrets.io/v1alpha1"
+
+
+def password_generator_spec() -> dict[str, Any]:
+    """`spec` of a Password generator: 32 letters and digits (safe in the realm, curl's config and
+    Fluent Bit's ${VAR}); the operator generates it in the cluster, so no program or state holds it."""
+    return {"length": 32, "digits": 8, "symbols": 0, "noUpper": False, "allowRepeat": True}
+
+
+def basic_auth_user_spec(*, target: str, generator: str, username: str, role: str) -> dict[str, Any]:
+    """`spec` of an ExternalSecret writing a `kubernetes.io/basic-auth` Secret for ECK's file realm
+    (ECK hashes the password itself and grants the `roles` key's roles; user_provided.go at
+    v3.5.0): the username and role are fixed, the password generated once and never rotated
+    underneath Fluent Bit (CreatedOnce)."""
     return {
-        "users": f"{WRITER_USER}:{writer_hash}\n{LIFECYCLE_USER}:{lifecycle_hash}\n",
-        "users_roles": f"{WRITER_ROLE}:{WRITER_USER}\n{LIFECYCLE_ROLE}:{LIFECYCLE_USER}\n",
+        "refreshPolicy": "CreatedOnce",
+        "target": {
+            "name": target,
+            "creationPolicy": "Owner",
+            # The generator's own `password` key stays (Merge); the template adds the fixed keys.
+            "template": {
+                "type": "kubernetes.io/basic-auth",
+                "mergePolicy": "Merge",
+                "data": {"username": username, "roles": role},
+            },
+        },
+        "dataFrom": [
+            {"sourceRef": {"generatorRef": {"apiVersion": GENERATOR_API, "kind": "Password", "name": generator}}}
+        ],
+    }
+
+
+def roles_secret_spec(*, target: str, generator: str) -> dict[str, Any]:
+    """`spec` of the ExternalSecret writing `roles.yml` (ECK reads roles from a Secret only). The
+    file holds no credential; External Secrets writes it so that no Secret of the program carries
+    data (the policy pack's k8s-secret-no-literal-data). The generator's value is not used."""
+    return {
+        "refreshPolicy": "OnChange",
+        "target": {"name": target, "creationPolicy": "Owner", "template": {"data": {"roles.yml": file_realm_roles()}}},
+        "dataFrom": [
+            {"sourceRef": {"generatorRef": {"apiVersion": GENERATOR_API, "kind": "Password", "name": generator}}}
+        ],
     }
 
 

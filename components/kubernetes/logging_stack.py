@@ -20,11 +20,12 @@ be needed most) and never cross the VPN, whose bandwidth the database replicatio
   own at Pod Security `privileged` (it reads the node's /var/log through hostPath, which
   baseline forbids): Elasticsearch and Kibana keep `restricted`. ECK's CA reaches it through
   External Secrets' Kubernetes provider: a SecretStore reading, as a service account that may
-  `get` that one Secret and nothing else, ECK's public CA Secret in the logging namespace;
-  the copy follows ECK's CA rotation within the refresh interval.
-- Passwords: pulumi_random, held in state as Pulumi secrets. Elasticsearch's file realm
-  takes bcrypt hashes (random's `bcrypt_hash`) and the clients the plain password, in two
-  namespaces, from one generation; nothing literal anywhere.
+  `get` those two Secrets and nothing else, ECK's public CA Secret and the writer's Secret in
+  the logging namespace; the copy follows ECK's CA rotation within the refresh interval.
+- Passwords: generated in the cluster by External Secrets' Password generator, once
+  (CreatedOnce), into `kubernetes.io/basic-auth` Secrets that ECK's file realm reads (ECK
+  hashes them and grants their `roles`). No program, stack file or Pulumi state holds one, and
+  no Secret the program writes carries data (the policy pack's k8s-secret-no-literal-data).
 - Retention: a Job PUTs an ILM policy (delete `retention_days` after an index's creation)
   and an index template that attaches it to every daily log index. ECK's StackConfigPolicy
   would do it declaratively but needs an Enterprise licence, and Fluent Bit's es output has
@@ -37,7 +38,6 @@ from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as kubernetes
-import pulumi_random as random
 
 from components.kubernetes import _log_shipping_specs as shipping
 from components.kubernetes import _logging_specs as specs
@@ -51,6 +51,11 @@ ES_NAME = "logs"
 KIBANA_NAME = "logs"
 CA_SECRET = "elasticsearch-ca"
 WRITER_SECRET = "fluent-bit-elasticsearch"
+# The file realm's basic-auth Secrets (External Secrets writes them) and the roles file.
+WRITER_REALM_SECRET = "log-writer-user"
+LIFECYCLE_SECRET = "log-lifecycle-credentials"
+ROLES_SECRET = "logging-roles"
+EXTERNAL_SECRETS_API = "external-secrets.io/v1"
 CA_READER = "elasticsearch-ca-reader"
 # curl 8.21.0 by its manifest-list digest (docker.io/curlimages/curl): the lifecycle Job's only
 # tool. The digest must be re-read from the registry (`crane digest curlimages/curl:8.21.0`)
@@ -58,7 +63,9 @@ CA_READER = "elasticsearch-ca-reader"
 LIFECYCLE_IMAGE = (
     "docker.io/curlimages/curl:8.21.0@sha256:7c12af72ceb38b7432ab85e1a265cff6ae58e06f95539d539b654f2cfa64bb13"
 )
-CURL_UID = 100  # curl_user in curlimages/curl
+# The platform's application uid (the policy pack's k8s-application-uid); curl needs no
+# particular user (the image's own curl_user is 100).
+CURL_UID = 1001
 PRIVILEGED_REASON = "platform.heal7/pod-security-reason"
 
 
@@ -155,27 +162,23 @@ class LoggingStack(pulumi.ComponentResource):
             opts=child,
         )
 
-        def password(role: str) -> random.RandomPassword:
-            # Letters and digits: safe in the file realm, curl's config and Fluent Bit's ${VAR}.
-            return random.RandomPassword(f"{name}-{role}-password", length=32, special=False, opts=child)
-
-        writer = password("writer")
-        lifecycle = password("lifecycle")
-        realm_entries = pulumi.Output.all(writer.bcrypt_hash, lifecycle.bcrypt_hash).apply(
-            lambda hashes: specs.file_realm_users(str(hashes[0]), str(hashes[1]))
+        # The two users' passwords are generated in the cluster by External Secrets (a Password
+        # generator each) into basic-auth Secrets ECK's file realm reads: no program, stack file
+        # or state holds them, and no Secret of the program carries data.
+        writer = self._generated_user(
+            name, "writer", WRITER_REALM_SECRET, specs.WRITER_USER, specs.WRITER_ROLE, logging_ns, args
         )
-        realm = self._secret(
-            name,
-            "file-realm",
-            "logging-file-realm",
-            logging_ns,
-            {key: realm_entries.apply(lambda entries, key=key: entries[key]) for key in ("users", "users_roles")},
+        lifecycle_credentials = self._generated_user(
+            name, "lifecycle", LIFECYCLE_SECRET, specs.LIFECYCLE_USER, specs.LIFECYCLE_ROLE, logging_ns, args
         )
-        roles = self._secret(name, "roles", "logging-roles", logging_ns, {"roles.yml": specs.file_realm_roles()})
-        lifecycle_credentials = self._secret(
-            name, "lifecycle-credentials", "log-lifecycle-credentials", logging_ns, {"password": lifecycle.result}
+        roles = kubernetes.apiextensions.CustomResource(
+            f"{name}-roles",
+            api_version=EXTERNAL_SECRETS_API,
+            kind="ExternalSecret",
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=ROLES_SECRET, namespace=logging_ns.metadata.name),
+            spec=specs.roles_secret_spec(target=ROLES_SECRET, generator=f"{LIFECYCLE_SECRET}-password"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.after, lifecycle_credentials]),
         )
-        self._secret(name, "writer-credentials", WRITER_SECRET, shipper_ns, {"password": writer.result})
 
         elasticsearch = kubernetes.apiextensions.CustomResource(
             f"{name}-elasticsearch",
@@ -193,10 +196,10 @@ class LoggingStack(pulumi.ComponentResource):
                 storage_gib=args.storage_gib,
                 storage_class=args.storage_class,
                 node_selector=args.node_selector,
-                file_realm_secret="logging-file-realm",
-                roles_secret="logging-roles",
+                file_realm_secrets=[WRITER_REALM_SECRET, LIFECYCLE_SECRET],
+                roles_secret=ROLES_SECRET,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, realm, roles]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, writer, lifecycle_credentials, roles]),
         )
         kibana = kubernetes.apiextensions.CustomResource(
             f"{name}-kibana",
@@ -207,8 +210,9 @@ class LoggingStack(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, elasticsearch]),
         )
 
+        self._network_policies(name, logging_ns)
         lifecycle_job = self._lifecycle_job(name, args, logging_ns, lifecycle_credentials, elasticsearch)
-        ca_copy = self._ca_copy(name, args, logging_ns, shipper_ns)
+        copies = self._ca_copy(name, args, logging_ns, shipper_ns, writer)
         es_host = f"{specs.http_service(ES_NAME)}.{NAMESPACE}.svc"
         install_chart(
             f"{name}-fluent-bit",
@@ -219,7 +223,7 @@ class LoggingStack(pulumi.ComponentResource):
                 args.tolerations, es_host, ca_secret=CA_SECRET, credentials_secret=WRITER_SECRET
             ),
             # The template before the first index (module docstring); the CA before the pods.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[lifecycle_job, ca_copy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[lifecycle_job, *copies]),
         )
 
         self.namespace = logging_ns.metadata.name
@@ -233,21 +237,83 @@ class LoggingStack(pulumi.ComponentResource):
             }
         )
 
-    def _secret(
+    def _network_policies(self, name: str, namespace: kubernetes.core.v1.Namespace) -> None:
+        """The logging namespace denies everything but: DNS; its own pods to each other (Kibana and
+        the lifecycle Job to Elasticsearch, the nodes' transport); Fluent Bit and ECK's operator to
+        Elasticsearch's HTTP port."""
+
+        def namespace_peer(source: str) -> dict[str, Any]:
+            return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": source}}}
+
+        elasticsearch_pods = {"matchLabels": {"elasticsearch.k8s.elastic.co/cluster-name": ES_NAME}}
+        policies: dict[str, dict[str, Any]] = {
+            "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+            "allow-dns": {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [
+                            {**namespace_peer("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+                        ],
+                        "ports": [{"protocol": protocol, "port": 53} for protocol in ("UDP", "TCP")],
+                    }
+                ],
+            },
+            "allow-same-namespace": {
+                "podSelector": {},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [{"podSelector": {}}]}],
+                "egress": [{"to": [{"podSelector": {}}]}],
+            },
+            "allow-elasticsearch-clients": {
+                "podSelector": elasticsearch_pods,
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [namespace_peer(FLUENT_BIT_NAMESPACE), namespace_peer(OPERATOR_NAMESPACE)],
+                        "ports": [{"protocol": "TCP", "port": 9200}],
+                    }
+                ],
+            },
+        }
+        for role, spec in policies.items():
+            kubernetes.networking.v1.NetworkPolicy(
+                f"{name}-{role}",
+                metadata=kubernetes.meta.v1.ObjectMetaArgs(name=role, namespace=namespace.metadata.name),
+                spec=spec,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+    def _generated_user(
         self,
         name: str,
         role: str,
-        secret_name: str,
+        secret: str,
+        username: str,
+        es_role: str,
         namespace: kubernetes.core.v1.Namespace,
-        data: dict[str, pulumi.Input[str]],
-    ) -> kubernetes.core.v1.Secret:
-        return kubernetes.core.v1.Secret(
-            f"{name}-{role}",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=secret_name, namespace=namespace.metadata.name),
-            type="Opaque",
-            # Each value a Pulumi secret: encrypted in state, masked in previews and inventories.
-            string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
-            opts=pulumi.ResourceOptions(parent=self),
+        args: LoggingStackArgs,
+    ) -> pulumi.Resource:
+        """A file-realm user: a Password generator and the ExternalSecret writing its basic-auth Secret."""
+        generator = kubernetes.apiextensions.CustomResource(
+            f"{name}-{role}-password",
+            api_version=specs.GENERATOR_API,
+            kind="Password",
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=f"{secret}-password", namespace=namespace.metadata.name),
+            spec=specs.password_generator_spec(),
+            # The generator CRDs come with the External Secrets chart.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.after),
+        )
+        return kubernetes.apiextensions.CustomResource(
+            f"{name}-{role}-user",
+            api_version=EXTERNAL_SECRETS_API,
+            kind="ExternalSecret",
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=secret, namespace=namespace.metadata.name),
+            spec=specs.basic_auth_user_spec(
+                target=secret, generator=f"{secret}-password", username=username, role=es_role
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[generator]),
         )
 
     def _lifecycle_job(
@@ -255,7 +321,7 @@ class LoggingStack(pulumi.ComponentResource):
         name: str,
         args: LoggingStackArgs,
         namespace: kubernetes.core.v1.Namespace,
-        credentials: kubernetes.core.v1.Secret,
+        credentials: pulumi.Resource,
         elasticsearch: pulumi.Resource,
     ) -> kubernetes.batch.v1.Job:
         """The Job that PUTs the ILM policy and the index template (module docstring)."""
@@ -282,7 +348,7 @@ class LoggingStack(pulumi.ComponentResource):
                     uid=CURL_UID,
                     service_account="log-lifecycle",
                     bodies_configmap=bodies_name,
-                    credentials_secret="log-lifecycle-credentials",
+                    credentials_secret=LIFECYCLE_SECRET,
                     ca_secret=specs.public_ca_secret(ES_NAME),
                     es_url=f"https://{specs.http_service(ES_NAME)}.{NAMESPACE}.svc:9200",
                 )
@@ -302,8 +368,10 @@ class LoggingStack(pulumi.ComponentResource):
         args: LoggingStackArgs,
         logging_ns: kubernetes.core.v1.Namespace,
         shipper_ns: kubernetes.core.v1.Namespace,
-    ) -> pulumi.Resource:
-        """ECK's public CA, copied into Fluent Bit's namespace by External Secrets."""
+        writer: pulumi.Resource,
+    ) -> list[pulumi.Resource]:
+        """ECK's public CA and the writer's password, copied into Fluent Bit's namespace by External
+        Secrets (a SecretStore on its Kubernetes provider that may read those two Secrets only)."""
         child = pulumi.ResourceOptions(parent=self)
         reader = kubernetes.core.v1.ServiceAccount(
             f"{name}-ca-reader",
@@ -314,7 +382,7 @@ class LoggingStack(pulumi.ComponentResource):
         role = kubernetes.rbac.v1.Role(
             f"{name}-ca-read",
             metadata=kubernetes.meta.v1.ObjectMetaArgs(name=CA_READER, namespace=logging_ns.metadata.name),
-            rules=[cast(Any, shipping.ca_read_rule(specs.public_ca_secret(ES_NAME)))],
+            rules=[cast(Any, shipping.ca_read_rule(specs.public_ca_secret(ES_NAME), WRITER_REALM_SECRET))],
             opts=child,
         )
         binding = kubernetes.rbac.v1.RoleBinding(
@@ -334,7 +402,7 @@ class LoggingStack(pulumi.ComponentResource):
             spec=shipping.ca_secret_store_spec(remote_namespace=NAMESPACE, service_account=CA_READER),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.after, binding]),
         )
-        return kubernetes.apiextensions.CustomResource(
+        ca = kubernetes.apiextensions.CustomResource(
             f"{name}-ca-copy",
             api_version=shipping.SECRET_STORE_API,
             kind="ExternalSecret",
@@ -344,3 +412,15 @@ class LoggingStack(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.after, store]),
         )
+        # The writer's password, from its file-realm Secret, for Fluent Bit's environment.
+        password = kubernetes.apiextensions.CustomResource(
+            f"{name}-writer-copy",
+            api_version=shipping.SECRET_STORE_API,
+            kind="ExternalSecret",
+            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=WRITER_SECRET, namespace=shipper_ns.metadata.name),
+            spec=shipping.writer_password_copy_spec(
+                store=CA_READER, target=WRITER_SECRET, source_secret=WRITER_REALM_SECRET
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.after, store, writer]),
+        )
+        return [ca, password]

@@ -135,7 +135,10 @@ def _load_balancer_source_ranges(args: ResourceValidationArgs, _: Config) -> Ite
 
 
 def _network_policy_sources(args: ResourceValidationArgs, config: Config) -> Iterator[str]:
-    allowed = set(config["allowedSourceNamespaces"])
+    # A platform namespace may also admit the namespaces its service exists for (the logging
+    # cluster: Fluent Bit's writers and ECK's operator).
+    own = config["platformNamespaceSources"].get(get(args.props, "metadata.namespace"), [])
+    allowed = set(config["allowedSourceNamespaces"]) | set(own)
     for index, rule in enumerate(as_list(get(args.props, "spec.ingress"))):
         peers = as_list(get(rule, "from"))
         if not peers:
@@ -248,7 +251,12 @@ POLICIES = [
                 "type": "array",
                 "items": {"type": "string"},
                 "default": ["istio-ingress", "istio-system", "monitoring"],
-            }
+            },
+            "platformNamespaceSources": {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                "default": {"logging": ["fluent-bit", "elastic-system"]},
+            },
         },
     ),
     _control(

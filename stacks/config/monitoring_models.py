@@ -9,10 +9,10 @@ password, the Slack webhook and the PagerDuty key live in the cloud secret store
 
 from typing import Annotated
 
-from pydantic import EmailStr, Field, StringConstraints, model_validator
+from pydantic import EmailStr, Field, StringConstraints, field_validator, model_validator
 
 from stacks.config.ingress_models import ObjectName
-from stacks.config.types import Days, Fraction, Section, SizeGib, StrictInt, Switch
+from stacks.config.types import Days, Fraction, Section, SizeGib, StrictInt
 
 # `host:port` of an SMTP relay (Alertmanager's smtp_smarthost).
 SmtpSmarthost = Annotated[
@@ -103,10 +103,11 @@ class MonitoringConfig(Section):
         description="The secret under the platform's prefix holding Grafana's `admin-user` and `admin-password`; "
         "created by the operator before the first `pulumi up`.",
     )
-    email_platform_alerts: Switch = Field(
-        default=False,
-        description="Add the email-platform ops guide's three email-queue alerts and its dashboard (the email "
-        "example turns this on).",
+    email_workloads: list[ObjectName] = Field(
+        default=[],
+        description="Workloads exporting the email-platform ops guide's email metrics (email_queue_size, "
+        "emails_*_total): they get its three email-queue alerts and the stack its Email Platform Overview "
+        "dashboard (the email example's email-backend; default none).",
     )
 
     @model_validator(mode="after")
@@ -119,6 +120,18 @@ class MonitoringConfig(Section):
 
 class ElasticsearchConfig(Section):
     """Each cluster's Elasticsearch (tier: size)."""
+
+    nodes: Annotated[StrictInt, Field(ge=1, le=9)] = Field(
+        description="Nodes (master, data and ingest each), one per zone; 1 or an odd number, so a quorum of "
+        "master-eligible nodes survives a zone (tier: 1 dev, 3 staging and prod)."
+    )
+
+    @field_validator("nodes")
+    @classmethod
+    def _odd(cls, nodes: int) -> int:
+        if nodes != 1 and nodes % 2 == 0:
+            raise ValueError(f"expected 1 or an odd number of nodes (a master quorum), got {nodes}")
+        return nodes
 
     memory_gib: MemoryGib = Field(
         description="Each node's memory request and limit, in GiB; the JVM heap is half (tier: 2 dev, 4 staging "

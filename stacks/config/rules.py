@@ -8,6 +8,7 @@ import ipaddress
 
 from components.aws._context import role_key
 from components.gcp.cloudsql_replica import MAX_SOURCE_HOST_LENGTH
+from components.kubernetes.observability.slo_rules import ISTIO_DURATION_BUCKETS_MS
 from stacks.config.aws_models import SubnetPlanError
 from stacks.config.certificates import CERTS_DIR, rds_ca_certificate, rds_ca_path
 from stacks.config.cloudflare_models import check_region_of, front_door_problems
@@ -29,7 +30,7 @@ def replica_source_hostname(config: PlatformConfig) -> str:
 def cross_field_problems(config: PlatformConfig) -> list[str]:
     """Rules that span several keys. Returns every violation, not just the first."""
     problems: list[str] = prefix_problems(config.name, config.stack)
-    problems += _alert_team_problems(config)
+    problems += _monitoring_problems(config)
     azs = config.aws.availability_zones
     if len(azs) < MIN_AVAILABILITY_ZONES:
         # EKS refuses a control plane with subnets in fewer than two AZs, and prod must
@@ -219,13 +220,35 @@ def _access_entry_problems(config: PlatformConfig) -> list[str]:
     return problems
 
 
-def _alert_team_problems(config: PlatformConfig) -> list[str]:
-    """Every workload's team has an Alertmanager route: an alert labelled with a team nobody
-    reads would fall to the default receiver unnoticed."""
-    teams = config.monitoring.alerting.team_emails
-    return [
+def _monitoring_problems(config: PlatformConfig) -> list[str]:
+    """Every workload's team has an Alertmanager route (an alert labelled with a team nobody reads
+    would fall to the default receiver unnoticed); the email alerts' workloads export metrics; the
+    latency SLO's threshold is a bucket boundary of Istio's histogram (anything else would be
+    read as the next boundary up)."""
+    monitoring = config.monitoring
+    teams = monitoring.alerting.team_emails
+    problems = [
         f"platform:workloads.{name}.team: expected a team of platform:monitoring.alerting.teamEmails "
         f"({', '.join(sorted(teams))}), got {workload.team!r}"
         for name, workload in config.workloads.items()
         if workload.team not in teams
     ]
+    if monitoring.email_workloads and "email" not in teams:
+        problems.append(
+            "platform:monitoring.alerting.teamEmails: expected an address for team `email` (the email-queue "
+            "alerts of platform:monitoring.emailWorkloads)"
+        )
+    for index, name in enumerate(monitoring.email_workloads):
+        workload = config.workloads.get(name)
+        if workload is None or workload.metrics is None:
+            problems.append(
+                f"platform:monitoring.emailWorkloads[{index}]: expected a workload of platform:workloads with "
+                f"`metrics` (it exports the email metrics), got {name!r}"
+            )
+    threshold = monitoring.slo.latency_threshold_ms
+    if threshold not in ISTIO_DURATION_BUCKETS_MS:
+        problems.append(
+            f"platform:monitoring.slo.latencyThresholdMs: expected a bucket of Istio's request-duration "
+            f"histogram ({', '.join(str(b) for b in ISTIO_DURATION_BUCKETS_MS)}), got {threshold}"
+        )
+    return problems

@@ -108,7 +108,8 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         # A week of metrics and logs: dev reproduces today's problems, not last month's; small
         # volumes and heaps on dev's m6i.large nodes (`make plan` checks they fit).
         "platform:monitoring": {"prometheus": {"retentionDays": 7, "volumeSizeGib": 20, "memoryGib": 2}},
-        "platform:logging": {"retentionDays": 7, "elasticsearch": {"memoryGib": 2, "storageGib": 20}},
+        # One Elasticsearch node: dev's logs need no zone redundancy (its indices keep no replica).
+        "platform:logging": {"retentionDays": 7, "elasticsearch": {"nodes": 1, "memoryGib": 2, "storageGib": 20}},
     },
     "staging": {
         "platform:protect": False,
@@ -168,7 +169,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         # Two weeks of metrics: a load test's regressions are compared with the week before.
         "platform:monitoring": {"prometheus": {"retentionDays": 15, "volumeSizeGib": 50, "memoryGib": 4}},
         # The HEAL7 design's Elasticsearch node (4Gi request); a month of logs.
-        "platform:logging": {"retentionDays": 30, "elasticsearch": {"memoryGib": 4, "storageGib": 50}},
+        "platform:logging": {"retentionDays": 30, "elasticsearch": {"nodes": 3, "memoryGib": 4, "storageGib": 50}},
     },
     "prod": {
         # Every stateful resource is `protect`ed in prod: a `pulumi destroy` or a rename
@@ -243,7 +244,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         # (--storage.tsdb.retention.time=30d); 8 GiB holds both clusters' series at prod's scale.
         "platform:monitoring": {"prometheus": {"retentionDays": 30, "volumeSizeGib": 200, "memoryGib": 8}},
         # The HEAL7 design: "Logs: 90 days retention", 4Gi Elasticsearch nodes on 100Gi volumes.
-        "platform:logging": {"retentionDays": 90, "elasticsearch": {"memoryGib": 4, "storageGib": 100}},
+        "platform:logging": {"retentionDays": 90, "elasticsearch": {"nodes": 3, "memoryGib": 4, "storageGib": 100}},
     },
 }
 

@@ -133,6 +133,13 @@ class AnalysisConfig(Section):
     window_minutes: Annotated[StrictInt, Field(ge=1, le=120)] = 10
 
 
+class MetricsConfig(Section):
+    """Where the app serves its own Prometheus metrics (merged by its Istio proxy)."""
+
+    port: Port = Field(description="The port of the app's metrics endpoint.")
+    path: HttpPath = Field(default="/metrics", description="The path of the app's metrics endpoint.")
+
+
 class DeliveryConfig(Section):
     strategy: Literal["rolling", "canary", "blueGreen"] = "rolling"
     canary: CanaryConfig = Field(default_factory=CanaryConfig)
@@ -161,6 +168,11 @@ class WorkloadConfig(Section):
         default={}, description="Plain environment variables (never secrets: those come through `uses`)."
     )
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    metrics: MetricsConfig | None = Field(
+        default=None,
+        description="The app's own Prometheus metrics, if it serves any (default none: the mesh's request "
+        "metrics only).",
+    )
     team: ObjectName = Field(
         default="backend",
         description="The team whose Alertmanager route gets this workload's alerts (a key of "
