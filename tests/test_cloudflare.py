@@ -44,7 +44,7 @@ def test_pool_origins_are_exactly_the_reserved_ingress_addresses(synthed, stack)
     assert all(e.inputs["domain"] == "vpc" for e in eips)
     by_zone = {e.name.removeprefix(f"heal7-{stack}-network-ingress-"): e.outputs["publicIp"] for e in eips}
     assert result.outputs["ingressAddresses"] == by_zone
-    address = result.one("gcp:compute/address:Address")
+    address = result.one("gcp:compute/address:Address", f"heal7-{stack}-gcp-ingress")
     assert (address.inputs["addressType"], address.inputs["networkTier"], address.inputs["region"]) == (
         "EXTERNAL",
         "PREMIUM",

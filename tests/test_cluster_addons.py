@@ -60,10 +60,15 @@ def test_eks_runs_vpa_lbc_and_metrics_server_and_gke_none_of_the_charts(synthed,
         "istiod",
         "istio-ingressgateway",
         "argo-rollouts",
-        # test_monitoring_stack.py
+        # test_monitoring_stack.py, test_observability_wiring.py, test_logging_stack.py
         "kube-prometheus-stack",
+        "prometheus-adapter",
+        "elastic-operator",
+        "fluent-bit",
     }
-    eks = {k: v for k, v in _charts_by_release(result, f"heal7-{stack}-eks-k8s").items() if k not in both}
+    # The data stores' exporters run beside RDS and ElastiCache (test_observability_wiring.py).
+    exporters = {"postgres-exporter", "redis-exporter"}
+    eks = {k: v for k, v in _charts_by_release(result, f"heal7-{stack}-eks-k8s").items() if k not in both | exporters}
     assert set(eks) == {"vertical-pod-autoscaler", "aws-load-balancer-controller", "metrics-server"}
     assert {release: chart.inputs["namespace"] for release, chart in eks.items()} == {
         "vertical-pod-autoscaler": "vertical-pod-autoscaler",

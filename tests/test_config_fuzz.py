@@ -46,9 +46,6 @@ ACCEPTED[("dev", "platform:aws.rds.multiAz", "true")] = "a standby is allowed in
 ACCEPTED[("prod", "platform:aws.rds.applyImmediately", "true")] = "applying RDS changes at once is a valid choice"
 ACCEPTED[("dev", "platform:kubernetes.highAvailability", "true")] = "highly available add-ons are allowed in dev"
 for _stack in ("dev", "prod"):
-    ACCEPTED[(_stack, "platform:monitoring.emailPlatformAlerts", "true")] = (
-        "the email-queue alerts are allowed anywhere"
-    )
     # A relay login is often a bare user name, not an address.
     ACCEPTED[(_stack, "platform:monitoring.alerting.smtpUsername", "bare address")] = "a valid SMTP login"
 for _stack, _namespace in (("dev", "heal7-dev"), ("prod", "heal7-production")):

@@ -146,6 +146,18 @@ UNNAMED = {
     "kubernetes:autoscaling.k8s.io/v1:VerticalPodAutoscaler",
     "kubernetes:argoproj.io/v1alpha1:Rollout",
     "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate",
+    # Monitoring and logging: fixed names (encrypted, prometheus-internal, dashboard-<file>,
+    # document-alerts, logs, log-writer-user, ...), never the prefix; the lifecycle Job and
+    # its ConfigMap are auto-named by Kubernetes' rules, not ours.
+    "kubernetes:storage.k8s.io/v1:StorageClass",
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+    "kubernetes:monitoring.coreos.com/v1:PodMonitor",
+    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+    "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch",
+    "kubernetes:kibana.k8s.elastic.co/v1:Kibana",
+    "kubernetes:external-secrets.io/v1:SecretStore",
+    "kubernetes:generators.external-secrets.io/v1alpha1:Password",
+    "kubernetes:batch/v1:Job",
 }
 # 15 + "-prod": the longest prefix the config allows, with the prod stack's name.
 LONGEST_NAME = "heal7-workloads"

@@ -193,8 +193,8 @@ def test_node_groups_are_private_hardened_and_scaled_by_tier(synthed, stack):
     cluster = result.one(CLUSTER)
     node_sg = result.one("aws:ec2/securityGroup:SecurityGroup", f"heal7-{stack}-eks-nodes")
     expected = {
-        "dev": {"general": (1, 2, 4, ["m6i.large"]), "high-cpu": (0, 1, 2, ["c6i.xlarge"])},
-        "staging": {"general": (2, 2, 6, ["m6i.xlarge"]), "high-cpu": (1, 2, 4, ["c6i.2xlarge"])},
+        "dev": {"general": (1, 2, 8, ["m6i.large"]), "high-cpu": (0, 1, 2, ["c6i.xlarge"])},
+        "staging": {"general": (2, 2, 8, ["m6i.xlarge"]), "high-cpu": (1, 2, 4, ["c6i.2xlarge"])},
         "prod": {"general": (3, 3, 12, ["m6i.2xlarge"]), "high-cpu": (2, 3, 10, ["c6i.4xlarge"])},
     }[stack]
     for role, (low, desired, high, types) in expected.items():

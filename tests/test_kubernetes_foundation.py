@@ -30,10 +30,19 @@ def _providers(result):
     return {p.name: p for p in result.of_type(PROVIDER)}
 
 
-def _policies(result, provider_name: str) -> dict[str, dict]:
+def _policies(result, provider_name: str, namespace: str | None = None) -> dict[str, dict]:
+    """The cluster's NetworkPolicies by name, in `namespace` (default: the workload namespaces,
+    not the logging namespace's own, tests/test_logging_stack.py)."""
     provider = _providers(result)[provider_name]
     return {
-        p.inputs["metadata"]["name"]: p.inputs for p in result.of_type(NETWORK_POLICY) if p.provider == provider.urn
+        p.inputs["metadata"]["name"]: p.inputs
+        for p in result.of_type(NETWORK_POLICY)
+        if p.provider == provider.urn
+        and (
+            p.inputs["metadata"]["namespace"] == namespace
+            if namespace
+            else p.inputs["metadata"]["namespace"] != "logging"
+        )
     }
 
 
@@ -67,13 +76,15 @@ def test_workload_namespaces_enforce_restricted_on_both_clusters(synthed, stack)
     ]
     assert len(namespaces) == 2  # the stack file's one workload namespace, on each cluster
     # Every namespace enforces restricted, the charts' own (cert-manager, External Secrets, VPA,
-    # istiod, the ingress gateway) too; only the Istio CNI node agent's is privileged.
+    # istiod, the ingress gateway, monitoring, logging) too; only the node agents' are privileged:
+    # the Istio CNI agent, node-exporter and Fluent Bit (host paths, host network).
     levels = {
         n.inputs["metadata"]["name"]: n.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
         for n in result.of_type(NAMESPACE)
     }
-    assert {name for name, level in levels.items() if level != "restricted"} == {"istio-cni"}
-    assert levels["istio-cni"] == "privileged"
+    privileged = {"istio-cni", "node-exporter", "fluent-bit"}
+    assert {name for name, level in levels.items() if level != "restricted"} == privileged
+    assert {levels[name] for name in privileged} == {"privileged"}
     for namespace in namespaces:
         metadata = namespace.inputs["metadata"]
         assert metadata["name"] == WORKLOAD_NAMESPACES[stack]

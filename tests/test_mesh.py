@@ -170,7 +170,8 @@ def test_gke_control_plane_reaches_istiod_webhooks_on_the_nodes(synthed, stack):
     assert rule.inputs["direction"] == "INGRESS"
     assert rule.inputs["network"] == cluster.inputs["network"]
     assert rule.inputs["sourceRanges"] == [master_cidr]
-    assert rule.inputs["allows"] == [{"protocol": "tcp", "ports": ["15017"]}]
+    # istiod's webhooks and prometheus-adapter's aggregated API (custom.metrics.k8s.io).
+    assert rule.inputs["allows"] == [{"protocol": "tcp", "ports": ["15017", "6443"]}]
     assert sorted(rule.inputs["targetServiceAccounts"]) == sorted(node_accounts)
 
 

@@ -272,8 +272,20 @@ def test_a_permissive_mesh_policy_on_prod_fails_both_mtls_controls(prod, prod_co
 
 def test_prod_gateway_services_admit_only_the_cloudflare_ranges(prod, prod_config):
     """What k8s-load-balancer-source-ranges and k8s-load-balancer-only-ingress pass on prod: the
-    two LoadBalancer Services are the gateways', in istio-ingress, open only to Cloudflare."""
+    two internet-facing LoadBalancer Services are the gateways', in istio-ingress, open only to
+    Cloudflare; the one internal load balancer (GKE's Prometheus for EKS's Grafana) admits the
+    AWS VPC only."""
     services = {r.name: r.inputs for r in prod.resources if r.type == "kubernetes:core/v1:Service"}
+    internal = {
+        name: inputs
+        for name, inputs in services.items()
+        if (inputs["metadata"].get("annotations") or {}).get("networking.gke.io/load-balancer-type") == "Internal"
+    }
+    assert set(internal) == {"heal7-prod-gke-monitoring-prometheus-internal"}
+    assert [inputs["spec"]["loadBalancerSourceRanges"] for inputs in internal.values()] == [
+        [read_stack_config("prod")["platform:aws"]["network"]["vpcCidr"]]
+    ]
+    services = {name: inputs for name, inputs in services.items() if name not in internal}
     balancers = {name: inputs for name, inputs in services.items() if inputs["spec"].get("type") == "LoadBalancer"}
     assert set(balancers) == set(PROD_GATEWAY_SERVICES.values())
     # Every other Service (the workloads') stays inside its cluster.

@@ -47,6 +47,7 @@ from tools.system_pods import (
     SystemPod,
     SystemPodsError,
     cpu_m,
+    custom_resource_pods,
     memory_mib,
 )
 
@@ -178,7 +179,8 @@ def capacity_report(config: PlatformConfig, source: SynthResult | Mapping[str, A
     for cluster in ("eks", "gke"):
         name = f"{config.resource_prefix}-{cluster}"
         charts = clusters[name].charts if name in clusters else []
-        system = _system_pods(cluster, charts, eks_addons)
+        objects = [o.manifest for o in clusters[name].objects] if name in clusters else []
+        system = _system_pods(cluster, charts, eks_addons) + custom_resource_pods(objects)
         sidecar = sidecar_requests(charts)
         cluster_pools = _pools(config, cluster, [p for p in system if p.kind == "DaemonSet"])
         addons = [Placed(p.name, p.requests, p.replicas) for p in system if p.kind == "Deployment"]

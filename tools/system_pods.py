@@ -15,9 +15,9 @@ tools/chart_pods.py):
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 
 class SystemPodsError(ValueError):
@@ -152,3 +152,40 @@ GKE_GPU_NODE_PODS: list[SystemPod] = [
     daemonset("nvidia-gpu-device-plugin", Requests(50, 10), GKE_GPU, gpu_nodes_only=True),
     daemonset("nvidia-driver-installer", Requests(150, 0), GKE_GPU, gpu_nodes_only=True),
 ]
+
+
+# -- Pods of custom resources the program writes ------------------------------------------
+
+# The operator that runs each kind's pods, and the container whose requests its pods carry.
+OPERATOR_PODS = {
+    ("elasticsearch.k8s.elastic.co/v1", "Elasticsearch"): "elasticsearch",
+    ("kibana.k8s.elastic.co/v1", "Kibana"): "kibana",
+}
+
+
+def _container_requests(pod_template: Mapping[str, Any], container: str) -> Requests:
+    containers = (pod_template.get("spec") or {}).get("containers") or []
+    for candidate in containers:
+        if candidate.get("name") == container:
+            return requests_of(candidate.get("resources"))
+    raise SystemPodsError(f"no {container!r} container in the pod template: its requests are unknown")
+
+
+def custom_resource_pods(manifests: Sequence[Mapping[str, Any]]) -> list[SystemPod]:
+    """The pods ECK runs for the program's Elasticsearch (`count` per node set) and Kibana
+    (`count`) objects, each at its main container's requests (the program sets them; ECK's own
+    defaults apply only when the template names none, which the program never does)."""
+    pods: list[SystemPod] = []
+    for manifest in manifests:
+        container = OPERATOR_PODS.get((manifest.get("apiVersion"), manifest.get("kind")))
+        if container is None:
+            continue
+        name = manifest.get("metadata", {}).get("name", "?")
+        spec = manifest.get("spec") or {}
+        source = f"the program's {manifest['kind']} {name} (ECK runs its pods)"
+        sets = spec.get("nodeSets") if manifest["kind"] == "Elasticsearch" else [spec]
+        for node_set in sets or []:
+            requests = _container_requests(node_set.get("podTemplate") or {}, container)
+            label = f"{name}-{node_set.get('name', container)}"
+            pods.append(SystemPod(label, "Deployment", requests, int(node_set.get("count", 1)), source))
+    return pods

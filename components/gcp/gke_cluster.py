@@ -33,9 +33,12 @@ _START_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _CLUSTER_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
 
 
-# Ports of admission webhooks served by pods, which the control plane must reach: istiod's
-# sidecar injector and config validation (Istio's ports reference).
-WEBHOOK_PORTS = (15017,)
+# Ports of admission webhooks and aggregated APIs served by pods, which the control plane must
+# reach: istiod's sidecar injector and config validation (Istio's ports reference), and
+# prometheus-adapter's custom.metrics.k8s.io (its chart's listenPort 6443), which the HPAs'
+# requests_per_second goes through. The other webhooks (cert-manager, External Secrets, the
+# Prometheus operator) listen on 10250, which GKE's own rule opens.
+WEBHOOK_PORTS = (15017, 6443)
 
 
 @dataclass
@@ -305,12 +308,12 @@ class GkeCluster(pulumi.ComponentResource):
         )
 
         # A private cluster's control plane reaches the nodes only on 443 and 10250 (GKE's
-        # own rule). Admission webhooks served by pods need their port opened too: istiod's
-        # injector and validator listen on 15017 (Istio's GKE platform guide).
+        # own rule). Webhooks and aggregated APIs served by pods need their ports opened too
+        # (WEBHOOK_PORTS: istiod's 15017, Istio's GKE platform guide; prometheus-adapter's 6443).
         gcp.compute.Firewall(
             f"{name}-allow-webhooks",
             network=args.network_id,
-            description="The control plane to admission webhooks on the nodes (istiod 15017)",
+            description="The control plane to webhooks and aggregated APIs on the nodes (istiod 15017, adapter 6443)",
             direction="INGRESS",
             priority=1000,
             source_ranges=[args.master_cidr],

@@ -97,7 +97,7 @@ class MonitoringStackArgs:
     storage_class: pulumi.Input[str]
     """Required: the encrypted StorageClass of Prometheus's and Alertmanager's volumes."""
     retention_days: int
-    """Required: days of samples Prometheus keeps."""
+    """Required: how long Prometheus keeps samples, in days."""
     volume_size_gib: int
     """Required: each Prometheus replica's volume, in GiB (samples are dropped at 85 % of it)."""
     memory_gib: int

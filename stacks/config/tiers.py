@@ -65,10 +65,10 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             "backups": {"expireAfterDays": 14},
             "eks": {
                 "nodeGroups": {
-                    # Up to 3 per AZ: the add-ons at their maxima (istiod's 5 x 500m among them)
-                    # and the monitoring and logging stacks take most of two m6i.large in each
-                    # zone (`make plan` checks it).
-                    "general": {"instanceTypes": ["m6i.large"], "minSize": 1, "desiredSize": 2, "maxSize": 6},
+                    # Up to 4 per AZ: the add-ons at their maxima (istiod's 5 x 500m among them),
+                    # the monitoring stack and Elasticsearch (a CPU and 2 GiB) take most of
+                    # three m6i.large in the busier zone (`make plan` checks it).
+                    "general": {"instanceTypes": ["m6i.large"], "minSize": 1, "desiredSize": 2, "maxSize": 8},
                     "highCpu": {"instanceTypes": ["c6i.xlarge"], "minSize": 0, "desiredSize": 1, "maxSize": 2},
                 },
             },
@@ -140,7 +140,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
             "backups": {"expireAfterDays": 35},
             "eks": {
                 "nodeGroups": {
-                    "general": {"instanceTypes": ["m6i.xlarge"], "minSize": 2, "desiredSize": 2, "maxSize": 6},
+                    "general": {"instanceTypes": ["m6i.xlarge"], "minSize": 2, "desiredSize": 2, "maxSize": 8},
                     "highCpu": {"instanceTypes": ["c6i.2xlarge"], "minSize": 1, "desiredSize": 2, "maxSize": 4},
                 },
             },
