@@ -131,7 +131,7 @@ def build_kubernetes(
     )
     eks_workloads, gke_workloads = workload_secret_access(config, primary, secondary, workload_secrets)
     # Both clouds in one Grafana (stacks/observability.py).
-    views = cross_cloud_views(config, secondary.network.monitoring_address_name, secondary.network.monitoring_address)
+    views = cross_cloud_views(config, secondary.network.monitoring_address)
     eks.gateway_ready = platform_services(
         config,
         eks,

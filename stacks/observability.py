@@ -49,9 +49,7 @@ class CrossCloudView:
     """The other cloud's Prometheus as a Grafana data source. Default none."""
 
 
-def cross_cloud_views(
-    config: PlatformConfig, gke_address_name: pulumi.Input[str], gke_address: pulumi.Input[str]
-) -> dict[str, CrossCloudView]:
+def cross_cloud_views(config: PlatformConfig, gke_address: pulumi.Input[str]) -> dict[str, CrossCloudView]:
     """Both clouds in one place: EKS's Grafana (the primary's, where operators look first)
     has GKE's Prometheus as a second data source, across the HA VPN to an internal load
     balancer on a reserved address; only the AWS VPC's range is admitted.
@@ -79,9 +77,7 @@ def cross_cloud_views(
             ]
         ),
         "gke": CrossCloudView(
-            internal_endpoint=InternalEndpoint(
-                address_name=gke_address_name, source_ranges=[str(config.aws.network.vpc_cidr)]
-            )
+            internal_endpoint=InternalEndpoint(address=gke_address, source_ranges=[str(config.aws.network.vpc_cidr)])
         ),
     }
 
@@ -139,7 +135,10 @@ def rule_groups(config: PlatformConfig, platform: Platform) -> dict[str, list[di
     return {
         "document-alerts": document_rule_groups(
             runbook_base_url=monitoring.runbook_base_url,
-            workloads=[WatchedWorkload(name, workload.namespace, workload.team) for name, workload in placed.items()],
+            workloads=[
+                WatchedWorkload(name, workload.namespace, workload.team, app_metrics=workload.metrics is not None)
+                for name, workload in placed.items()
+            ],
             email_workloads=[name for name in monitoring.email_workloads if name in placed],
         ),
         "slo": slo_rule_groups(
@@ -157,6 +156,7 @@ def rule_groups(config: PlatformConfig, platform: Platform) -> dict[str, list[di
             ],
             runbook_base_url=monitoring.runbook_base_url,
             period_days=slo.period_days,
+            cluster=platform,
         ),
     }
 

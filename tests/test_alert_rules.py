@@ -17,8 +17,8 @@ from tests.promtool import alert_test, check_rules, expected_alert, rule_for, ru
 
 RUNBOOKS = Path(__file__).resolve().parent.parent / "docs" / "runbooks"
 BASE = "https://github.com/heal7/multicloud-platform/blob/main/docs/runbooks"
-EMAIL_BACKEND = WatchedWorkload("email-backend", "email-platform", team="backend")
-WEB_MAIN = WatchedWorkload("heal7-web-main", "heal7-production", team="backend")
+EMAIL_BACKEND = WatchedWorkload("email-backend", "email-platform", team="backend", app_metrics=True)
+WEB_MAIN = WatchedWorkload("heal7-web-main", "heal7-production", team="backend", app_metrics=True)
 
 # The names the documents give (the HEAL7 design's heal7-alerts; the email-platform ops guide's
 # email-platform.rules), and the family (runbook page) and team each belongs to here.
@@ -62,6 +62,27 @@ def test_every_alert_of_both_documents_exists_under_its_name() -> None:
     per_workload = {"BackendServiceDown", "HighBackendResponseTime", "HighErrorRate"}
     assert counts == {name: 2 if name in per_workload else 1 for name in EMAIL_PLATFORM_ALERTS}
     assert [r["alert"] for r in heal7["rules"]].count("HighErrorRate") == 2
+
+
+def test_the_apps_http_alerts_only_for_workloads_that_export_the_metrics() -> None:
+    mesh_only = WatchedWorkload("heal7-web-main", "heal7-production", team="backend")
+    groups = document_rule_groups(runbook_base_url=BASE, workloads=[EMAIL_BACKEND, mesh_only])
+
+    def named(service: str) -> set[tuple[str, str]]:
+        return {
+            (r["alert"], r["labels"]["severity"])
+            for r in _alerts(groups)
+            if r["labels"].get("service") == service or service in r["expr"]
+        }
+
+    assert {("HighBackendResponseTime", "warning"), ("HighErrorRate", "warning")} <= named("email-backend")
+    # The mesh-only workload keeps BackendServiceDown and the HEAL7 design's mesh HighErrorRate
+    # (critical), not the guide's app-metric ones (warning).
+    web = [r for r in _alerts(groups) if r["labels"].get("service") == "heal7-web-main"]
+    assert {(r["alert"], r["labels"]["severity"]) for r in web} == {
+        ("BackendServiceDown", "critical"),
+        ("HighErrorRate", "critical"),
+    }
 
 
 def test_the_email_queue_alerts_only_for_the_email_example() -> None:

@@ -91,16 +91,19 @@ def test_prod_pools_allocatable_at_maximum_size(synthed):
         58,
     )
     assert general.allocatable_at_max == Requests(12 * 7910, 12 * 31775, 0)
-    # aws-node 25m, kube-proxy 100m, ebs-csi-node 30m / 104Mi, istio-cni 100m / 100Mi, pod identity none.
+    # aws-node 25m, kube-proxy 100m, ebs-csi-node 30m / 104Mi, istio-cni 100m / 100Mi, pod identity none,
+    # node-exporter 20m / 32Mi, fluent-bit 50m / 64Mi.
     assert {d.name for d in general.daemonsets} == {
         "aws-node",
         "kube-proxy",
         "eks-pod-identity-agent",
         "ebs-csi-node",
         "istio-cni-node",
+        "node-exporter",
+        "fluent-bit",
     }
-    assert general.daemonset_requests == Requests(255, 204)
-    assert general.free_at_max == Requests(12 * (7910 - 255), 12 * (31775 - 204))
+    assert general.daemonset_requests == Requests(255 + 20 + 50, 204 + 32 + 64)
+    assert general.free_at_max == Requests(12 * (7910 - 325), 12 * (31775 - 300))
     placed = {p.name: (p.count, p.pod) for p in general.placed}
     assert placed["heal7-web-main"] == (50, Requests(350, 384)) and placed["heal7-api-gateway"][0] == 40
     # The add-ons at their maxima on the general group: istiod's HPA at 5 x 500m / 2Gi.
@@ -229,7 +232,7 @@ def test_pods_that_do_not_fit_a_shrunk_node_group_fail(synthed, stack_config):
     assert problem.startswith(
         "Pulumi.prod.yaml: platform:aws.eks.nodeGroups.general.maxSize: the pods at HPA max do not fit "
         "heal7-prod-eks general (3 x m6i.2xlarge at maximum, 1 in the busiest of 3 zones): the busiest zone "
-        "needs 2 nodes for its share of the pods, has 1 (each node has 7655m CPU, 31571Mi, 0 GPU, 53 pods"
+        "needs 2 nodes for its share of the pods, has 1 (each node has 7585m CPU, 31475Mi, 0 GPU, 51 pods"
     )
     assert "heal7-web-main 50 x (350m CPU, 384Mi)" in problem and "heal7-api-gateway 40 x (350m CPU, 384Mi)" in problem
     assert "istiod 5 x (500m CPU, 2048Mi)" in problem
@@ -249,7 +252,7 @@ def test_a_pod_larger_than_any_node_is_named(synthed, stack_config):
     raw["platform:workloads"]["heal7-ai-models"]["gpus"] = 2  # the pool's nodes carry one T4 each
     report = _report("prod", synthed, raw)
     [problem] = report.problems
-    assert "a pod of heal7-ai-models is larger than a whole node (each node has 7195m CPU" in problem
+    assert "a pod of heal7-ai-models is larger than a whole node (each node has 7125m CPU" in problem
     assert "1 GPU" in problem
 
 

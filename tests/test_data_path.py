@@ -282,7 +282,7 @@ def test_each_database_url_names_a_ca_file_its_pod_mounts_holding_that_servers_c
         (config_map,) = [
             c
             for c in on_cluster(result, name, "kubernetes:core/v1:ConfigMap")
-            if c.inputs["metadata"]["name"] == volume["configMap"]["name"]
+            if c.inputs["metadata"].get("name") == volume["configMap"]["name"]
             and c.inputs["metadata"]["namespace"] == secret.namespace
         ]
         assert config_map.inputs["data"][file_name] == expected_ca[secret.variable], (secret.cluster, secret.variable)

@@ -2,9 +2,9 @@
 encrypted volumes, Kibana without a load balancer, Fluent Bit on every node writing to its own
 cluster over verified TLS, retention in the lifecycle policy, and no literal secret.
 
-Relationships are followed through the registrations: the Secret Fluent Bit reads holds the
-generated password whose bcrypt hash the file realm holds; the CA it trusts is the copy of the
-Secret ECK makes for the Elasticsearch it writes to.
+Relationships are followed through the registrations: the password Fluent Bit reads is the copy
+of the file-realm user External Secrets generates; the CA it trusts is the copy of the Secret ECK
+makes for the Elasticsearch it writes to.
 """
 
 import json
@@ -20,7 +20,7 @@ from components.gcp.gke_node_pool import GPU_TAINT
 from components.kubernetes import _charts
 from components.kubernetes import _log_shipping_specs as shipping
 from components.kubernetes import _logging_specs as specs
-from components.kubernetes.logging_stack import LoggingStack, LoggingStackArgs
+from components.kubernetes.logging_stack import LIFECYCLE_SECRET, WRITER_REALM_SECRET, LoggingStack, LoggingStackArgs
 from stacks.aws_platform import SAJU_ENGINE_TAINT
 from tests.elastic_validation import elastic_errors
 from tests.kubernetes_validation import validate_builtin
@@ -37,6 +37,7 @@ NAMESPACE = "kubernetes:core/v1:Namespace"
 JOB = "kubernetes:batch/v1:Job"
 PASSWORD = "random:index/randomPassword:RandomPassword"
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+GENERATOR = "kubernetes:generators.external-secrets.io/v1alpha1:Password"
 EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
 # What each cluster passes (the LEAD's wiring): the tainted pools' tolerations, its StorageClass.
 CLUSTERS = {
@@ -221,7 +222,7 @@ def test_fluent_bit_writes_to_its_own_clusters_elasticsearch_over_verified_tls(c
     (mount,) = values["extraVolumeMounts"]
     assert output["tls.ca_file"] == f"{mount['mountPath']}/ca.crt"
     (volume,) = [v for v in values["extraVolumes"] if v["name"] == mount["name"]]
-    copy = result.one(EXTERNAL_SECRET)
+    copy = _one(result, EXTERNAL_SECRET, "-ca-copy")
     assert copy.inputs["spec"]["target"]["name"] == volume["secret"]["secretName"]
     assert copy.inputs["metadata"]["namespace"] == "fluent-bit"
     (data,) = copy.inputs["spec"]["data"]
@@ -232,13 +233,13 @@ def test_fluent_bit_writes_to_its_own_clusters_elasticsearch_over_verified_tls(c
     assert "Name kubernetes" in config["filters"] and "Match kube.*" in config["filters"]
 
 
-def test_the_ca_reader_may_get_that_one_secret_only():
+def test_the_shippers_reader_may_get_those_two_secrets_only():
     result = _default("eks")
     (rule,) = _one(result, "kubernetes:rbac.authorization.k8s.io/v1:Role", "-ca-read").inputs["rules"]
     assert rule == {
         "apiGroups": [""],
         "resources": ["secrets"],
-        "resourceNames": [specs.public_ca_secret("logs")],
+        "resourceNames": [specs.public_ca_secret("logs"), WRITER_REALM_SECRET],
         "verbs": ["get"],
     }
 
@@ -257,25 +258,52 @@ def test_fluent_bit_tolerates_every_tainted_pool(cluster):
 @pytest.mark.parametrize("cluster", CLUSTERS)
 def test_no_literal_secret_and_least_privilege_users(cluster):
     result = _default(cluster)
-    passwords = {r.name.rsplit("-", 2)[-2]: r.outputs for r in result.of_type(PASSWORD)}
-    assert set(passwords) == {"writer", "lifecycle"}
-    # Every Secret's data is a Pulumi secret.
-    for secret in result.of_type(SECRET):
-        assert isinstance(secret.inputs["stringData"], Secret), secret.name
-    writer = _data(_one(result, SECRET, "-writer-credentials"))
-    assert writer["password"] == passwords["writer"]["result"]
-    realm = _data(_one(result, SECRET, "-file-realm"))
-    assert f"fluent-bit:{passwords['writer']['bcryptHash']}" in realm["users"].splitlines()
-    assert "fluent-bit-writer:fluent-bit" in realm["users_roles"].splitlines()
-    roles = json.loads(_data(_one(result, SECRET, "-roles"))["roles.yml"])
+    # Nothing generates a password in Pulumi, and the program writes no Secret at all: External
+    # Secrets generates the users' passwords in the cluster.
+    assert result.of_type(PASSWORD) == [] and result.of_type(SECRET) == []
+    generators = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in result.of_type(GENERATOR)}
+    assert set(generators) == {f"{WRITER_REALM_SECRET}-password", f"{LIFECYCLE_SECRET}-password"}
+    assert all(spec["length"] == 32 and spec["symbols"] == 0 for spec in generators.values())
+    users = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]
+        for r in result.of_type(EXTERNAL_SECRET)
+        if r.inputs["metadata"]["name"] in (WRITER_REALM_SECRET, LIFECYCLE_SECRET)
+    }
+    for secret, (username, role) in {
+        WRITER_REALM_SECRET: ("fluent-bit", "fluent-bit-writer"),
+        LIFECYCLE_SECRET: ("log-lifecycle", "log-lifecycle-admin"),
+    }.items():
+        spec = users[secret]
+        # ECK's file realm reads a basic-auth Secret's username, password and roles.
+        assert spec["target"]["template"] == {
+            "type": "kubernetes.io/basic-auth",
+            "mergePolicy": "Merge",
+            "data": {"username": username, "roles": role},
+        }
+        (source,) = spec["dataFrom"]
+        assert source["sourceRef"]["generatorRef"]["name"] == f"{secret}-password"
+        # Generated once: never rotated underneath a running Fluent Bit.
+        assert spec["refreshPolicy"] == "CreatedOnce"
+    es_auth = result.one(ES).inputs["spec"]["auth"]
+    assert es_auth["fileRealm"] == [{"secretName": WRITER_REALM_SECRET}, {"secretName": LIFECYCLE_SECRET}]
+    (roles_secret,) = es_auth["roles"]
+    roles_spec = next(
+        r.inputs["spec"]
+        for r in result.of_type(EXTERNAL_SECRET)
+        if r.inputs["metadata"]["name"] == roles_secret["secretName"]
+    )
+    roles = json.loads(roles_spec["target"]["template"]["data"]["roles.yml"])
     assert roles["fluent-bit-writer"] == {
         "cluster": [],
         "indices": [{"names": ["k8s-logs-*"], "privileges": ["create_doc", "create_index"]}],
     }
-    # No generated value appears anywhere but in those Secrets.
-    everywhere = json.dumps([r.inputs for r in result.resources if r.type != SECRET], default=lambda v: "<secret>")
-    for outputs in passwords.values():
-        assert outputs["result"] not in everywhere and outputs["bcryptHash"] not in everywhere
+    assert roles["log-lifecycle-admin"] == {"cluster": ["manage_ilm", "manage_index_templates"], "indices": []}
+    # Fluent Bit reads the writer's password from its copy in its own namespace.
+    copy = _one(result, EXTERNAL_SECRET, "-writer-copy").inputs
+    assert copy["metadata"]["namespace"] == "fluent-bit"
+    assert copy["spec"]["data"] == [
+        {"secretKey": "password", "remoteRef": {"key": WRITER_REALM_SECRET, "property": "password"}}
+    ]
     assert _output_section(result)["HTTP_Passwd"] == "${ES_PASSWORD}"
 
 
@@ -330,9 +358,15 @@ def test_built_in_objects_pass_strict_validation(cluster):
     version = manifests.collect(result)[f"heal7-test-{cluster}"].version
     report = validate_builtin(_builtin_manifests(result, cluster), version)
     assert report.errors == []
-    assert {c["kind"] for c in report.custom} == {"Elasticsearch", "Kibana", "SecretStore", "ExternalSecret"}
+    assert {c["kind"] for c in report.custom} == {
+        "Elasticsearch",
+        "Kibana",
+        "SecretStore",
+        "ExternalSecret",
+        "Password",
+    }
     kinds = {v.split()[1] for v in report.validated}
-    assert {"Namespace", "Secret", "Job", "ConfigMap", "ServiceAccount", "Role", "RoleBinding"} <= kinds
+    assert {"Namespace", "Job", "ConfigMap", "ServiceAccount", "Role", "RoleBinding", "NetworkPolicy"} <= kinds
 
 
 def test_the_charts_are_pinned_and_their_pods_counted():

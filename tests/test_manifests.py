@@ -251,11 +251,18 @@ def test_strict_validation_bites(rendered):
 # on each cluster: web-main as a Rollout, api-gateway and the cluster's own third as
 # Deployments; a ServiceAccount each, plus the workload secret store's; the gateway's client CA
 # and a CA ConfigMap per workload that uses the database: three on EKS, two on GKE).
+# The monitoring and logging layer adds per cluster: 5 namespaces (monitoring, node-exporter,
+# elastic-system, logging, fluent-bit), the encrypted StorageClass, 2 ServiceAccounts, a Role and
+# a RoleBinding (the log shipper's Secret reader, the retention Job), 4 NetworkPolicies (logging),
+# the retention Job and its ConfigMap, 4 dashboard ConfigMaps; on EKS the postgres exporter's CA
+# ConfigMap, on GKE the Prometheus internal load balancer's Service.
 BUILT_IN_KINDS = {
-    "eks": {"Namespace": 8, "NetworkPolicy": 7, "Role": 1, "RoleBinding": 1, "Service": 4, "ConfigMap": 4}
-    | {"ServiceAccount": 4, "Deployment": 2, "PodDisruptionBudget": 3, "HorizontalPodAutoscaler": 3},
-    "gke": {"Namespace": 7, "NetworkPolicy": 8, "Role": 1, "RoleBinding": 2, "Service": 4, "ConfigMap": 3}
-    | {"ServiceAccount": 4, "Deployment": 2, "PodDisruptionBudget": 3, "HorizontalPodAutoscaler": 3},
+    "eks": {"Namespace": 13, "NetworkPolicy": 11, "Role": 2, "RoleBinding": 2, "Service": 4, "ConfigMap": 10}
+    | {"ServiceAccount": 6, "Deployment": 2, "PodDisruptionBudget": 3, "HorizontalPodAutoscaler": 3}
+    | {"StorageClass": 1, "Job": 1},
+    "gke": {"Namespace": 12, "NetworkPolicy": 12, "Role": 2, "RoleBinding": 3, "Service": 5, "ConfigMap": 8}
+    | {"ServiceAccount": 6, "Deployment": 2, "PodDisruptionBudget": 3, "HorizontalPodAutoscaler": 3}
+    | {"StorageClass": 1, "Job": 1},
 }
 MESH_AND_INGRESS_BUILT_INS = {
     "v1 Namespace istio-system",
@@ -271,9 +278,15 @@ CUSTOM_KINDS = {
     flavour: {"ClusterIssuer": 2, "ClusterSecretStore": 2, "ExternalSecret": external_secrets, "Certificate": 1}
     | {"PeerAuthentication": 1, "AuthorizationPolicy": 2, "Gateway": 1, "VirtualService": virtual_services}
     | {"DestinationRule": 3, "VerticalPodAutoscaler": 3, "Rollout": 1, "AnalysisTemplate": 1}
+    # Monitoring: the two PrometheusRules, the PodMonitors of the mesh and add-ons (EKS's LBC and
+    # VPA besides), redis-exporter's ServiceMonitor on EKS; logging: the log cluster, its two
+    # generated users and the shipper's SecretStore.
+    | {"PrometheusRule": 2, "PodMonitor": pod_monitors, **({"ServiceMonitor": 1} if flavour == "eks" else {})}
+    | {"Elasticsearch": 1, "Kibana": 1, "Password": 2, "SecretStore": 1}
     # A VirtualService per hostname (`ai` on GKE only) plus web-main's mesh and edge ones; an
-    # ExternalSecret for cert-manager's token and one per workload that uses a data store.
-    for flavour, virtual_services, external_secrets in (("eks", 5, 4), ("gke", 6, 3))
+    # ExternalSecret for cert-manager's token and one per workload that uses a data store, Grafana's
+    # admin and the receivers', the logging users, roles and copies, and on EKS the exporters' two.
+    for flavour, virtual_services, external_secrets, pod_monitors in (("eks", 5, 13, 12), ("gke", 6, 10, 10))
 }
 
 

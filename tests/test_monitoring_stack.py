@@ -153,6 +153,10 @@ def test_the_charts_own_alerts_link_this_repositorys_runbooks_and_skip_what_mana
     assert rules["disabled"] == dict.fromkeys(REPLACED_ALERTS, True)
     for monitor in ("kubeEtcd", "kubeControllerManager", "kubeScheduler", "kubeProxy"):
         assert values[monitor] == {"enabled": False}
+    # The chart's rules wait for the operator whose webhook admits them.
+    assert rules["annotations"] == {
+        "config.kubernetes.io/depends-on": "apps/namespaces/monitoring/Deployment/kube-prometheus-stack-operator"
+    }
     # Each group's section exists on the page (GitHub's anchor: the heading in lower case).
     with open("docs/runbooks/kube-prometheus.md", encoding="utf-8") as page:
         anchors = {line[3:].strip().lower() for line in page if line.startswith("## ")}
@@ -190,8 +194,10 @@ def test_eks_grafana_reads_gkes_prometheus_through_the_internal_load_balancer_on
     service = result.one("kubernetes:core/v1:Service", f"{_cluster(stack, 'gke')}-monitoring-prometheus-internal")
     annotations = service.inputs["metadata"]["annotations"]
     assert annotations["networking.gke.io/load-balancer-type"] == "Internal"
-    assert annotations["networking.gke.io/load-balancer-ip-addresses"] == address.outputs["name"]
+    assert annotations == {"networking.gke.io/load-balancer-type": "Internal"}
     spec = service.inputs["spec"]
+    # GKE's internal load balancer claims a reserved address by IP (loadBalancerIP).
+    assert spec["loadBalancerIP"] == address.outputs["address"]
     assert spec["type"] == "LoadBalancer" and [p["port"] for p in spec["ports"]] == [9090]
     # Only the AWS VPC reaches it (across the VPN).
     assert spec["loadBalancerSourceRanges"] == [stack_config(stack)["platform:aws"]["network"]["vpcCidr"]]
@@ -219,3 +225,11 @@ def test_every_stored_series_carries_its_cluster(synthed):
         (scrape_class,) = _values(result, "prod", cluster)["prometheus"]["prometheusSpec"]["scrapeClasses"]
         assert scrape_class["default"] is True
         assert scrape_class["relabelings"] == [{"targetLabel": "cluster", "replacement": cluster, "action": "replace"}]
+
+
+def test_each_cluster_scrapes_its_own_dns(synthed):
+    result = synthed("prod")
+    # CoreDNS on EKS; kube-dns on GKE, where a CoreDNS job could only report its target down.
+    eks, gke = _values(result, "prod", "eks"), _values(result, "prod", "gke")
+    assert (eks["coreDns"], eks["kubeDns"]) == ({"enabled": True}, {"enabled": False})
+    assert (gke["coreDns"], gke["kubeDns"]) == ({"enabled": False}, {"enabled": True})

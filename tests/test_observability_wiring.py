@@ -155,8 +155,18 @@ def test_the_email_example_gets_its_alerts_dashboard_and_merged_metrics(email_pr
             {"platform:logging": {"elasticsearch": {"nodes": 2}}},
             "platform:logging.elasticsearch.nodes",
         ),
+        (
+            {"platform:monitoring": {"slo": {"periodDays": 30}}},
+            "platform:monitoring.slo.periodDays: expected at most platform:monitoring.prometheus.retentionDays (7)",
+        ),
     ],
-    ids=["unrouted-team", "email-workload-without-metrics", "latency-not-a-bucket", "even-master-count"],
+    ids=[
+        "unrouted-team",
+        "email-workload-without-metrics",
+        "latency-not-a-bucket",
+        "even-master-count",
+        "slo-past-retention",
+    ],
 )
 def test_bad_monitoring_config_is_refused_by_key(stack_config, change, expected):
     config = deep_merge(stack_config("dev"), change)

@@ -50,9 +50,10 @@ def test_plan_writes_a_complete_inventory(tmp_path, synthed):
     helm = [r for r in expected.resources if r.type.startswith("kubernetes:helm.sh/")]
     kubernetes_objects = [r for r in expected.resources if r.type.startswith("kubernetes:") and r not in helm]
     assert len(manifests) == len(kubernetes_objects) > 0
-    # 7 on each cluster (cert-manager, External Secrets, Istio's base, cni, istiod and
-    # gateway, Argo Rollouts), plus EKS's 3 add-ons (VPA, Load Balancer Controller, metrics-server).
-    assert len(charts) == len(helm) == 17
+    # 11 on each cluster (cert-manager, External Secrets, Istio's base, cni, istiod and
+    # gateway, Argo Rollouts, kube-prometheus-stack, prometheus-adapter, ECK, Fluent Bit), plus
+    # EKS's 3 add-ons (VPA, Load Balancer Controller, metrics-server) and 2 exporters.
+    assert len(charts) == len(helm) == 27
     for paths, root in ((manifests, "manifests"), (charts, "charts")):
         assert {path.relative_to(tmp_path / "prod" / root).parts[0] for path in paths} == {
             "heal7-prod-eks",

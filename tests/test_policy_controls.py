@@ -370,9 +370,10 @@ def test_every_way_a_chart_floats_is_refused(prod_record, change):
 
 def test_the_stacks_charts_are_pinned(prod_record):
     charts = [r for r in prod_record.resources if r.type.startswith("kubernetes:helm.sh/")]
-    # cert-manager, External Secrets and Argo Rollouts on both clusters, three add-ons on EKS, Istio's four
-    # charts on both.
-    assert len(charts) == 17
+    # cert-manager, External Secrets, Argo Rollouts, kube-prometheus-stack, prometheus-adapter, ECK and
+    # Fluent Bit on both clusters, Istio's four charts on both, three add-ons and the two data-store
+    # exporters on EKS.
+    assert len(charts) == 27
     istio = sorted(
         (r.name.split("-")[2], r.inputs["chart"], r.inputs["version"], r.inputs["repositoryOpts"]["repo"])
         for r in charts

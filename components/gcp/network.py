@@ -60,9 +60,9 @@ class GcpNetwork(pulumi.ComponentResource):
     ingress_address: pulumi.Output[str]
     """The regional external IP the ingress load balancer takes (the front door's origin)."""
     ingress_address_name: pulumi.Output[str]
-    monitoring_address: pulumi.Output[str]
-    monitoring_address_name: pulumi.Output[str]
     """That address's resource name: the gateway Service's annotation claims it by name."""
+    monitoring_address: pulumi.Output[str]
+    """An internal IP of the nodes' subnet, reserved for the GKE Prometheus's internal load balancer."""
     peering_operations: list[pulumi.Resource]
     """The private-services peering and its route export. Cloud SQL waits for them (its
     private IP comes from the peered range), and so does anything else that peers (a
@@ -198,7 +198,6 @@ class GcpNetwork(pulumi.ComponentResource):
         self.ingress_address = ingress.address
         self.ingress_address_name = ingress.name
         self.monitoring_address = monitoring.address
-        self.monitoring_address_name = monitoring.name
         self.peering_operations = [connection, routes]
         self.register_outputs(
             {

@@ -185,9 +185,12 @@ def grafana_values(*, cluster: str, admin_secret: str, peer_data_sources: list[d
 
 def kube_prometheus_stack_values(
     *,
+    namespace: str,
+    release: str,
     prometheus: dict[str, Any],
     alertmanager: dict[str, Any],
     grafana: dict[str, Any],
+    platform: str,
     node_exporter_namespace: str,
     runbook_base_url: str,
 ) -> dict[str, Any]:
@@ -201,6 +204,13 @@ def kube_prometheus_stack_values(
             "create": True,
             "rules": dict.fromkeys(UNSCRAPABLE_GROUPS, False) | {"windows": False},
             # The chart's alerts reach the platform team's route.
+            # Created once the operator runs: its admission webhook (failurePolicy Fail) checks
+            # every PrometheusRule, and helm.v4.Chart would otherwise create the chart's rules
+            # beside the webhook before the operator serving it is ready (pulumi-kubernetes
+            # orders chart objects by this annotation).
+            "annotations": {
+                "config.kubernetes.io/depends-on": f"apps/namespaces/{namespace}/Deployment/{release}-operator"
+            },
             "additionalRuleLabels": {"team": "platform"},
             "disabled": dict.fromkeys(REPLACED_ALERTS, True),
             "additionalRuleGroupAnnotations": {
@@ -209,6 +219,10 @@ def kube_prometheus_stack_values(
             },
         },
         **{monitor: {"enabled": False} for monitor in UNSCRAPABLE_MONITORS},
+        # The cluster DNS: CoreDNS on EKS (metrics on 9153); GKE runs kube-dns, whose metrics
+        # the chart scrapes on 10054/10055 (CoreDNS's job there could only report its target down).
+        "coreDns": {"enabled": platform == "eks"},
+        "kubeDns": {"enabled": platform == "gke"},
         "prometheusOperator": {
             "admissionWebhooks": {
                 "certManager": {"enabled": True},

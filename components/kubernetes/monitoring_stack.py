@@ -82,8 +82,8 @@ class InternalEndpoint:
     """Prometheus's query API behind a GKE internal passthrough load balancer, on a reserved
     address of the nodes' subnet, for the other cloud's Grafana across the HA VPN."""
 
-    address_name: pulumi.Input[str]
-    """Required: the reserved INTERNAL address's name (GKE claims it by name)."""
+    address: pulumi.Input[str]
+    """Required: the reserved INTERNAL address (an IP of the nodes' subnet)."""
     source_ranges: list[str]
     """Required: the only ranges admitted (GKE writes them into the load balancer's firewall rule)."""
 
@@ -219,6 +219,9 @@ class MonitoringStack(pulumi.ComponentResource):
                     grafana=grafana_values(
                         cluster=args.platform, admin_secret=GRAFANA_ADMIN_SECRET, peer_data_sources=resolved[1]
                     ),
+                    namespace=NAMESPACE,
+                    release=RELEASE,
+                    platform=args.platform,
                     node_exporter_namespace=NODE_EXPORTER_NAMESPACE,
                     runbook_base_url=args.runbook_base_url,
                 )
@@ -280,17 +283,15 @@ class MonitoringStack(pulumi.ComponentResource):
             metadata=kubernetes.meta.v1.ObjectMetaArgs(
                 name="prometheus-internal",
                 namespace=NAMESPACE,
-                annotations=pulumi.Output.from_input(endpoint.address_name).apply(
-                    lambda address: {
-                        # An internal passthrough Network Load Balancer (GKE's annotation).
-                        "networking.gke.io/load-balancer-type": "Internal",
-                        # The reserved address, claimed by name as the ingress gateway's.
-                        "networking.gke.io/load-balancer-ip-addresses": address,
-                    }
-                ),
+                # An internal passthrough Network Load Balancer (GKE's annotation).
+                annotations={"networking.gke.io/load-balancer-type": "Internal"},
             ),
             spec=kubernetes.core.v1.ServiceSpecArgs(
                 type="LoadBalancer",
+                # The reserved address by IP: GKE's legacy internal load balancer controller (no
+                # ILB subsetting on this cluster) reads only spec.loadBalancerIP, not the
+                # load-balancer-ip-addresses annotation the ingress gateway's external one uses.
+                load_balancer_ip=endpoint.address,
                 selector=PROMETHEUS_POD_LABELS,
                 ports=[
                     kubernetes.core.v1.ServicePortArgs(name="http-web", port=9090, target_port=9090, protocol="TCP")

@@ -85,7 +85,9 @@ class SloConfig(Section):
         default=0.95, description="Fraction of requests faster than the threshold (p95: 0.95)."
     )
     period_days: Annotated[StrictInt, Field(ge=7, le=90)] = Field(
-        default=30, description="The error budget's rolling period, in days (the SRE workbook's 30)."
+        default=30,
+        description="The error budget's rolling period, in days (the SRE workbook's 30; tier: 7 dev, 14 staging, "
+        "at most the Prometheus retention).",
     )
 
 

@@ -245,6 +245,13 @@ def _monitoring_problems(config: PlatformConfig) -> list[str]:
                 f"platform:monitoring.emailWorkloads[{index}]: expected a workload of platform:workloads with "
                 f"`metrics` (it exports the email metrics), got {name!r}"
             )
+    if monitoring.prometheus.retention_days < monitoring.slo.period_days:
+        # The budget's 30-day average would silently cover only the retained days.
+        problems.append(
+            f"platform:monitoring.slo.periodDays: expected at most platform:monitoring.prometheus.retentionDays "
+            f"({monitoring.prometheus.retention_days}), the samples the error budget is computed from, got "
+            f"{monitoring.slo.period_days}"
+        )
     threshold = monitoring.slo.latency_threshold_ms
     if threshold not in ISTIO_DURATION_BUCKETS_MS:
         problems.append(

@@ -107,7 +107,11 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "platform:images": {"buildBase": False},
         # A week of metrics and logs: dev reproduces today's problems, not last month's; small
         # volumes and heaps on dev's m6i.large nodes (`make plan` checks they fit).
-        "platform:monitoring": {"prometheus": {"retentionDays": 7, "volumeSizeGib": 20, "memoryGib": 2}},
+        "platform:monitoring": {
+            "prometheus": {"retentionDays": 7, "volumeSizeGib": 20, "memoryGib": 2},
+            # The error budget's period cannot outlast the samples it is computed from.
+            "slo": {"periodDays": 7},
+        },
         # One Elasticsearch node: dev's logs need no zone redundancy (its indices keep no replica).
         "platform:logging": {"retentionDays": 7, "elasticsearch": {"nodes": 1, "memoryGib": 2, "storageGib": 20}},
     },
@@ -167,7 +171,10 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         # registries hold the base image its workload builds start FROM.
         "platform:images": {"buildBase": True},
         # Two weeks of metrics: a load test's regressions are compared with the week before.
-        "platform:monitoring": {"prometheus": {"retentionDays": 15, "volumeSizeGib": 50, "memoryGib": 4}},
+        "platform:monitoring": {
+            "prometheus": {"retentionDays": 15, "volumeSizeGib": 50, "memoryGib": 4},
+            "slo": {"periodDays": 14},
+        },
         # The HEAL7 design's Elasticsearch node (4Gi request); a month of logs.
         "platform:logging": {"retentionDays": 30, "elasticsearch": {"nodes": 3, "memoryGib": 4, "storageGib": 50}},
     },

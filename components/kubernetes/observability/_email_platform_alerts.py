@@ -96,7 +96,7 @@ def _host_rules(base: str) -> list[dict[str, Any]]:
 def _service_rules(base: str, w: WatchedWorkload) -> list[dict[str, Any]]:
     svc = partial(alert_rule, family="workloads", team=w.team, service=w.name, runbook_base_url=base)
     job = f'job="{w.name}"'
-    return [
+    rules = [
         svc(
             "BackendServiceDown",
             # The guide's `up{job="email-backend"} == 0` pages for one lost pod of three, which its
@@ -112,6 +112,11 @@ def _service_rules(base: str, w: WatchedWorkload) -> list[dict[str, Any]]:
                 "replaces it (unlike the email-platform ops guide's per-pod up == 0)."
             ),
         ),
+    ]
+    if not w.app_metrics:
+        return rules
+    return [
+        *rules,
         svc(
             "HighBackendResponseTime",
             # The guide's histogram_quantile over the unaggregated rate computes one p95 per pod and

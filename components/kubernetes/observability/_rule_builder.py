@@ -103,3 +103,8 @@ class WatchedWorkload:
     team: str = "backend"
     """Default backend (the email-platform ops guide's team for service alerts): the `team` label
     Alertmanager routes the workload's alerts by."""
+    app_metrics: bool = False
+    """Whether the app exports the email-platform ops guide's HTTP metrics (http_requests_total with
+    `status`, http_request_duration_seconds). Default False: its HighBackendResponseTime and
+    HighErrorRate would watch series that never exist, so they are left out; the mesh's HEAL7
+    HighErrorRate and the SLOs watch such a workload instead."""

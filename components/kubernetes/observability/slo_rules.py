@@ -74,10 +74,11 @@ class SloTarget:
 
 
 def slo_rule_groups(
-    targets: Sequence[SloTarget], *, runbook_base_url: str, period_days: int = 30
+    targets: Sequence[SloTarget], *, runbook_base_url: str, period_days: int = 30, cluster: str | None = None
 ) -> list[dict[str, Any]]:
     """Per target and objective one group `slo-<workload>-<availability|latency>`: the SLI recordings,
-    the metadata recordings, then the alerts."""
+    the metadata recordings, then the alerts. `cluster` (default none) labels every series, so the
+    SLO dashboard's cluster filter finds them (a sum drops the scraped series' `cluster`)."""
     check_runbook_base_url(runbook_base_url)
     if not 1 <= period_days <= 365:
         raise ValueError(f"period_days: must be 1-365 days, got {period_days}")
@@ -89,7 +90,7 @@ def slo_rule_groups(
             raise ValueError(f"SLO targets: each workload once, got {target.workload!r} more than once")
         seen.add(target.workload)
         for slo in (_availability(target), _latency(target)):
-            groups += _slo_groups(slo, target, runbook_base_url, period_days)
+            groups += _slo_groups(slo, target, runbook_base_url, period_days, cluster)
     return groups
 
 
@@ -134,10 +135,11 @@ def _fmt(value: float) -> str:
     return f"{round(value, 10):.10g}"
 
 
-def _slo_groups(slo: _Slo, target: SloTarget, base: str, period_days: int) -> list[dict[str, Any]]:
+def _slo_groups(slo: _Slo, target: SloTarget, base: str, period_days: int, cluster: str | None) -> list[dict[str, Any]]:
     # A copy per rule: shared dicts would come out of a YAML dump as anchors and aliases.
     def labels() -> dict[str, str]:
-        return {"slo": slo.name, "service": target.workload, "namespace": target.namespace}
+        own = {"cluster": cluster} if cluster else {}
+        return {"slo": slo.name, "service": target.workload, "namespace": target.namespace, **own}
 
     match = f'{{slo="{slo.name}"}}'
     on = "on (slo, service, namespace)"
