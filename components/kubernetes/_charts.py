@@ -103,7 +103,7 @@ def install_chart(
     *,
     release: str,
     namespace: pulumi.Input[str],
-    values: dict[str, Any],
+    values: pulumi.Input[dict[str, Any]],
     opts: pulumi.ResourceOptions,
 ) -> kubernetes.helm.v4.Chart:
     """A pinned chart as a helm.v4.Chart: every object a Pulumi resource (real diffs, render

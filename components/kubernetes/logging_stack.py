@@ -281,7 +281,7 @@ class LoggingStack(pulumi.ComponentResource):
             kubernetes.networking.v1.NetworkPolicy(
                 f"{name}-{role}",
                 metadata=kubernetes.meta.v1.ObjectMetaArgs(name=role, namespace=namespace.metadata.name),
-                spec=spec,
+                spec=cast(Any, spec),
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
