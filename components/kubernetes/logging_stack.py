@@ -43,20 +43,23 @@ from components.kubernetes import _log_shipping_specs as shipping
 from components.kubernetes import _logging_specs as specs
 from components.kubernetes._charts import ECK_OPERATOR, FLUENT_BIT, install_chart, pod_security_labels
 from components.kubernetes._charts import restricted_namespace as make_restricted_namespace
+from components.kubernetes._logging_credentials import (
+    CA_SECRET,
+    LIFECYCLE_SECRET,
+    ROLES_SECRET,
+    WRITER_REALM_SECRET,
+    WRITER_SECRET,
+    generated_user,
+    network_policies,
+    roles_file,
+    shipper_copies,
+)
 
 OPERATOR_NAMESPACE = "elastic-system"
 NAMESPACE = "logging"
 FLUENT_BIT_NAMESPACE = "fluent-bit"
 ES_NAME = "logs"
 KIBANA_NAME = "logs"
-CA_SECRET = "elasticsearch-ca"
-WRITER_SECRET = "fluent-bit-elasticsearch"
-# The file realm's basic-auth Secrets (External Secrets writes them) and the roles file.
-WRITER_REALM_SECRET = "log-writer-user"
-LIFECYCLE_SECRET = "log-lifecycle-credentials"
-ROLES_SECRET = "logging-roles"
-EXTERNAL_SECRETS_API = "external-secrets.io/v1"
-CA_READER = "elasticsearch-ca-reader"
 # curl 8.21.0 by its manifest-list digest (docker.io/curlimages/curl): the lifecycle Job's only
 # tool. The digest must be re-read from the registry (`crane digest curlimages/curl:8.21.0`)
 # when the tag moves.
@@ -165,19 +168,28 @@ class LoggingStack(pulumi.ComponentResource):
         # The two users' passwords are generated in the cluster by External Secrets (a Password
         # generator each) into basic-auth Secrets ECK's file realm reads: no program, stack file
         # or state holds them, and no Secret of the program carries data.
-        writer = self._generated_user(
-            name, "writer", WRITER_REALM_SECRET, specs.WRITER_USER, specs.WRITER_ROLE, logging_ns, args
+        writer = generated_user(
+            name,
+            "writer",
+            secret=WRITER_REALM_SECRET,
+            username=specs.WRITER_USER,
+            es_role=specs.WRITER_ROLE,
+            namespace=logging_ns.metadata.name,
+            parent=self,
+            after=args.after,
         )
-        lifecycle_credentials = self._generated_user(
-            name, "lifecycle", LIFECYCLE_SECRET, specs.LIFECYCLE_USER, specs.LIFECYCLE_ROLE, logging_ns, args
+        lifecycle_credentials = generated_user(
+            name,
+            "lifecycle",
+            secret=LIFECYCLE_SECRET,
+            username=specs.LIFECYCLE_USER,
+            es_role=specs.LIFECYCLE_ROLE,
+            namespace=logging_ns.metadata.name,
+            parent=self,
+            after=args.after,
         )
-        roles = kubernetes.apiextensions.CustomResource(
-            f"{name}-roles",
-            api_version=EXTERNAL_SECRETS_API,
-            kind="ExternalSecret",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=ROLES_SECRET, namespace=logging_ns.metadata.name),
-            spec=specs.roles_secret_spec(target=ROLES_SECRET, generator=f"{LIFECYCLE_SECRET}-password"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.after, lifecycle_credentials]),
+        roles = roles_file(
+            name, namespace=logging_ns.metadata.name, generator_of=lifecycle_credentials, parent=self, after=args.after
         )
 
         elasticsearch = kubernetes.apiextensions.CustomResource(
@@ -212,7 +224,16 @@ class LoggingStack(pulumi.ComponentResource):
 
         self._network_policies(name, logging_ns)
         lifecycle_job = self._lifecycle_job(name, args, logging_ns, lifecycle_credentials, elasticsearch)
-        copies = self._ca_copy(name, args, logging_ns, shipper_ns, writer)
+        copies = shipper_copies(
+            name,
+            es_name=ES_NAME,
+            logging_namespace=NAMESPACE,
+            shipper_namespace=FLUENT_BIT_NAMESPACE,
+            writer=writer,
+            parent=self,
+            # The SecretStore and ExternalSecrets need their CRDs; the namespaces must exist.
+            after=[*args.after, logging_ns, shipper_ns],
+        )
         es_host = f"{specs.http_service(ES_NAME)}.{NAMESPACE}.svc"
         install_chart(
             f"{name}-fluent-bit",
@@ -238,83 +259,15 @@ class LoggingStack(pulumi.ComponentResource):
         )
 
     def _network_policies(self, name: str, namespace: kubernetes.core.v1.Namespace) -> None:
-        """The logging namespace denies everything but: DNS; its own pods to each other (Kibana and
-        the lifecycle Job to Elasticsearch, the nodes' transport); Fluent Bit and ECK's operator to
-        Elasticsearch's HTTP port."""
-
-        def namespace_peer(source: str) -> dict[str, Any]:
-            return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": source}}}
-
-        elasticsearch_pods = {"matchLabels": {"elasticsearch.k8s.elastic.co/cluster-name": ES_NAME}}
-        policies: dict[str, dict[str, Any]] = {
-            "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-            "allow-dns": {
-                "podSelector": {},
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {
-                        "to": [
-                            {**namespace_peer("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
-                        ],
-                        "ports": [{"protocol": protocol, "port": 53} for protocol in ("UDP", "TCP")],
-                    }
-                ],
-            },
-            "allow-same-namespace": {
-                "podSelector": {},
-                "policyTypes": ["Ingress", "Egress"],
-                "ingress": [{"from": [{"podSelector": {}}]}],
-                "egress": [{"to": [{"podSelector": {}}]}],
-            },
-            "allow-elasticsearch-clients": {
-                "podSelector": elasticsearch_pods,
-                "policyTypes": ["Ingress"],
-                "ingress": [
-                    {
-                        "from": [namespace_peer(FLUENT_BIT_NAMESPACE), namespace_peer(OPERATOR_NAMESPACE)],
-                        "ports": [{"protocol": "TCP", "port": 9200}],
-                    }
-                ],
-            },
-        }
-        for role, spec in policies.items():
+        """The logging namespace's policies (specs.network_policies): deny but DNS, its own pods,
+        and Fluent Bit and ECK's operator to Elasticsearch's HTTP port."""
+        for role, spec in network_policies(ES_NAME, clients=[FLUENT_BIT_NAMESPACE, OPERATOR_NAMESPACE]).items():
             kubernetes.networking.v1.NetworkPolicy(
                 f"{name}-{role}",
                 metadata=kubernetes.meta.v1.ObjectMetaArgs(name=role, namespace=namespace.metadata.name),
                 spec=cast(Any, spec),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-
-    def _generated_user(
-        self,
-        name: str,
-        role: str,
-        secret: str,
-        username: str,
-        es_role: str,
-        namespace: kubernetes.core.v1.Namespace,
-        args: LoggingStackArgs,
-    ) -> pulumi.Resource:
-        """A file-realm user: a Password generator and the ExternalSecret writing its basic-auth Secret."""
-        generator = kubernetes.apiextensions.CustomResource(
-            f"{name}-{role}-password",
-            api_version=specs.GENERATOR_API,
-            kind="Password",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=f"{secret}-password", namespace=namespace.metadata.name),
-            spec=specs.password_generator_spec(),
-            # The generator CRDs come with the External Secrets chart.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.after),
-        )
-        return kubernetes.apiextensions.CustomResource(
-            f"{name}-{role}-user",
-            api_version=EXTERNAL_SECRETS_API,
-            kind="ExternalSecret",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=secret, namespace=namespace.metadata.name),
-            spec=specs.basic_auth_user_spec(
-                target=secret, generator=f"{secret}-password", username=username, role=es_role
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[generator]),
-        )
 
     def _lifecycle_job(
         self,
@@ -361,66 +314,3 @@ class LoggingStack(pulumi.ComponentResource):
                 custom_timeouts=pulumi.CustomTimeouts(create="30m", update="30m"),
             ),
         )
-
-    def _ca_copy(
-        self,
-        name: str,
-        args: LoggingStackArgs,
-        logging_ns: kubernetes.core.v1.Namespace,
-        shipper_ns: kubernetes.core.v1.Namespace,
-        writer: pulumi.Resource,
-    ) -> list[pulumi.Resource]:
-        """ECK's public CA and the writer's password, copied into Fluent Bit's namespace by External
-        Secrets (a SecretStore on its Kubernetes provider that may read those two Secrets only)."""
-        child = pulumi.ResourceOptions(parent=self)
-        reader = kubernetes.core.v1.ServiceAccount(
-            f"{name}-ca-reader",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=CA_READER, namespace=shipper_ns.metadata.name),
-            automount_service_account_token=False,
-            opts=child,
-        )
-        role = kubernetes.rbac.v1.Role(
-            f"{name}-ca-read",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=CA_READER, namespace=logging_ns.metadata.name),
-            rules=[cast(Any, shipping.ca_read_rule(specs.public_ca_secret(ES_NAME), WRITER_REALM_SECRET))],
-            opts=child,
-        )
-        binding = kubernetes.rbac.v1.RoleBinding(
-            f"{name}-ca-read-binding",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=CA_READER, namespace=logging_ns.metadata.name),
-            role_ref=kubernetes.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=CA_READER),
-            subjects=[
-                kubernetes.rbac.v1.SubjectArgs(kind="ServiceAccount", name=CA_READER, namespace=FLUENT_BIT_NAMESPACE)
-            ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role, reader]),
-        )
-        store = kubernetes.apiextensions.CustomResource(
-            f"{name}-ca-store",
-            api_version=shipping.SECRET_STORE_API,
-            kind="SecretStore",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=CA_READER, namespace=shipper_ns.metadata.name),
-            spec=shipping.ca_secret_store_spec(remote_namespace=NAMESPACE, service_account=CA_READER),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.after, binding]),
-        )
-        ca = kubernetes.apiextensions.CustomResource(
-            f"{name}-ca-copy",
-            api_version=shipping.SECRET_STORE_API,
-            kind="ExternalSecret",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=CA_SECRET, namespace=shipper_ns.metadata.name),
-            spec=shipping.ca_external_secret_spec(
-                store=CA_READER, target=CA_SECRET, source_secret=specs.public_ca_secret(ES_NAME)
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.after, store]),
-        )
-        # The writer's password, from its file-realm Secret, for Fluent Bit's environment.
-        password = kubernetes.apiextensions.CustomResource(
-            f"{name}-writer-copy",
-            api_version=shipping.SECRET_STORE_API,
-            kind="ExternalSecret",
-            metadata=kubernetes.meta.v1.ObjectMetaArgs(name=WRITER_SECRET, namespace=shipper_ns.metadata.name),
-            spec=shipping.writer_password_copy_spec(
-                store=CA_READER, target=WRITER_SECRET, source_secret=WRITER_REALM_SECRET
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.after, store, writer]),
-        )
-        return [ca, password]
