@@ -29,10 +29,10 @@ _GIB = 2**30
 # minutes of writes, which is a ticket for the database team before it becomes an RPO breach.
 REPLICATION_LAG_LIMIT_BYTES = _GIB
 
-# RDS keeps every WAL segment a slot still needs (the platform's parameter group leaves
-# max_slot_wal_keep_size at PostgreSQL's default, -1: no limit), so a stuck or
-# orphaned slot grows RDS's used storage until storage autoscaling reaches maxAllocatedStorage and the
-# instance runs out of space (then it stops accepting writes). 10 GiB is 10x the lag alert, so a slow
+# RDS keeps every WAL segment a slot still needs (the platform's parameter group does not set
+# max_slot_wal_keep_size; PostgreSQL's default, -1, is no limit), so a stuck or orphaned slot grows RDS's
+# used storage until storage autoscaling reaches maxAllocatedStorage and the instance runs out of space
+# (then it stops accepting writes). 10 GiB is 10x the lag alert, so a slow
 # replica warns through PostgreSQLReplicationLagHigh first, and at most 10 % of the smallest tier's
 # ceiling (dev: 20 GiB allocated, 100 GiB maxAllocatedStorage), so it warns long before storage runs out.
 RETAINED_WAL_LIMIT_BYTES = 10 * _GIB
