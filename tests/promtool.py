@@ -95,7 +95,7 @@ _TEMPLATE = re.compile(r"\{\{\s*(\$labels\.(\w+)|\$value(\s*\|\s*(\w+))?)\s*\}\}
 
 def render(template: str, labels: Mapping[str, str], value: float) -> str:
     """Prometheus' rendering of the template forms the rules use: `{{ $labels.x }}`, `{{ $value }}`
-    piped or not through humanize / humanizePercentage. Anything else is refused."""
+    piped or not through humanize / humanize1024 / humanizePercentage. Anything else is refused."""
     leftover = _TEMPLATE.sub("", template)
     assert "{{" not in leftover, f"a template form the test renderer does not know: {template!r}"
 
@@ -107,6 +107,8 @@ def render(template: str, labels: Mapping[str, str], value: float) -> str:
             return humanize(value)
         if function == "humanizePercentage":
             return f"{_go_g4(value * 100)}%"
+        if function == "humanize1024":
+            return humanize1024(value)
         assert function is None, f"unknown template function {function!r}"
         return repr(value)
 
@@ -128,6 +130,18 @@ def humanize(value: float) -> str:
             if abs(value) >= 1:
                 break
             prefix, value = p, value * 1000
+    return f"{_go_g4(value)}{prefix}"
+
+
+def humanize1024(value: float) -> str:
+    """Prometheus' `humanize1024`: 4 significant digits and a binary prefix (ki, Mi, Gi, ...)."""
+    if abs(value) <= 1:
+        return _go_g4(value)
+    prefix = ""
+    for p in ("ki", "Mi", "Gi", "Ti", "Pi"):
+        if abs(value) < 1024:
+            break
+        prefix, value = p, value / 1024
     return f"{_go_g4(value)}{prefix}"
 
 

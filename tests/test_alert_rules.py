@@ -1,5 +1,5 @@
-"""The requirement documents' alerts: every one exists under its document's name with the labels and
-annotations Alertmanager and on-call need, passes `promtool check rules`, and is proven by `promtool test
+"""The requirement documents' alerts and the platform's own (the Cloud SQL replica's replication): every
+one exists under its name with the labels and annotations Alertmanager and on-call need, passes `promtool check rules`, and is proven by `promtool test
 rules` to fire on series that should fire it (exact labels and annotations) and to stay silent on series
 that should not, including the cases where the documents' own expressions were wrong.
 """
@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from components.kubernetes.observability import metric_catalogue
 from components.kubernetes.observability._rule_builder import RUNBOOK_FAMILIES, TEAMS
 from components.kubernetes.observability.alert_rules import WatchedWorkload, document_rule_groups
 from tests import promtool as promtool_helper
@@ -37,6 +38,12 @@ EMAIL_PLATFORM_ALERTS = {
     "RedisHighMemoryUsage": "redis",
 }
 EMAIL_QUEUE_ALERTS = {"EmailQueueSizeHigh": "email", "EmailDeliveryRateLow": "email", "EmailBounceRateHigh": "email"}
+# The platform's own group: the Cloud SQL replica's pglogical slots, read on the RDS primary.
+PLATFORM_DATA_ALERTS = {
+    "PostgreSQLReplicationSlotInactive": "postgresql",
+    "PostgreSQLReplicationLagHigh": "postgresql",
+    "PostgreSQLReplicationSlotRetainingWal": "postgresql",
+}
 
 
 def _groups(email: bool = True) -> list[dict[str, Any]]:
@@ -52,9 +59,12 @@ def _alerts(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_every_alert_of_both_documents_exists_under_its_name() -> None:
-    heal7, email_platform = _groups()
+    heal7, email_platform, platform_data = _groups()
     assert heal7["name"] == "heal7-alerts"
     assert email_platform["name"] == "email-platform.rules"
+    # The platform's own alerts stay out of the documents' groups.
+    assert platform_data["name"] == "platform-data.rules"
+    assert [r["alert"] for r in platform_data["rules"]] == list(PLATFORM_DATA_ALERTS)
     assert {r["alert"] for r in heal7["rules"]} == set(HEAL7_ALERTS)
     assert {r["alert"] for r in email_platform["rules"]} == set(EMAIL_PLATFORM_ALERTS) | set(EMAIL_QUEUE_ALERTS)
     # Per-workload alerts once per workload; the rest once.
@@ -92,7 +102,7 @@ def test_the_email_queue_alerts_only_for_the_email_example() -> None:
 
 
 def test_every_alert_carries_severity_team_service_and_annotations() -> None:
-    families = HEAL7_ALERTS | EMAIL_PLATFORM_ALERTS | EMAIL_QUEUE_ALERTS
+    families = HEAL7_ALERTS | EMAIL_PLATFORM_ALERTS | EMAIL_QUEUE_ALERTS | PLATFORM_DATA_ALERTS
     for rule in _alerts(_groups()):
         name = rule["alert"]
         assert rule["labels"]["severity"] in ("critical", "warning"), name
@@ -124,6 +134,9 @@ def test_documents_severities_and_teams_are_kept() -> None:
         ("EmailQueueSizeHigh", "warning", "email"),
         ("EmailDeliveryRateLow", "warning", "email"),
         ("EmailBounceRateHigh", "warning", "email"),
+        ("PostgreSQLReplicationSlotInactive", "critical", "database"),
+        ("PostgreSQLReplicationLagHigh", "warning", "database"),
+        ("PostgreSQLReplicationSlotRetainingWal", "warning", "database"),
     }
     assert {(r["alert"], r["labels"]["severity"], r["labels"]["team"]) for r in _alerts(groups)} == expected
     durations = {(r["alert"], r["labels"]["severity"]): r["for"] for r in _alerts(groups)}
@@ -131,6 +144,34 @@ def test_documents_severities_and_teams_are_kept() -> None:
     assert durations[("EmailQueueSizeHigh", "warning")] == "10m"
     assert durations[("EmailBounceRateHigh", "warning")] == "15m"
     assert durations[("PostgreSQLDown", "critical")] == "1m"
+    assert durations[("PostgreSQLReplicationSlotInactive", "critical")] == "5m"
+    assert durations[("PostgreSQLReplicationLagHigh", "warning")] == "10m"
+    assert durations[("PostgreSQLReplicationSlotRetainingWal", "warning")] == "15m"
+
+
+def test_replication_alerts_read_the_primarys_exporter_and_only_logical_slots() -> None:
+    groups = _groups()
+    selectors = {
+        name: re.findall(r"\b(pg_[a-z_]+)\{([^}]*)\}", rule_for(groups, name)["expr"]) for name in PLATFORM_DATA_ALERTS
+    }
+    assert {name: [metric for metric, _ in found] for name, found in selectors.items()} == {
+        "PostgreSQLReplicationSlotInactive": ["pg_replication_slots_slot_is_active"],
+        "PostgreSQLReplicationLagHigh": [
+            "pg_replication_slots_slot_current_wal_lsn",
+            "pg_replication_slots_slot_confirmed_flush_lsn",
+        ],
+        "PostgreSQLReplicationSlotRetainingWal": ["pg_replication_slots_pg_wal_lsn_diff"],
+    }
+    for name, found in selectors.items():
+        for metric, matchers in found:
+            assert metric_catalogue.source_of(metric) == "postgres-exporter", f"{name}: {metric}"
+            assert 'job="postgres-exporter"' in matchers, f"{name}: {metric}"
+            # A physical slot's confirmed_flush_lsn is reported as 0: the lag and the inactive slot are
+            # the replica's logical slots only (pg_wal_lsn_diff has no slot_type: every slot fills storage).
+            if name != "PostgreSQLReplicationSlotRetainingWal":
+                assert 'slot_type="logical"' in matchers, f"{name}: {metric}"
+    assert rule_for(groups, "PostgreSQLReplicationLagHigh")["expr"].endswith(f"> {2**30}")
+    assert rule_for(groups, "PostgreSQLReplicationSlotRetainingWal")["expr"].endswith(f"> {10 * 2**30}")
 
 
 def test_fixed_expressions_say_why_in_their_description() -> None:
@@ -191,7 +232,7 @@ def test_a_missing_promtool_fails_the_test_and_says_how_to_install_it(monkeypatc
 
 def test_rules_pass_promtool_check(tmp_path: Path) -> None:
     path = write_rule_file(tmp_path, "documents.yaml", _groups())
-    assert "SUCCESS: 21 rules found" in check_rules(path)
+    assert "SUCCESS: 24 rules found" in check_rules(path)
 
 
 # --- promtool unit tests: one scenario per alert, firing and silent -------------------------------
@@ -545,6 +586,91 @@ def _postgresql_cases(g: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+GIB = 2**30
+MIB = 2**20
+SLOT = {**PG, "slot_name": "pgl_heal7_provider_heal7_sub", "slot_type": "logical"}
+# An RDS read replica's physical slot: no confirmed_flush_lsn, which the exporter reports as 0.
+PHYSICAL_SLOT = {**PG, "slot_name": "rds_ap_northeast_2_db_replica", "slot_type": "physical"}
+
+
+def _replication_cases(g: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    inactive, lag, retaining = (
+        rule_for(g, n)
+        for n in (
+            "PostgreSQLReplicationSlotInactive",
+            "PostgreSQLReplicationLagHigh",
+            "PostgreSQLReplicationSlotRetainingWal",
+        )
+    )
+    other = {**SLOT, "slot_name": "pgl_postgres_provider_postgres_sub"}
+
+    def lsns(labels: dict[str, str], current: str, confirmed: str) -> list[dict[str, str]]:
+        return [
+            series("pg_replication_slots_slot_current_wal_lsn", labels, current),
+            series("pg_replication_slots_slot_confirmed_flush_lsn", labels, confirmed),
+        ]
+
+    def retained(slot: str, database: str, values: str) -> dict[str, str]:
+        return series("pg_replication_slots_pg_wal_lsn_diff", {**PG, "slot_name": slot, "database": database}, values)
+
+    return [
+        {
+            # The heal7 slot loses its consumer: pending at 3 minutes, firing after 5. The postgres
+            # database's slot stays active; the physical slot is not the replica's.
+            "input_series": [
+                series("pg_replication_slots_slot_is_active", SLOT, "0x20"),
+                series("pg_replication_slots_slot_is_active", other, "1x20"),
+                series("pg_replication_slots_slot_is_active", PHYSICAL_SLOT, "0x20"),
+            ],
+            "alert_rule_test": [
+                alert_test("PostgreSQLReplicationSlotInactive", "3m", []),
+                alert_test("PostgreSQLReplicationSlotInactive", "7m", [expected_alert(inactive, SLOT, 0)]),
+            ],
+        },
+        {
+            # The replica reconnects after 3 minutes (a restart): silent.
+            "input_series": [series("pg_replication_slots_slot_is_active", SLOT, "0 0 0 1x20")],
+            "alert_rule_test": [alert_test("PostgreSQLReplicationSlotInactive", "7m", [])],
+        },
+        {
+            # The heal7 slot stays 2 GiB behind while the primary writes 1 MiB a minute: fires. The
+            # physical slot's 0 confirmed position would read as 100 GiB of lag: not the replica's.
+            "input_series": lsns(SLOT, f"{100 * GIB}+{MIB}x30", f"{98 * GIB}+{MIB}x30")
+            + lsns(PHYSICAL_SLOT, f"{100 * GIB}+{MIB}x30", "0x30"),
+            "alert_rule_test": [
+                alert_test("PostgreSQLReplicationLagHigh", "5m", []),
+                alert_test("PostgreSQLReplicationLagHigh", "12m", [expected_alert(lag, SLOT, 2 * GIB)]),
+            ],
+        },
+        {
+            # A 2 GiB burst caught up within 5 minutes, and a slot steadily 100 MiB behind: silent.
+            "input_series": lsns(SLOT, f"{100 * GIB}x30", f"{98 * GIB}x5 {100 * GIB - 10 * MIB}x25")
+            + lsns(other, f"{100 * GIB}x30", f"{100 * GIB - 100 * MIB}x30"),
+            "alert_rule_test": [alert_test("PostgreSQLReplicationLagHigh", "12m", [])],
+        },
+        {
+            # The heal7 slot holds 12 GiB of WAL: firing after 15 minutes. The postgres slot's 5 GiB: silent.
+            "input_series": [
+                retained(SLOT["slot_name"], "heal7", f"{12 * GIB}x30"),
+                retained(other["slot_name"], "postgres", f"{5 * GIB}x30"),
+            ],
+            "alert_rule_test": [
+                alert_test("PostgreSQLReplicationSlotRetainingWal", "10m", []),
+                alert_test(
+                    "PostgreSQLReplicationSlotRetainingWal",
+                    "20m",
+                    [expected_alert(retaining, {**PG, "slot_name": SLOT["slot_name"], "database": "heal7"}, 12 * GIB)],
+                ),
+            ],
+        },
+        {
+            # 12 GiB for 10 minutes, then released down to 1 GiB (the replica caught up): silent.
+            "input_series": [retained(SLOT["slot_name"], "heal7", f"{12 * GIB}x10 {GIB}x20")],
+            "alert_rule_test": [alert_test("PostgreSQLReplicationSlotRetainingWal", "20m", [])],
+        },
+    ]
+
+
 def _redis_cases(g: list[dict[str, Any]]) -> list[dict[str, Any]]:
     down, memory = rule_for(g, "RedisDown"), rule_for(g, "RedisHighMemoryUsage")
     gib = 2**30
@@ -624,6 +750,7 @@ def test_every_alert_fires_and_stays_silent_under_promtool(tmp_path: Path) -> No
         + _error_rate_cases(groups)
         + _kubernetes_cases(groups)
         + _postgresql_cases(groups)
+        + _replication_cases(groups)
         + _redis_cases(groups)
         + _email_cases(groups)
     )

@@ -1,8 +1,11 @@
-"""Every alert the two requirement documents define, as Prometheus rule groups.
+"""Every alert the two requirement documents define, and the platform's own data-path alerts, as
+Prometheus rule groups.
 
 `document_rule_groups` returns the HEAL7 design's group `heal7-alerts` (HighErrorRate, PodCrashLooping,
-DatabaseConnectionHigh) and the email-platform ops guide's group `email-platform.rules` (host, service,
-PostgreSQL, Redis and, for the email example, email-queue alerts), each alert under its document's name.
+DatabaseConnectionHigh), the email-platform ops guide's group `email-platform.rules` (host, service,
+PostgreSQL, Redis and, for the email example, email-queue alerts), each alert under its document's name,
+and `platform-data.rules`: the Cloud SQL replica's replication, which neither document watches. The
+platform's alerts are a group of their own so the documents' groups stay as the documents name them.
 The groups are plain dicts: they go as they are into a PrometheusRule's `spec.groups` and, dumped to
 YAML under `groups:`, into a promtool rule file.
 
@@ -14,9 +17,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._email_platform_alerts import EMAIL_PLATFORM_GROUP, email_platform_group
+from ._platform_data_alerts import PLATFORM_DATA_GROUP, platform_data_group
 from ._rule_builder import WatchedWorkload, alert_rule, check_name, check_runbook_base_url, check_team
 
-__all__ = ["EMAIL_PLATFORM_GROUP", "HEAL7_GROUP", "WatchedWorkload", "document_rule_groups", "heal7_group"]
+__all__ = [
+    "EMAIL_PLATFORM_GROUP",
+    "HEAL7_GROUP",
+    "PLATFORM_DATA_GROUP",
+    "WatchedWorkload",
+    "document_rule_groups",
+    "heal7_group",
+]
 
 HEAL7_GROUP = "heal7-alerts"
 
@@ -27,7 +38,8 @@ def document_rule_groups(
     workloads: Sequence[WatchedWorkload],
     email_workloads: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """The documents' alerts as rule groups: [heal7-alerts, email-platform.rules].
+    """The documents' alerts and the platform's as rule groups: [heal7-alerts, email-platform.rules,
+    platform-data.rules].
 
     `workloads`: the workloads placed on the cluster whose Prometheus evaluates these rules (the
     per-workload alerts include BackendServiceDown's `absent(up)`, which would fire for a workload the
@@ -51,6 +63,7 @@ def document_rule_groups(
     return [
         heal7_group(runbook_base_url, workloads),
         email_platform_group(runbook_base_url, workloads, [by_name[n] for n in email_workloads]),
+        platform_data_group(runbook_base_url),
     ]
 
 

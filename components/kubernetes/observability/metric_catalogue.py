@@ -80,6 +80,9 @@ SOURCES: dict[str, frozenset[str]] = {
             "pg_locks_count",
             "pg_replication_slots_pg_wal_lsn_diff",
             "pg_replication_slots_active",
+            "pg_replication_slots_slot_is_active",
+            "pg_replication_slots_slot_current_wal_lsn",
+            "pg_replication_slots_slot_confirmed_flush_lsn",
             "pg_stat_replication_pg_wal_lsn_diff",
         }
     ),
