@@ -190,6 +190,28 @@ def _sql_instance(name: str, inputs: dict[str, Any], region: str, project: str) 
     }
 
 
+def _workload_identity_pool(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
+    """A pool's `name` carries the project number, which principal and principalSet members use."""
+    pool = (
+        f"projects/{project_number(project)}/locations/global/workloadIdentityPools/{inputs['workloadIdentityPoolId']}"
+    )
+    return f"projects/{project}/locations/global/workloadIdentityPools/{inputs['workloadIdentityPoolId']}", {
+        "name": pool,
+        "state": "ACTIVE",
+    }
+
+
+def _workload_identity_pool_provider(
+    name: str, inputs: dict[str, Any], region: str, project: str
+) -> tuple[str, dict[str, Any]]:
+    pool, provider = inputs["workloadIdentityPoolId"], inputs["workloadIdentityPoolProviderId"]
+    full = f"projects/{project_number(project)}/locations/global/workloadIdentityPools/{pool}/providers/{provider}"
+    return f"projects/{project}/locations/global/workloadIdentityPools/{pool}/providers/{provider}", {
+        "name": full,
+        "state": "ACTIVE",
+    }
+
+
 def _secret(name: str, inputs: dict[str, Any], region: str, project: str) -> tuple[str, dict[str, Any]]:
     secret_id = inputs.get("secretId") or name
     full = f"projects/{project}/secrets/{secret_id}"
@@ -224,6 +246,8 @@ GCP_RESOURCE_OUTPUTS: dict[str, Builder] = {
     "gcp:compute/externalVpnGateway:ExternalVpnGateway": _compute("global", "externalVpnGateways"),
     "gcp:compute/vPNTunnel:VPNTunnel": _vpn_tunnel,
     "gcp:serviceaccount/account:Account": _service_account,
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": _workload_identity_pool,
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": _workload_identity_pool_provider,
     "gcp:projects/iAMMember:IAMMember": _iam_member,
     "gcp:serviceaccount/iAMMember:IAMMember": _iam_member,
     "gcp:kms/keyRing:KeyRing": _key_ring,

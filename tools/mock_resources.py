@@ -92,6 +92,12 @@ def _iam_role(name: str, inputs: dict[str, Any], region: str, account: str) -> t
     }
 
 
+def _iam_policy(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
+    policy_name = inputs.get("name") or f"{name}-{hex_of(name, 7)}"
+    policy_arn = f"arn:aws:iam::{account}:policy/{policy_name}"
+    return policy_arn, {"name": policy_name, "arn": policy_arn, "policyId": "ANPA" + hex_of(name).upper()}
+
+
 def _role_policy(name: str, inputs: dict[str, Any], region: str, account: str) -> tuple[str, dict[str, Any]]:
     policy_name = inputs.get("name") or f"{name}-{hex_of(name, 7)}"
     return f"{inputs.get('role')}:{policy_name}", {"name": policy_name}
@@ -297,6 +303,7 @@ RESOURCE_OUTPUTS: dict[str, Builder] = {
     "aws:kms/key:Key": _kms_key,
     "aws:kms/alias:Alias": _kms_alias,
     "aws:iam/role:Role": _iam_role,
+    "aws:iam/policy:Policy": _iam_policy,
     "aws:iam/rolePolicy:RolePolicy": _role_policy,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _attachment,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
