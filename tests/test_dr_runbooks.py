@@ -289,3 +289,17 @@ def test_the_runbooks_quote_the_rds_identifier_the_program_fixes(synthed):
     assert result.outputs["rdsAddress"].split(".")[0] == identifier == "heal7-prod-postgres"
     assert "cut -d. -f1" in _text("dr-data-loss.md")
     assert f"--db-instance-identifier {identifier}" in _text("dr-aws-region-loss.md")
+
+
+def test_writers_restart_at_their_minimum_replicas():
+    """An HPA does not scale a workload up from 0, so the runbooks restart each one at its
+    configured minimum; a different number would leave it under- or over-provisioned."""
+    workloads = read_stack_config("prod")["platform:workloads"]
+    text = _all_runbook_text()
+    restarts = re.findall(r"scale deployment (heal7-[a-z-]+) --replicas=([1-9]\d*)", text)
+    restarts += re.findall(
+        r"patch rollout (heal7-[a-z-]+) --type merge -p '\{\"spec\":\{\"replicas\":([1-9]\d*)\}\}'", text
+    )
+    assert {name for name, _ in restarts} == {"heal7-web-main", "heal7-api-gateway", "heal7-saju-engine"}
+    for name, replicas in restarts:
+        assert int(replicas) == workloads[name]["autoscaling"]["minReplicas"], name
