@@ -10,8 +10,9 @@ GITHUB_ISSUER = "token.actions.githubusercontent.com"
 ENVIRONMENT_TAG = "environment"
 """The tag the platform's AWS provider stamps on every resource (stacks/config/models.py common_tags)."""
 
-# A pull request's preview reads no data: refusing these keeps its code from reading
-# backups, secrets, parameters or logs through ReadOnlyAccess.
+# A pull request's preview reads no cloud data: refusing these keeps its code from reading
+# backups, secrets, parameters or logs through ReadOnlyAccess. It still decrypts the stacks'
+# state and config secrets with the state key (docs/ci.md, "Honest limits").
 DATA_READS = [
     "s3:GetObject",
     "s3:GetObjectVersion",

@@ -10,7 +10,8 @@
   every resource tagged with another environment.
 - `<prefix>-preview`: the pull-request preview; trusted only for `repo:<owner>/<repo>:pull_request`.
   ReadOnlyAccess minus the data reads (object contents, secret values, parameters, logs):
-  a pull request's code runs with it, and a preview reads no data.
+  a pull request's code runs with it; it reads no cloud data, but decrypts the stacks' state and
+  config secrets (docs/ci.md, "Honest limits").
 - `<prefix>-drift`: the nightly `preview --refresh`; trusted only for the main branch
   (`repo:<owner>/<repo>:ref:refs/heads/main`, schedule and dispatch on main). ReadOnlyAccess
   plus the secret values a refresh reads back (the stacks' Secrets Manager versions).
@@ -56,8 +57,10 @@ class AwsCiIdentityArgs:
     """Prefix of the role and boundary names (`heal7-github`); the workflows name the roles. Required."""
     existing_oidc_provider_arn: str | None = None
     """The account's GitHub OIDC provider if one exists (IAM allows one per URL). Default None: create it."""
-    max_session_seconds: int = 3600
-    """Longest session a role grants, in seconds (IAM: 3600-43200); a prod `up` fits in an hour. Default 3600."""
+    max_session_seconds: int = 14400
+    """Longest session a role grants, in seconds (IAM: 3600-43200). Default 14400: a first prod `up`
+    (EKS, Multi-AZ RDS, GKE, the Cloud SQL replica) can outlast an hour, and a job's credentials
+    do not refresh (deploy.yml asks for the same duration)."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every resource; must not carry `environment` (the deploy boundaries key on it). Default none."""
 

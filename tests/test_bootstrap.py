@@ -68,7 +68,8 @@ def test_each_deploy_role_trusts_only_its_environment(environment: str):
     role = one(result, "aws:iam/role:Role", f"heal7-ci-deploy-{environment}")
     assert role.inputs["name"] == f"heal7-github-deploy-{environment}"
     assert trust_condition(role) == {AUD: "sts.amazonaws.com", SUB: [f"repo:{REPOSITORY}:environment:{environment}"]}
-    assert role.inputs["maxSessionDuration"] == 3600
+    # Four hours: a first prod up outlasts one, and a job's credentials do not refresh.
+    assert role.inputs["maxSessionDuration"] == 14400
     assert attached(result, role.inputs["name"]) == ["AdministratorAccess"]
     boundary = one(result, "aws:iam/policy:Policy", f"heal7-ci-deploy-boundary-{environment}")
     assert role.inputs["permissionsBoundary"] == boundary.outputs["arn"]
@@ -108,7 +109,7 @@ def test_each_boundary_keeps_the_deploy_role_off_the_ci_identities_keys_state_an
     }
 
 
-def test_the_preview_role_is_for_pull_requests_reads_no_data_and_only_reads_state():
+def test_the_preview_role_is_for_pull_requests_reads_no_cloud_data_and_only_reads_state():
     result = bootstrap()
     role = one(result, "aws:iam/role:Role", "heal7-ci-preview")
     assert trust_condition(role) == {AUD: "sts.amazonaws.com", SUB: [f"repo:{REPOSITORY}:pull_request"]}

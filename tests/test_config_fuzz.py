@@ -99,6 +99,7 @@ for _stack, _zone in (("dev", "heal7-dev.com"), ("prod", "heal7.com")):
             },
             # Digits and dots are valid in IAM role names and ECR repository names.
             (_stack, "platform:aws.eks.adminRoles[0]", "bare address"): "a valid IAM role name",
+            (_stack, "platform:aws.eks.adminRoles[1]", "bare address"): "a valid IAM role name",
         }
     )
 # The first three ECR repositories hold the EKS workloads' images, so renaming one is refused

@@ -32,6 +32,7 @@ PINS = {
     "google-github-actions/auth": ("7c6bc770dae815cd3e89ee6cdf493a5fab2cc093", "v3.0.0"),
     "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
     "actions/github-script": ("ed597411d8f924073f98dfc5c65a23a2325f34cd", "v8.0.0"),
+    "google-github-actions/setup-gcloud": ("aa5489c8933f4cc7a4f7d45035b3b1440c9c10db", "v3.0.1"),
 }
 SEVERITIES = ["Informational", "Low", "Medium", "High"]
 
@@ -175,6 +176,9 @@ def test_id_token_only_where_a_cloud_login_uses_it():
         assert (job["permissions"].get("id-token") == "write") == logs_in, (name, job_id)
         if logs_in:
             assert steps_using(job, "google-github-actions/auth"), (name, job_id)
+            # The GKE provider's kubeconfig runs gke-gcloud-auth-plugin, which the runner lacks.
+            (gcloud,) = steps_using(job, "google-github-actions/setup-gcloud")
+            assert gcloud["with"]["install_components"] == "gke-gcloud-auth-plugin", (name, job_id)
 
 
 def uses_lines() -> list[tuple[str, str]]:
@@ -317,15 +321,25 @@ def test_the_stacks_are_the_repositorys_stacks():
 # -- concurrency ----------------------------------------------------------------------------
 
 
-def test_deploy_and_drift_share_one_concurrency_group_per_stack_and_never_cancel():
+def test_one_up_per_stack_at_a_time_and_drift_never_cancels_a_pending_up():
     groups: dict[str, set[str]] = {}
     for name, job_id, job in all_jobs():
         if name == "pull-request.yml":
             continue
         assert job["concurrency"]["cancel-in-progress"] is False, (name, job_id)
+        # No job may run unbounded and hold its group for GitHub's six hours.
+        assert 0 < job["timeout-minutes"] <= 240, (name, job_id)
         for stack in job_stacks(job):
             groups.setdefault(for_stack(job["concurrency"]["group"], stack), set()).add(job_id)
-    assert groups == {f"pulumi-{s}": {f"up-{s}", "drift"} for s in STACKS}
+    # The drift checks have groups of their own: GitHub keeps one pending job per group, so a
+    # queued drift check in the deploys' group would cancel a pending up.
+    assert groups == {f"pulumi-{s}": {f"up-{s}"} for s in STACKS} | {f"drift-{s}": {"drift"} for s in STACKS}
+
+
+def test_each_deploy_role_administers_its_stacks_eks_cluster():
+    for stack in STACKS:
+        config = yaml.safe_load(Path(f"Pulumi.{stack}.yaml").read_text())["config"]
+        assert f"heal7-github-deploy-{stack}" in config["platform:aws"]["eks"]["adminRoles"], stack
 
 
 def test_pull_request_previews_are_grouped_per_stack_and_pull_request():
