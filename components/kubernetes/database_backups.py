@@ -84,14 +84,15 @@ class DatabaseBackupsArgs:
     dump_schedule: str = "0 2 * * *"
     """Cron schedule of the dump in `time_zone`. Default 02:00 daily (the email-platform ops guide's)."""
     drill_schedule: str = "0 6 * * 0"
-    """Cron schedule of the drill. Default Sundays 06:00: after that night's dump's deadline, so it
+    """Cron schedule of the drill. Default Sundays 06:00: after that night's dump's deadline (04:00), so it
     restores the dump of the same night."""
     time_zone: str = "Asia/Seoul"
     """IANA zone of both schedules. Default Asia/Seoul, the platform's users' (the region is Seoul)."""
     starting_deadline_seconds: int = 3600
     """Seconds after a missed schedule (controller down) a run may still start. Default 3600."""
-    dump_timeout_seconds: int = 3 * 3600
-    """activeDeadlineSeconds of a dump Job, all attempts, seconds. Default 10800 (3 h)."""
+    dump_timeout_seconds: int = 2 * 3600
+    """activeDeadlineSeconds of a dump Job, all attempts, seconds. Default 7200 (2 h): a day's dump is
+    done by 04:00, which PostgreSQLDumpMissing's 26 hours assume."""
     drill_timeout_seconds: int = 4 * 3600
     """activeDeadlineSeconds of a drill Job, seconds. Default 14400 (4 h)."""
     backoff_limit: int = 2
