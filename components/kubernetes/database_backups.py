@@ -52,7 +52,7 @@ class DatabaseBackupsArgs:
     host: pulumi.Input[str]
     """Required: the RDS primary's address (its certificate names it)."""
     port: pulumi.Input[int]
-    """Required: its port."""
+    """Required: its TCP port (RdsPrimary.port, 5432)."""
     database: str
     """Required: the database to dump (a lowercase PostgreSQL identifier)."""
     user: str
@@ -89,22 +89,22 @@ class DatabaseBackupsArgs:
     time_zone: str = "Asia/Seoul"
     """IANA zone of both schedules. Default Asia/Seoul, the platform's users' (the region is Seoul)."""
     starting_deadline_seconds: int = 3600
-    """Seconds after a missed schedule (controller down) a run may still start. Default 3600."""
+    """How late after a missed schedule (controller down) a run may still start, in seconds. Default 3600."""
     dump_timeout_seconds: int = 2 * 3600
-    """activeDeadlineSeconds of a dump Job, all attempts, seconds. Default 7200 (2 h): a day's dump is
+    """activeDeadlineSeconds of a dump Job, all attempts, in seconds. Default 7200 (2 h): a day's dump is
     done by 04:00, which PostgreSQLDumpMissing's 26 hours assume."""
     drill_timeout_seconds: int = 4 * 3600
-    """activeDeadlineSeconds of a drill Job, seconds. Default 14400 (4 h)."""
+    """activeDeadlineSeconds of a drill Job, in seconds. Default 14400 (4 h)."""
     backoff_limit: int = 2
-    """Retries of a failed pod per Job (each a fresh pod and upload). Default 2."""
+    """Retries of a failed pod per Job, in pods (each a fresh pod and upload). Default 2."""
     successful_history: int = 3
-    """Finished Jobs (and their pods' logs) kept per CronJob. Default 3."""
+    """Successful runs kept per CronJob (with their pods' logs), in Jobs. Default 3."""
     failed_history: int = 3
-    """Failed Jobs kept per CronJob, for their logs. Default 3."""
+    """Failed runs kept per CronJob, for their logs, in Jobs. Default 3."""
     part_size_mib: int = 64
-    """Multipart part size, MiB (S3: 5 MiB minimum, 10,000 parts, so 625 GiB of dump at 64). Default 64."""
+    """Multipart part size, in MiB (S3: 5 MiB minimum, 10,000 parts, so 625 GiB of dump at 64). Default 64."""
     drill_scratch_gib: int = 10
-    """The drill's emptyDir for the dump and the restored database, GiB (node disk). Default 10."""
+    """The drill's emptyDir for the dump and the restored database (node disk), in GiB. Default 10."""
     after: list[pulumi.Resource] = field(default_factory=list)
     """What must exist first: the External Secrets store and the password's secret version. Default none."""
     labels: dict[str, str] = field(default_factory=dict)
