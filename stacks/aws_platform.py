@@ -37,6 +37,7 @@ class AwsPrimary:
     registries: EcrRepositories
     backup_bucket: BackupBucket
     backup_writer: IrsaRole
+    backup_reader: IrsaRole
 
     def exports(self) -> dict[str, Any]:
         network, cluster, database, cache = self.network, self.cluster, self.database, self.cache
@@ -70,6 +71,7 @@ class AwsPrimary:
             "ecrRepositoryUrls": registries.repository_urls,
             "backupBucketName": backup_bucket.bucket_name,
             "backupWriterRoleArn": backup_writer.role_arn,
+            "backupReaderRoleArn": self.backup_reader.role_arn,
         }
 
 
@@ -213,13 +215,30 @@ def build_aws(config: PlatformConfig, on_aws: pulumi.ResourceOptions) -> AwsPrim
         ),
         opts=pulumi.ResourceOptions(parent=backup_bucket),
     )
+    # The weekly restore drill's identity, in the same namespace: it may list and read the
+    # PostgreSQL dumps and nothing else (no write, no delete).
+    backup_reader = IrsaRole(
+        f"{prefix}-backups-reader",
+        IrsaRoleArgs(
+            oidc=cluster.oidc_identity,
+            namespace=backups.service_account.namespace,
+            service_account=backups.service_account.drill_name,
+            inline_policy=backup_bucket.reader_policy,
+        ),
+        opts=pulumi.ResourceOptions(parent=backup_bucket),
+    )
 
-    return AwsPrimary(network, cluster, database, cache, registries, backup_bucket, backup_writer)
+    return AwsPrimary(network, cluster, database, cache, registries, backup_bucket, backup_writer, backup_reader)
 
 
 def application_database(config: PlatformConfig) -> str:
     """The application database RDS creates (and the replica copies); PostgreSQL identifiers take no '-'."""
     return config.name.replace("-", "_")
+
+
+def backup_role(config: PlatformConfig) -> str:
+    """The PostgreSQL role the nightly dump logs in as: `pg_read_all_data` only (runbook)."""
+    return f"{application_database(config)}_backup"
 
 
 def monitoring_role(config: PlatformConfig) -> str:

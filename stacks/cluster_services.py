@@ -114,14 +114,18 @@ def platform_services(
     labels = {"project": config.name, "environment": config.environment}
     on_cluster = pulumi.ResourceOptions(provider=cluster.provider)
 
+    backups = data_stores.backups if data_stores is not None else None
+    backup_namespaces = [backups.namespace] if backups is not None else []
+
     def build() -> tuple[pulumi.Resource, pulumi.Resource]:
         secrets = ExternalSecrets(
             f"{cluster.cluster_name}-external-secrets",
             ExternalSecretsArgs(
                 cloud=store,
                 replicas=replicas,
-                # cert-manager's DNS token; Grafana's admin and the Alertmanager receivers' credentials.
-                store_namespaces=["cert-manager", MONITORING_NAMESPACE],
+                # cert-manager's DNS token; Grafana's admin and the Alertmanager receivers' credentials;
+                # on EKS the backup job's database password.
+                store_namespaces=["cert-manager", MONITORING_NAMESPACE, *backup_namespaces],
                 # The workloads' store, served to the workload namespaces only and read as an
                 # identity that reaches the workloads' secrets and nothing of the platform's.
                 scoped_stores=[

@@ -127,11 +127,12 @@ def platform_secret_readers(
     secondary: GcpSecondary,
     aws_prefix: str,
     gcp_prefix: str,
-    monitoring_credentials: MonitoringCredentials,
+    database_credentials: Sequence[MonitoringCredentials],
 ) -> tuple[IrsaRole, WorkloadIdentityAccount, GcpSecretStore]:
     """The platform store's identities (the operator's own account): everything under the
     platform's prefixes but the workloads' secrets, which their own store and identity read;
-    on EKS also the exporters' credentials (the monitoring role's password, Redis's token)."""
+    on EKS also the exporters' and the backup job's credentials (the database roles' passwords
+    in `database_credentials`, Redis's token)."""
     prefix = config.resource_prefix
     eks_reader = eks_secrets_reader(
         f"{prefix}-eks-external-secrets",
@@ -140,8 +141,8 @@ def platform_secret_readers(
         # the key that encrypts it. The workloads' secrets under the prefix stay unreadable:
         # their customer key grants this role nothing.
         [aws_secrets_under(primary, aws_prefix), primary.cache.auth_token_secret_arn],
-        # The monitoring role's password is under the prefix, encrypted with a key of its own.
-        [primary.cache.auth_token_key_arn, monitoring_credentials.key_arn],
+        # The database roles' passwords are under the prefix, each encrypted with a key of its own.
+        [primary.cache.auth_token_key_arn, *(credentials.key_arn for credentials in database_credentials)],
         primary,
         label="Platform",
     )

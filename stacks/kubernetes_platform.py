@@ -32,13 +32,13 @@ from components.kubernetes.namespace_access import NamespaceAccess, NamespaceAcc
 from components.kubernetes.workload_namespace import EgressDestination, WorkloadNamespace, WorkloadNamespaceArgs
 from components.multicloud.workload_secrets import WorkloadSecrets
 from stacks.access_args import eks_access_args, eks_namespace_access_args, gke_access_args, gke_namespace_access_args
-from stacks.aws_platform import AwsPrimary, application_database, monitoring_role
+from stacks.aws_platform import AwsPrimary, application_database, backup_role, monitoring_role
 from stacks.cluster_services import ClusterPlatform, platform_services
 from stacks.config.models import PlatformConfig
 from stacks.gcp_platform import GcpSecondary
 from stacks.images import eks_images, gke_images
 from stacks.kubernetes_identities import platform_secret_readers, workload_secret_access
-from stacks.observability import DataStoreMonitoring, cross_cloud_views
+from stacks.observability import DataStoreMonitoring, PostgresBackups, cross_cloud_views
 
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
@@ -126,9 +126,21 @@ def build_kubernetes(
         ),
         opts=pulumi.ResourceOptions(providers=[aws_provider, random_provider]),
     )
-    eks_reader, gke_reader, gke_store = platform_secret_readers(
-        config, primary, secondary, aws_prefix, gcp_prefix, monitoring_credentials
+    # The password of the RDS role the nightly dump logs in as (pg_read_all_data; created by hand, runbook).
+    backup_credentials = MonitoringCredentials(
+        f"{prefix}-backup-credentials",
+        MonitoringCredentialsArgs(
+            secret_name=f"{aws_prefix}backups/postgres-dump",
+            description="Password of the PostgreSQL backup role (pg_read_all_data); External Secrets syncs it",
+            protect=config.protect,
+            tags=config.common_tags,
+        ),
+        opts=pulumi.ResourceOptions(providers=[aws_provider, random_provider]),
     )
+    eks_reader, gke_reader, gke_store = platform_secret_readers(
+        config, primary, secondary, aws_prefix, gcp_prefix, [monitoring_credentials, backup_credentials]
+    )
+    backup_accounts = config.aws.backups.service_account
     eks_workloads, gke_workloads = workload_secret_access(config, primary, secondary, workload_secrets)
     # Both clouds in one Grafana (stacks/observability.py).
     views = cross_cloud_views(config, secondary.network.monitoring_address)
@@ -165,6 +177,27 @@ def build_kubernetes(
                 auth_token_remote_key=primary.cache.auth_token_secret_arn,
             ),
             after=[monitoring_credentials.version],
+            # RDS exists in every stack, so every stack dumps it and drills the restore.
+            backups=PostgresBackups(
+                target=PostgresTarget(
+                    host=primary.database.address,
+                    port=primary.database.port,
+                    database=application_database(config),
+                    user=backup_role(config),
+                    password_remote_key=backup_credentials.secret_name,
+                    ca_certificate=config.rds_ca_certificate,
+                ),
+                engine_major_version=config.aws.rds.engine_major_version,
+                bucket_name=primary.backup_bucket.bucket_name,
+                writer_role_arn=primary.backup_writer.role_arn,
+                reader_role_arn=primary.backup_reader.role_arn,
+                region=config.aws_region,
+                database_cidrs=private_subnets,
+                namespace=backup_accounts.namespace,
+                dump_service_account=backup_accounts.name,
+                drill_service_account=backup_accounts.drill_name,
+                after=[backup_credentials.version],
+            ),
         ),
         # EKS also runs VPA's recommender, the Load Balancer Controller (the ingress NLB's
         # controller) and metrics-server (EKS ships none; HPAs need it).

@@ -11,6 +11,7 @@ import pulumi
 from components.kubernetes._exporter_values import PostgresTarget, RedisTarget
 from components.kubernetes._scrape_targets import scrape_targets
 from components.kubernetes.data_store_exporters import DataStoreExporters, DataStoreExportersArgs
+from components.kubernetes.database_backups import DatabaseBackups, DatabaseBackupsArgs
 from components.kubernetes.encrypted_storage import STORAGE_CLASS, EncryptedStorage, EncryptedStorageArgs
 from components.kubernetes.istio_mesh import Platform
 from components.kubernetes.logging_stack import LoggingStack, LoggingStackArgs
@@ -177,8 +178,37 @@ def _routing(config: PlatformConfig) -> AlertRoutingSpec:
 
 
 @dataclass
+class PostgresBackups:
+    """The AWS side of the RDS primary's nightly dump and weekly restore drill (DatabaseBackups)."""
+
+    target: PostgresTarget
+    """Required: the RDS primary, the dump role (`user`) and its password's name in the store."""
+    engine_major_version: int
+    """Required: RDS's PostgreSQL major (the jobs' image)."""
+    bucket_name: pulumi.Input[str]
+    """Required: the backup bucket."""
+    writer_role_arn: pulumi.Input[str]
+    """Required: the dump's write-only IRSA role."""
+    reader_role_arn: pulumi.Input[str]
+    """Required: the drill's read-only IRSA role."""
+    region: str
+    """Required: the bucket's region."""
+    database_cidrs: list[str]
+    """Required: RDS's subnets (the only PostgreSQL egress)."""
+    namespace: str
+    """Required: the namespace both roles trust."""
+    dump_service_account: str
+    """Required: the writer role's service account."""
+    drill_service_account: str
+    """Required: the reader role's service account."""
+    after: list[pulumi.Resource] = field(default_factory=list)
+    """The password's secret version. Default none."""
+
+
+@dataclass
 class DataStoreMonitoring:
-    """What EKS's exporters watch: the RDS and ElastiCache primaries and the credentials they read."""
+    """The data stores beside EKS: what its exporters watch (the RDS and ElastiCache primaries and the
+    credentials they read) and how the RDS primary is backed up."""
 
     postgres: PostgresTarget
     """Required: the RDS primary and the monitoring role's password in the store."""
@@ -186,6 +216,8 @@ class DataStoreMonitoring:
     """Required: the ElastiCache primary and its AUTH token in the store."""
     after: list[pulumi.Resource] = field(default_factory=list)
     """The secret versions the ExternalSecrets read. Default none."""
+    backups: PostgresBackups | None = None
+    """The nightly dump and the restore drill. Default none."""
 
 
 def build_observability(
@@ -241,6 +273,32 @@ def build_observability(
             ),
             opts=opts,
         )
+        if data_stores.backups is not None:
+            backups = data_stores.backups
+            DatabaseBackups(
+                f"{cluster_name}-backups",
+                DatabaseBackupsArgs(
+                    host=backups.target.host,
+                    port=backups.target.port,
+                    database=backups.target.database,
+                    user=backups.target.user,
+                    password_remote_key=backups.target.password_remote_key,
+                    ca_certificate=backups.target.ca_certificate,
+                    engine_major_version=backups.engine_major_version,
+                    bucket_name=backups.bucket_name,
+                    writer_role_arn=backups.writer_role_arn,
+                    reader_role_arn=backups.reader_role_arn,
+                    region=backups.region,
+                    secret_store_name=secret_store_name,
+                    database_cidrs=backups.database_cidrs,
+                    namespace=backups.namespace,
+                    dump_service_account=backups.dump_service_account,
+                    drill_service_account=backups.drill_service_account,
+                    after=[*after, *backups.after],
+                    labels={"project": config.name, "environment": config.environment},
+                ),
+                opts=opts,
+            )
     logging = config.logging
     LoggingStack(
         f"{cluster_name}-logging",

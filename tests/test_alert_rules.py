@@ -43,6 +43,9 @@ PLATFORM_DATA_ALERTS = {
     "PostgreSQLReplicationSlotInactive": "postgresql",
     "PostgreSQLReplicationLagHigh": "postgresql",
     "PostgreSQLReplicationSlotRetainingWal": "postgresql",
+    # The nightly dump and the weekly restore drill (DatabaseBackups' CronJobs).
+    "PostgreSQLDumpMissing": "postgresql",
+    "PostgreSQLRestoreDrillFailing": "postgresql",
 }
 
 
@@ -137,6 +140,8 @@ def test_documents_severities_and_teams_are_kept() -> None:
         ("PostgreSQLReplicationSlotInactive", "critical", "database"),
         ("PostgreSQLReplicationLagHigh", "warning", "database"),
         ("PostgreSQLReplicationSlotRetainingWal", "warning", "database"),
+        ("PostgreSQLDumpMissing", "warning", "database"),
+        ("PostgreSQLRestoreDrillFailing", "warning", "database"),
     }
     assert {(r["alert"], r["labels"]["severity"], r["labels"]["team"]) for r in _alerts(groups)} == expected
     durations = {(r["alert"], r["labels"]["severity"]): r["for"] for r in _alerts(groups)}
@@ -147,12 +152,30 @@ def test_documents_severities_and_teams_are_kept() -> None:
     assert durations[("PostgreSQLReplicationSlotInactive", "critical")] == "5m"
     assert durations[("PostgreSQLReplicationLagHigh", "warning")] == "10m"
     assert durations[("PostgreSQLReplicationSlotRetainingWal", "warning")] == "15m"
+    assert durations[("PostgreSQLDumpMissing", "warning")] == durations[("PostgreSQLRestoreDrillFailing", "warning")]
+
+
+def test_backup_alerts_read_kube_state_metrics_cronjob_series_by_name() -> None:
+    groups = _groups()
+    for name, cronjob, seconds in (
+        ("PostgreSQLDumpMissing", "postgres-dump", 26 * 3600),
+        ("PostgreSQLRestoreDrillFailing", "postgres-restore-drill", 8 * 86400),
+    ):
+        expr = rule_for(groups, name)["expr"]
+        assert re.findall(r"\b(kube_cronjob_[a-z_]+)\{([^}]*)\}", expr) == [
+            ("kube_cronjob_status_last_successful_time", f'cronjob="{cronjob}"'),
+            ("kube_cronjob_created", f'cronjob="{cronjob}"'),
+            ("kube_cronjob_status_last_successful_time", f'cronjob="{cronjob}"'),
+        ]
+        assert expr.count(f"> {seconds}") == 2
 
 
 def test_replication_alerts_read_the_primarys_exporter_and_only_logical_slots() -> None:
     groups = _groups()
     selectors = {
-        name: re.findall(r"\b(pg_[a-z_]+)\{([^}]*)\}", rule_for(groups, name)["expr"]) for name in PLATFORM_DATA_ALERTS
+        name: re.findall(r"\b(pg_[a-z_]+)\{([^}]*)\}", rule_for(groups, name)["expr"])
+        for name in PLATFORM_DATA_ALERTS
+        if "Replication" in name
     }
     assert {name: [metric for metric, _ in found] for name, found in selectors.items()} == {
         "PostgreSQLReplicationSlotInactive": ["pg_replication_slots_slot_is_active"],
@@ -232,7 +255,7 @@ def test_a_missing_promtool_fails_the_test_and_says_how_to_install_it(monkeypatc
 
 def test_rules_pass_promtool_check(tmp_path: Path) -> None:
     path = write_rule_file(tmp_path, "documents.yaml", _groups())
-    assert "SUCCESS: 24 rules found" in check_rules(path)
+    assert "SUCCESS: 26 rules found" in check_rules(path)
 
 
 # --- promtool unit tests: one scenario per alert, firing and silent -------------------------------
@@ -671,6 +694,68 @@ def _replication_cases(g: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _backup_cases(g: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Four-minute steps (inside the 5-minute lookback, so no gaps); a CronJob created at 0 whose last
+    success is the series' value (seconds)."""
+    dump, drill = rule_for(g, "PostgreSQLDumpMissing"), rule_for(g, "PostgreSQLRestoreDrillFailing")
+    backups = {**KSM, "namespace": "backups"}
+    dumps, drills = {**backups, "cronjob": "postgres-dump"}, {**backups, "cronjob": "postgres-restore-drill"}
+    hour, day = 3600, 86400
+
+    def cronjob(labels: dict[str, str], successes: str | None, steps: int) -> list[dict[str, str]]:
+        found = [series("kube_cronjob_created", labels, f"0x{steps}")]
+        if successes is not None:
+            found.append(series("kube_cronjob_status_last_successful_time", labels, successes))
+        return found
+
+    return [
+        {
+            # Last dump done at 04:00 (4 h) and none since: pending past 30 h, firing once 10 minutes old.
+            "interval": "4m",
+            "input_series": cronjob(dumps, f"{4 * hour}x500", 500),
+            "alert_rule_test": [
+                alert_test("PostgreSQLDumpMissing", "29h", []),
+                alert_test("PostgreSQLDumpMissing", "30h30m", [expected_alert(dump, dumps, 30.5 * hour - 4 * hour)]),
+            ],
+        },
+        {
+            # A dump every night (04:00, then 03:30 the next day): silent.
+            "interval": "4m",
+            "input_series": cronjob(dumps, f"{4 * hour}x412 {27.5 * hour:.0f}x88", 500),
+            "alert_rule_test": [alert_test("PostgreSQLDumpMissing", "30h30m", [])],
+        },
+        {
+            # Created and never once succeeded: no last-success series at all, fires on its age alone.
+            "interval": "4m",
+            "input_series": cronjob(dumps, None, 500),
+            "alert_rule_test": [
+                alert_test("PostgreSQLDumpMissing", "25h", []),
+                alert_test("PostgreSQLDumpMissing", "27h", [expected_alert(dump, dumps, 27 * hour)]),
+            ],
+        },
+        {
+            # A drill passed on day 1 and none since: firing on day 9 plus an hour.
+            "interval": "4m",
+            "input_series": cronjob(drills, f"{day}x3400", 3400),
+            "alert_rule_test": [
+                alert_test("PostgreSQLRestoreDrillFailing", "8d23h", []),
+                alert_test(
+                    "PostgreSQLRestoreDrillFailing", "9d2h", [expected_alert(drill, drills, 8 * day + 2 * hour)]
+                ),
+            ],
+        },
+        {
+            # Weekly drills (day 1, day 8): silent; the dump's alert ignores the drill's CronJob.
+            "interval": "4m",
+            "input_series": cronjob(drills, f"{day}x2880 {8 * day}x520", 3400),
+            "alert_rule_test": [
+                alert_test("PostgreSQLRestoreDrillFailing", "9d2h", []),
+                alert_test("PostgreSQLDumpMissing", "9d2h", []),
+            ],
+        },
+    ]
+
+
 def _redis_cases(g: list[dict[str, Any]]) -> list[dict[str, Any]]:
     down, memory = rule_for(g, "RedisDown"), rule_for(g, "RedisHighMemoryUsage")
     gib = 2**30
@@ -751,6 +836,7 @@ def test_every_alert_fires_and_stays_silent_under_promtool(tmp_path: Path) -> No
         + _kubernetes_cases(groups)
         + _postgresql_cases(groups)
         + _replication_cases(groups)
+        + _backup_cases(groups)
         + _redis_cases(groups)
         + _email_cases(groups)
     )

@@ -137,13 +137,15 @@ def test_the_irsa_policy_names_only_the_platforms_secrets_and_their_key(synthed,
     (redis_key,) = _children(result, redis, "aws:kms/key:Key")
     assert read["Resource"][1:] == [redis_secret.outputs["arn"]]
     assert re.fullmatch(rf"arn:aws:secretsmanager:ap-northeast-2:\d{{12}}:secret:{prefix}/\*", read["Resource"][0])
-    # ...and the key of the monitoring role's password (its secret is under the prefix).
-    monitoring = _by_urn(
-        result,
-        _one(result, "aws:secretsmanager/secret:Secret", f"{prefix}-monitoring-credentials", "-secret").parent or "",
-    )
-    (monitoring_key,) = _children(result, monitoring, "aws:kms/key:Key")
-    assert decrypt["Resource"] == [redis_key.outputs["arn"], monitoring_key.outputs["arn"]]
+    # ...and the keys of the monitoring and backup roles' passwords (their secrets are under the prefix).
+    database_keys = []
+    for credentials in ("monitoring-credentials", "backup-credentials"):
+        component = _by_urn(
+            result, _one(result, "aws:secretsmanager/secret:Secret", f"{prefix}-{credentials}", "-secret").parent or ""
+        )
+        (key,) = _children(result, component, "aws:kms/key:Key")
+        database_keys.append(key.outputs["arn"])
+    assert decrypt["Resource"] == [redis_key.outputs["arn"], *database_keys]
     assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.ap-northeast-2.amazonaws.com"}}
     for statement in statements.values():
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]

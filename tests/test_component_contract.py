@@ -63,7 +63,7 @@ def test_the_contract_covers_every_component_package():
 
 
 UNIT = re.compile(
-    r"\bin (days|seconds|GiB|GB|nodes|pods|GPUs|images|versions|origins|probes|requests|characters)\b"
+    r"\bin (days|seconds|GiB|MiB|GB|nodes|pods|Jobs|GPUs|images|versions|origins|probes|requests|characters)\b"
     r"|^Days\b|\bfraction\b|\bASN\b|\bport\b|\bmajor version\b|\bmajor\b"
 )
 

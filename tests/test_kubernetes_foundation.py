@@ -32,7 +32,8 @@ def _providers(result):
 
 def _policies(result, provider_name: str, namespace: str | None = None) -> dict[str, dict]:
     """The cluster's NetworkPolicies by name, in `namespace` (default: the workload namespaces,
-    not the logging namespace's own, tests/test_logging_stack.py)."""
+    not the logging namespace's own, tests/test_logging_stack.py, nor the backups namespace's,
+    tests/test_database_backups.py)."""
     provider = _providers(result)[provider_name]
     return {
         p.inputs["metadata"]["name"]: p.inputs
@@ -41,7 +42,7 @@ def _policies(result, provider_name: str, namespace: str | None = None) -> dict[
         and (
             p.inputs["metadata"]["namespace"] == namespace
             if namespace
-            else p.inputs["metadata"]["namespace"] != "logging"
+            else p.inputs["metadata"]["namespace"] not in ("logging", "backups")
         )
     }
 

@@ -257,9 +257,11 @@ def test_strict_validation_bites(rendered):
 # the retention Job and its ConfigMap, 4 dashboard ConfigMaps; on EKS the postgres exporter's CA
 # ConfigMap, on GKE the Prometheus internal load balancer's Service.
 BUILT_IN_KINDS = {
-    "eks": {"Namespace": 13, "NetworkPolicy": 11, "Role": 2, "RoleBinding": 2, "Service": 4, "ConfigMap": 10}
-    | {"ServiceAccount": 6, "Deployment": 2, "PodDisruptionBudget": 3, "HorizontalPodAutoscaler": 3}
-    | {"StorageClass": 1, "Job": 1},
+    # EKS also runs DatabaseBackups: its namespace, 4 NetworkPolicies, 2 ServiceAccounts, the RDS CA
+    # ConfigMap and the dump and drill CronJobs.
+    "eks": {"Namespace": 14, "NetworkPolicy": 15, "Role": 2, "RoleBinding": 2, "Service": 4, "ConfigMap": 11}
+    | {"ServiceAccount": 8, "Deployment": 2, "PodDisruptionBudget": 3, "HorizontalPodAutoscaler": 3}
+    | {"StorageClass": 1, "Job": 1, "CronJob": 2},
     "gke": {"Namespace": 12, "NetworkPolicy": 12, "Role": 2, "RoleBinding": 3, "Service": 5, "ConfigMap": 8}
     | {"ServiceAccount": 6, "Deployment": 2, "PodDisruptionBudget": 3, "HorizontalPodAutoscaler": 3}
     | {"StorageClass": 1, "Job": 1},
@@ -285,8 +287,9 @@ CUSTOM_KINDS = {
     | {"Elasticsearch": 1, "Kibana": 1, "Password": 2, "SecretStore": 1}
     # A VirtualService per hostname (`ai` on GKE only) plus web-main's mesh and edge ones; an
     # ExternalSecret for cert-manager's token and one per workload that uses a data store, Grafana's
-    # admin and the receivers', the logging users, roles and copies, and on EKS the exporters' two.
-    for flavour, virtual_services, external_secrets, pod_monitors in (("eks", 5, 13, 12), ("gke", 6, 10, 10))
+    # admin and the receivers', the logging users, roles and copies,
+    # and on EKS the exporters' two and the backup job's database password.
+    for flavour, virtual_services, external_secrets, pod_monitors in (("eks", 5, 14, 12), ("gke", 6, 10, 10))
 }
 
 

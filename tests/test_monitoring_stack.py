@@ -115,11 +115,13 @@ def test_credentials_come_from_the_platforms_store_by_name_never_as_values(synth
             "slack-webhook-url",
             "pagerduty-routing-key",
         }
-        # The platform store serves the monitoring namespace (and cert-manager), no workload's.
+        # The platform store serves the monitoring namespace (and cert-manager, and on EKS the
+        # backup job's), no workload's.
         store = result.one(
             "kubernetes:external-secrets.io/v1:ClusterSecretStore", f"{_cluster(stack, cluster)}-external-secrets-store"
         ).inputs
-        assert store["spec"]["conditions"] == [{"namespaces": ["cert-manager", NAMESPACE]}]
+        backups = ["backups"] if cluster == "eks" else []
+        assert store["spec"]["conditions"] == [{"namespaces": ["cert-manager", NAMESPACE, *backups]}]
 
 
 def test_node_exporter_alone_is_privileged_and_every_other_monitoring_pod_restricted(synthed):

@@ -52,11 +52,14 @@ def test_each_clusters_rules_cover_the_workloads_it_runs_and_slos_its_public_one
         placed = {name for name, workload in workloads.items() if cluster in workload["placement"]}
         documents = _groups(result, stack, cluster, "document-alerts")
         assert [group["name"] for group in documents] == ["heal7-alerts", "email-platform.rules", "platform-data.rules"]
-        # The Cloud SQL replica's replication alerts, whatever workloads the cluster runs.
+        # The Cloud SQL replica's replication alerts and the backups' (their CronJobs run on EKS only;
+        # on GKE no series match), whatever workloads the cluster runs.
         assert [rule["alert"] for rule in documents[2]["rules"]] == [
             "PostgreSQLReplicationSlotInactive",
             "PostgreSQLReplicationLagHigh",
             "PostgreSQLReplicationSlotRetainingWal",
+            "PostgreSQLDumpMissing",
+            "PostgreSQLRestoreDrillFailing",
         ]
         assert _alerting_workloads(documents) == placed
         slo = _groups(result, stack, cluster, "slo")

@@ -74,6 +74,45 @@ def test_plan_summary_shows_counts_protection_and_exports(tmp_path, synthed):
     assert "Kubernetes manifests under" in text
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_plan_shows_every_backups_retention_and_copy(tmp_path, synthed, stack):
+    console = Console(record=True, width=250, file=io.StringIO())
+    run_plan(stack, tmp_path, console=console, result=synthed(stack))
+    text = console.export_text()
+    assert f"{stack}: backups (retention and copies)" in text
+    rows = {
+        cells[0]: cells[1:]
+        for line in text.splitlines()
+        if "│" in line
+        for cells in [[cell.strip() for cell in line.split("│")[1:-1]]]
+        if len(cells) == 3
+    }
+    prefix = f"heal7-{stack}"
+    assert rows["RDS automated backups (PITR)"] == [f"{prefix}-postgres-db", "7 days, window 03:00-04:00 UTC"]
+    # Automated backup replication to Tokyo in prod only (Pulumi.prod.yaml's backupReplicaRegion).
+    assert rows["RDS backups copied to the DR region"] == (
+        [f"{prefix}-postgres-backup-replication", "ap-northeast-1, 7 days"]
+        if stack == "prod"
+        else ["", "none (this region only)"]
+    )
+    snapshots = "7 days" if stack == "prod" else "1 day"
+    assert rows["ElastiCache snapshots"] == [
+        f"{prefix}-redis-group",
+        f"{snapshots}, window 02:00-03:00 UTC; not exported to S3",
+    ]
+    assert rows["backup bucket lifecycle"] == [
+        f"{prefix}-backups-lifecycle",
+        "STANDARD_IA after 30 d, GLACIER_IR after 90 d, expire after 365 d, noncurrent versions 30 d"
+        if stack == "prod"
+        else "expire after 14 d, noncurrent versions 30 d",
+    ]
+    assert rows["PostgreSQL dump to the bucket"] == [
+        f"{prefix}-eks-backups-dump",
+        "0 2 * * * Asia/Seoul, deadline 120 min",
+    ]
+    assert rows["PostgreSQL restore drill"] == [f"{prefix}-eks-backups-drill", "0 6 * * 0 Asia/Seoul, deadline 240 min"]
+
+
 def test_inventory_masks_secret_inputs_and_outputs():
     resource = registration(
         "random:index/randomPassword:RandomPassword",

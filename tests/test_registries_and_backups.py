@@ -270,7 +270,7 @@ def test_backup_writer_role_trusts_only_the_backup_service_account(synthed, stac
         "Action": "sts:AssumeRoleWithWebIdentity",
         "Condition": {
             "StringEquals": {
-                f"{issuer_host}:sub": "system:serviceaccount:backup:db-backup",
+                f"{issuer_host}:sub": "system:serviceaccount:backups:postgres-dump",
                 f"{issuer_host}:aud": "sts.amazonaws.com",
             }
         },

@@ -80,8 +80,10 @@ def test_the_workload_store_serves_only_the_workload_namespaces(synthed, stack, 
     (condition,) = _store(result, name, "workload-secrets").inputs["spec"]["conditions"]
     assert set(condition) == {"namespaces"} and set(condition["namespaces"]) == workload_namespaces
     (platform,) = _store(result, name, "platform-secrets").inputs["spec"]["conditions"]
-    # The platform's store: cert-manager's token, monitoring's Grafana admin and receivers (never a workload's).
-    assert platform == {"namespaces": ["cert-manager", "monitoring"]}
+    # The platform's store: cert-manager's token, monitoring's Grafana admin and receivers, and on EKS
+    # the backup job's database password (never a workload's).
+    backups = ["backups"] if cluster == "eks" else []
+    assert platform == {"namespaces": ["cert-manager", "monitoring", *backups]}
     # Every ExternalSecret that names the workloads' store sits in one of those namespaces,
     # and names a key some secret resource of the stack holds.
     held = {s.inputs.get("name") for s in result.of_type("aws:secretsmanager/secret:Secret")} | {

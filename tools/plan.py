@@ -2,7 +2,9 @@
 
 Runs the program under mocks (tools/synth.py), then runs each step in `PLAN_STEPS`:
 write `build/<stack>/inventory.json` (secrets masked) and print a summary of resources
-per provider and type, the protected resources and the stack's exports. With `--diff`,
+per provider and type, the protected resources, the stack's exports and its backups (RDS's
+retention and DR-region copy, Redis's snapshots, the backup bucket's lifecycle, the nightly dump
+and restore drill: tools/backups_report.py). With `--diff`,
 it also lists what was added, removed or changed against an earlier inventory.
 
 It prints the quotas the first `pulumi up` needs (tools/quotas.py: Elastic IPs, NAT
@@ -42,6 +44,7 @@ from rich.text import Text
 
 from policy.runner import config_file_for, evaluate, load_policy_config
 from tools import manifests
+from tools.backups_report import backups_table
 from tools.capacity import capacity_report, stack_config
 from tools.capacity_report import capacity_tables
 from tools.inventory import InventoryDiff, build_inventory, diff_inventories
@@ -212,9 +215,15 @@ def render_manifests(context: PlanContext) -> None:
         context.console.print(table)
 
 
+def print_backups(context: PlanContext) -> None:
+    """RDS's backup retention and DR-region copy, Redis's snapshots, the bucket's lifecycle, the dump jobs."""
+    context.console.print(backups_table(context.stack, context.inventory))
+
+
 PLAN_STEPS: list[Callable[[PlanContext], None]] = [
     write_inventory,
     print_summary,
+    print_backups,
     check_quotas,
     check_capacity,
     check_policies,

@@ -36,6 +36,9 @@ from components.aws._kms import customer_key
 
 MULTIPART_ABORT_DAYS = 7
 """Parts of an interrupted upload are billed but invisible; a week is ample to resume."""
+POSTGRES_PREFIX = "postgres/"
+"""Where the PostgreSQL dumps live (`postgres/<database>/<UTC timestamp>.dump`); the restore
+drill's reader may read this prefix and nothing else."""
 
 
 @dataclass
@@ -122,6 +125,7 @@ class BackupBucket(pulumi.ComponentResource):
     bucket_arn: pulumi.Output[str]
     key_arn: pulumi.Output[str]
     writer_policy: pulumi.Output[str]
+    reader_policy: pulumi.Output[str]
 
     def __init__(self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None):
         if min(args.expire_after_days, args.noncurrent_expire_after_days) < 1:
@@ -254,11 +258,41 @@ class BackupBucket(pulumi.ComponentResource):
                 "Resource": key.arn,
             },
         )
+        # Read-only and only the PostgreSQL dumps: the restore drill lists and reads them and can
+        # neither write, delete nor see another prefix. It decrypts only through S3 in this region
+        # (kms:ViaService), so the grant is no use outside a GetObject.
+        self.reader_policy = policy_document(
+            {
+                "Sid": "ReadPostgresDumps",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": pulumi.Output.concat(bucket.arn, "/", POSTGRES_PREFIX, "*"),
+            },
+            {
+                "Sid": "ListPostgresDumps",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": bucket.arn,
+                "Condition": {"StringLike": {"s3:prefix": f"{POSTGRES_PREFIX}*"}},
+            },
+            {
+                "Sid": "DecryptDumpsThroughS3",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": key.arn,
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": pulumi.Output.concat("s3.", aws_context.region, ".", aws_context.dns_suffix)
+                    }
+                },
+            },
+        )
         self.register_outputs(
             {
                 "bucket_name": self.bucket_name,
                 "bucket_arn": self.bucket_arn,
                 "key_arn": self.key_arn,
                 "writer_policy": self.writer_policy,
+                "reader_policy": self.reader_policy,
             }
         )

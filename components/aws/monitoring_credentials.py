@@ -35,6 +35,9 @@ class MonitoringCredentialsArgs:
     """Required: the Secrets Manager name of the password, under the platform's prefix (e.g.
     `heal7-prod/monitoring/postgres-exporter`), so the platform store's identity may read it by
     name; the ExternalSecret names it."""
+    description: str = "Password of the PostgreSQL monitoring role (pg_monitor); External Secrets syncs it"
+    """The secret's description in Secrets Manager. Default the monitoring role's; another database role
+    (the backup job's, pg_read_all_data) names itself."""
     password_length: int = 40
     """Length of the generated password, in characters (letters and digits). Default 40 (~238 bits,
     as the application role's): alphanumerics, because the runbook passes it to psql's
@@ -81,7 +84,7 @@ class MonitoringCredentials(pulumi.ComponentResource):
             f"{name}-secret",
             # A fixed name: the ExternalSecret names it, the readers' policy its prefix.
             name=args.secret_name,
-            description="Password of the PostgreSQL monitoring role (pg_monitor); External Secrets syncs it",
+            description=args.description,
             kms_key_id=key.arn,
             recovery_window_in_days=RECOVERY_WINDOW_DAYS,
             tags={**args.tags, "Name": args.secret_name},

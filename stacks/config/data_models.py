@@ -159,8 +159,15 @@ class EcrConfig(Section):
 
 
 class BackupServiceAccount(Section):
-    namespace: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)] = "backup"
-    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=253)] = "db-backup"
+    # The DatabaseBackups component's namespace and its CronJobs' service accounts: the IRSA
+    # roles trust exactly these (the dump's writer, the restore drill's reader).
+    namespace: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)] = "backups"
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=253)] = (
+        "postgres-dump"
+    )
+    drill_name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=253)] = Field(
+        default="postgres-restore-drill", description="Service account of the weekly restore drill (read-only role)."
+    )
 
 
 class BackupsConfig(Section):

@@ -8,6 +8,7 @@ import ipaddress
 
 from components.aws._context import role_key
 from components.gcp.cloudsql_replica import MAX_SOURCE_HOST_LENGTH
+from components.kubernetes._backup_specs import POSTGRES_IMAGES
 from components.kubernetes.observability.slo_rules import ISTIO_DURATION_BUCKETS_MS
 from stacks.config.aws_models import SubnetPlanError
 from stacks.config.certificates import CERTS_DIR, rds_ca_certificate, rds_ca_path
@@ -61,6 +62,12 @@ def cross_field_problems(config: PlatformConfig) -> list[str]:
         problems.append(
             "platform:aws.rds.backupReplicaRegion: expected a region other than aws:region "
             f"({config.aws_region}), got {config.aws.rds.backup_replica_region!r}"
+        )
+    if config.aws.rds.engine_major_version not in POSTGRES_IMAGES:
+        # The nightly dump's pg_dump and the restore drill's server must be RDS's major version.
+        problems.append(
+            f"platform:aws.rds.engineMajorVersion: expected a major the backup jobs have a pinned PostgreSQL "
+            f"image for ({', '.join(map(str, sorted(POSTGRES_IMAGES)))}), got {config.aws.rds.engine_major_version}"
         )
     replica_major = config.gcp.cloud_sql.engine_major_version
     if replica_major != config.aws.rds.engine_major_version:

@@ -11,10 +11,18 @@ v0.20.1's default replication_slots collector (collector/pg_replication_slots.go
   flushed, exported only while the slot is active;
 - `pg_replication_slots_pg_wal_lsn_diff{slot_name, database}`: bytes of WAL from the slot's restart_lsn
   to the current position, i.e. WAL RDS keeps on its disk for the slot.
+
+It also watches the backups that are proven restorable (DatabaseBackups, EKS): the nightly dump and the
+weekly restore drill are CronJobs whose last success kube-state-metrics exports as
+`kube_cronjob_status_last_successful_time{namespace, cronjob}` (only once a run has succeeded; before
+that, `kube_cronjob_created` says how long the CronJob has existed without one). On GKE there is no such
+CronJob, so no series and no alert.
 """
 
 from functools import partial
 from typing import Any
+
+from components.kubernetes.database_backups import DRILL, DUMP
 
 from ._rule_builder import alert_rule
 
@@ -37,6 +45,12 @@ REPLICATION_LAG_LIMIT_BYTES = _GIB
 # ceiling (dev: 20 GiB allocated, 100 GiB maxAllocatedStorage), so it warns long before storage runs out.
 RETAINED_WAL_LIMIT_BYTES = 10 * _GIB
 
+# The nightly dump runs at 02:00 and is killed at its 2-hour deadline, so a day's dump has succeeded by
+# 04:00: 24 h between two schedules plus the deadline. Older than 26 h is a night without a dump.
+DUMP_STALE_AFTER_SECONDS = 26 * 3600
+# The drill runs weekly; a day more than the week covers a retried or delayed run.
+DRILL_STALE_AFTER_SECONDS = 8 * 24 * 3600
+
 _EXPORTER = 'job="postgres-exporter"'
 # Logical slots only: pglogical's. A physical slot (an RDS read replica's) has no confirmed_flush_lsn,
 # which the exporter reports as 0 (COALESCE(confirmed_flush_lsn, '0/0')), so its "lag" would be the
@@ -46,7 +60,53 @@ _LOGICAL = f'{_EXPORTER}, slot_type="logical"'
 
 def platform_data_group(base: str) -> dict[str, Any]:
     """`platform-data.rules`: the Cloud SQL replica's replication slots on the RDS primary."""
-    return {"name": PLATFORM_DATA_GROUP, "rules": _replication_rules(base)}
+    return {"name": PLATFORM_DATA_GROUP, "rules": _replication_rules(base) + _backup_rules(base)}
+
+
+def stale_cronjob(cronjob: str, seconds: int) -> str:
+    """True for `cronjob` when its last success is older than `seconds`, or when it has existed that long
+    without any (kube-state-metrics exports no last-success series before the first one). Matched by
+    name only: the CronJobs' names are fixed, their namespace is the stack's choice."""
+    selector = f'{{cronjob="{cronjob}"}}'
+    return (
+        f"time() - kube_cronjob_status_last_successful_time{selector} > {seconds}\n"
+        f"or\n"
+        f"(\n"
+        f"  time() - kube_cronjob_created{selector} > {seconds}\n"
+        f"  unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{selector}\n"
+        f")"
+    )
+
+
+def _backup_rules(base: str) -> list[dict[str, Any]]:
+    pg = partial(alert_rule, family="postgresql", team="database", service="postgresql", runbook_base_url=base)
+    return [
+        pg(
+            "PostgreSQLDumpMissing",
+            expr=stale_cronjob(DUMP, DUMP_STALE_AFTER_SECONDS),
+            for_="10m",  # a scrape gap of kube-state-metrics is not a missing dump
+            # Warning: RDS's automated backups and point-in-time recovery still run; the dump is the
+            # copy outside RDS (a deleted instance or account-level mistake), one night behind.
+            severity="warning",
+            summary="No successful PostgreSQL dump for over 26 hours ({{ $labels.namespace }}/{{ $labels.cronjob }})",
+            description=(
+                "CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} has not completed a dump of the RDS primary "
+                "to the backup bucket for over 26 hours (it runs at 02:00 Asia/Seoul and must finish within 2 "
+                "hours): the newest logical backup outside RDS is older than a day."
+            ),
+        ),
+        pg(
+            "PostgreSQLRestoreDrillFailing",
+            expr=stale_cronjob(DRILL, DRILL_STALE_AFTER_SECONDS),
+            for_="10m",
+            severity="warning",
+            summary="No successful restore drill for over 8 days ({{ $labels.namespace }}/{{ $labels.cronjob }})",
+            description=(
+                "CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} has not restored the newest dump into a "
+                "scratch PostgreSQL for over 8 days (it runs weekly): nothing proves the dumps can be restored."
+            ),
+        ),
+    ]
 
 
 def _replication_rules(base: str) -> list[dict[str, Any]]:
