@@ -93,20 +93,31 @@ def test_oidc_provider_and_admin_access_entries(synthed, stack):
     assert result.outputs["eksOidcIssuerUrl"] == issuer
     # The cluster's own entries are the admins'; viewers and deployers are EksAccess's.
     eks_cluster = result.one("platform:aws:EksCluster")
-    (entry,) = [e for e in result.of_type("aws:eks/accessEntry:AccessEntry") if e.parent == eks_cluster.urn]
+    entries = {
+        e.inputs["principalArn"]: e
+        for e in result.of_type("aws:eks/accessEntry:AccessEntry")
+        if e.parent == eks_cluster.urn
+    }
     account = oidc.outputs["arn"].split(":")[4]
-    # The stack file names the role; the ARN is built in the deploying account.
-    assert entry.inputs["principalArn"] == f"arn:aws:iam::{account}:role/platform-admin"
-    assert entry.inputs["type"] == "STANDARD" and entry.inputs["clusterName"] == cluster.outputs["name"]
-    (association,) = [
-        a
+    # The stack file names the roles (the operators' and the pipeline's deploy role of this
+    # stack); the ARNs are built in the deploying account.
+    stack = result.stack
+    assert set(entries) == {
+        f"arn:aws:iam::{account}:role/platform-admin",
+        f"arn:aws:iam::{account}:role/heal7-github-deploy-{stack}",
+    }
+    associations = {
+        a.inputs["principalArn"]: a
         for a in result.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
         if a.parent == eks_cluster.urn
-    ]
-    assert association.inputs["principalArn"] == entry.inputs["principalArn"]
-    assert association.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-    assert association.inputs["accessScope"] == {"type": "cluster"}
-    assert entry.urn in association.dependencies
+    }
+    assert set(associations) == set(entries)
+    for arn, entry in entries.items():
+        assert entry.inputs["type"] == "STANDARD" and entry.inputs["clusterName"] == cluster.outputs["name"]
+        association = associations[arn]
+        assert association.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+        assert association.inputs["accessScope"] == {"type": "cluster"}
+        assert entry.urn in association.dependencies
 
 
 def test_admin_roles_accept_full_arns(stack_config):
