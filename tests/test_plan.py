@@ -98,7 +98,7 @@ def test_plan_shows_every_backups_retention_and_copy(tmp_path, synthed, stack):
     snapshots = "7 days" if stack == "prod" else "1 day"
     assert rows["ElastiCache snapshots"] == [
         f"{prefix}-redis-group",
-        f"{snapshots}, window 02:00-03:00 UTC; not exported to S3",
+        f"{snapshots}, window 02:00-03:00 UTC; not exported to S3 (ElastiCache's export needs an ACL grant the bucket's BucketOwnerEnforced refuses)",
     ]
     assert rows["backup bucket lifecycle"] == [
         f"{prefix}-backups-lifecycle",

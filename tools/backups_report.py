@@ -73,7 +73,7 @@ def backups_rows(inventory: dict[str, Any]) -> list[tuple[str, str, str]]:
             (
                 "ElastiCache snapshots",
                 group["name"],
-                f"{_days(inputs['snapshotRetentionLimit'])}, window {inputs['snapshotWindow']} UTC; not exported to S3",
+                f"{_days(inputs['snapshotRetentionLimit'])}, window {inputs['snapshotWindow']} UTC; not exported to S3 (ElastiCache's export needs an ACL grant the bucket's BucketOwnerEnforced refuses)",
             )
         )
     for lifecycle in of(LIFECYCLE):
@@ -82,15 +82,10 @@ def backups_rows(inventory: dict[str, Any]) -> list[tuple[str, str, str]]:
     jobs = [c for c in of(CRONJOB) if c["inputs"]["metadata"]["name"] in CRONJOB_ROLES]
     for cronjob in sorted(jobs, key=lambda c: list(CRONJOB_ROLES).index(c["inputs"]["metadata"]["name"])):
         spec, name = cronjob["inputs"]["spec"], cronjob["inputs"]["metadata"]["name"]
-        if True:
-            deadline = int(spec["jobTemplate"]["spec"]["activeDeadlineSeconds"]) // 60
-            rows.append(
-                (
-                    CRONJOB_ROLES[name],
-                    cronjob["name"],
-                    f"{spec['schedule']} {spec['timeZone']}, deadline {deadline} min",
-                )
-            )
+        deadline = int(spec["jobTemplate"]["spec"]["activeDeadlineSeconds"]) // 60
+        rows.append(
+            (CRONJOB_ROLES[name], cronjob["name"], f"{spec['schedule']} {spec['timeZone']}, deadline {deadline} min")
+        )
     return rows
 
 

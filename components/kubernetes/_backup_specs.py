@@ -57,17 +57,21 @@ UPLOAD_SCRIPT = f"""set -euo pipefail
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 key="$PREFIX/$stamp.dump"
 mkfifo {SHARED}/dump.fifo
+# The read end first: if this script dies before the stream starts (credentials, KMS, the
+# network), the dump's tee gets SIGPIPE at once instead of blocking on open for the whole
+# deadline while pg_dump holds its snapshot on RDS.
+exec 3< {SHARED}/dump.fifo
+upload_id=
 upload_id=$(aws s3api create-multipart-upload --bucket "$BUCKET" --key "$key" --query UploadId --output text)
 done=false
 abort() {{
   if [ "$done" != true ]; then
-    aws s3api abort-multipart-upload --bucket "$BUCKET" --key "$key" --upload-id "$upload_id" || true
+    [ -z "$upload_id" ] || aws s3api abort-multipart-upload --bucket "$BUCKET" --key "$key" --upload-id "$upload_id" || true
   fi
 }}
 trap abort EXIT
 part=1
 printf '{{"Parts":[' > {SHARED}/parts.json
-exec 3< {SHARED}/dump.fifo
 while :; do
   dd bs=1M count="$PART_MIB" iflag=fullblock status=none <&3 > {SHARED}/part
   [ -s {SHARED}/part ] || break
@@ -86,21 +90,25 @@ if [ "$status" != 0 ] || [ "$part" -eq 1 ]; then
   echo "pg_dump failed (status $status, $((part - 1)) parts read): upload aborted" >&2
   exit 1
 fi
-aws s3api complete-multipart-upload --bucket "$BUCKET" --key "$key" --upload-id "$upload_id" \\
-  --multipart-upload file://{SHARED}/parts.json --if-none-match '*' > /dev/null
-done=true
+# The checksum before the dump: a dump is never visible without its checksum (the drill takes the
+# newest .dump and checks it), while a stray checksum without a dump is ignored.
 printf '%s  %s\\n' "$(cat {SHARED}/dump.sha256)" "$stamp.dump" > {SHARED}/checksum
 aws s3api put-object --bucket "$BUCKET" --key "$key.sha256" --body {SHARED}/checksum \\
   --content-type text/plain --if-none-match '*' > /dev/null
+aws s3api complete-multipart-upload --bucket "$BUCKET" --key "$key" --upload-id "$upload_id" \\
+  --multipart-upload file://{SHARED}/parts.json --if-none-match '*' > /dev/null
+done=true
 echo "uploaded s3://$BUCKET/$key in $((part - 1)) parts, sha256 $(cat {SHARED}/dump.sha256)"
 """
 
 # Keys are UTC timestamps, so the greatest key is the newest dump.
 FETCH_SCRIPT = f"""set -euo pipefail
 mkdir -p {SCRATCH}/dump
-key=$(aws s3api list-objects-v2 --bucket "$BUCKET" --prefix "$PREFIX/" --output text \\
-  --query "sort_by(Contents[?ends_with(Key, '.dump')] || \\`[]\\`, &Key)[-1].Key")
-if [ -z "$key" ] || [ "$key" = None ]; then echo "no dump under s3://$BUCKET/$PREFIX/" >&2; exit 1; fi
+# JSON output: the CLI applies --query to the merged pages (text output applies it per page of
+# 1,000 keys), so the newest key is one key however many dumps the prefix holds.
+key=$(aws s3api list-objects-v2 --bucket "$BUCKET" --prefix "$PREFIX/" --output json \\
+  --query "sort_by(Contents[?ends_with(Key, '.dump')] || \\`[]\\`, &Key)[-1].Key" | tr -d '"')
+if [ -z "$key" ] || [ "$key" = null ] || [ "$key" = None ]; then echo "no dump under s3://$BUCKET/$PREFIX/" >&2; exit 1; fi
 aws s3 cp --only-show-errors "s3://$BUCKET/$key" {DUMP_FILE}
 aws s3 cp --only-show-errors "s3://$BUCKET/$key.sha256" {DUMP_FILE}.sha256
 echo "$(cut -d' ' -f1 {DUMP_FILE}.sha256)  {DUMP_FILE}" | sha256sum -c -
