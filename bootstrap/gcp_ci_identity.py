@@ -65,7 +65,8 @@ class _Account:
     description: str
     roles: dict[str, str]
     projects: list[str] = field(default_factory=list)
-    members: list[pulumi.Input[str]] = field(default_factory=list)
+    members: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Stable key -> a principal that may impersonate the account (its child is named by the key)."""
 
 
 class GcpCiIdentity(pulumi.ComponentResource):
@@ -129,7 +130,7 @@ class GcpCiIdentity(pulumi.ComponentResource):
                 description=f"pulumi up of stack {environment} from its GitHub environment",
                 roles=DEPLOY_ROLES,
                 projects=[project],
-                members=[principal_set("environment", environment)],
+                members={f"environment-{environment}": principal_set("environment", environment)},
             )
             for environment, project in args.environments.items()
         ]
@@ -140,7 +141,7 @@ class GcpCiIdentity(pulumi.ComponentResource):
                 description="pulumi preview of a pull request (read-only)",
                 roles=PREVIEW_ROLES,
                 projects=projects,
-                members=[principal(f"repo:{args.repository}:pull_request")],
+                members={"pull-request": principal(f"repo:{args.repository}:pull_request")},
             )
         )
         accounts.append(
@@ -150,7 +151,7 @@ class GcpCiIdentity(pulumi.ComponentResource):
                 description="nightly pulumi preview --refresh of every stack (read-only)",
                 roles=DRIFT_ROLES,
                 projects=projects,
-                members=[principal(f"repo:{args.repository}:ref:refs/heads/main")],
+                members={"main-branch": principal(f"repo:{args.repository}:ref:refs/heads/main")},
             )
         )
         emails: dict[str, pulumi.Output[str]] = {}
@@ -191,9 +192,9 @@ class GcpCiIdentity(pulumi.ComponentResource):
                     opts=child,
                 )
         # Who may impersonate the account: only the tokens selected above.
-        for index, member in enumerate(account.members):
+        for member_key, member in account.members.items():
             gcp.serviceaccount.IAMMember(
-                f"{name}-{account.key}-workload-identity-{index}",
+                f"{name}-{account.key}-workload-identity-{member_key}",
                 service_account_id=service_account.name,
                 role=WORKLOAD_IDENTITY_USER,
                 member=member,
