@@ -3,8 +3,9 @@
 # (ruff format + check), type-check (pyright) and run every test (pytest), stopping at the first
 # that fails; `make lint`, `make typecheck` and `make pytest` run one step, `make format` fixes
 # what lint reports.
-# `make plan STACK=prod [DIFF=old/inventory.json]`: the offline plan. `make bench`: the prod
-# plan against its floor.
+# `make plan STACK=prod [DIFF=old/inventory.json]`: the offline plan (with its diagram and report,
+# and Graphviz installed where missing). `make diagram`: redraw docs/architecture-prod.svg, the
+# picture the README shows. `make bench`: the prod plan against its floor.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -12,7 +13,7 @@ STACK ?= dev
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: test lint format typecheck pytest prometheus-tools plan bench schema clean
+.PHONY: test lint format typecheck pytest prometheus-tools graphviz plan diagram bench schema clean
 
 # Reinstall whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -44,6 +45,14 @@ prometheus-tools:
 			prometheus prometheus-alertmanager; \
 	fi
 
+# The plan draws the platform with the `diagrams` package, which runs Graphviz's `dot` (Debian's
+# graphviz package): installed only where `dot` is missing, like the tools above.
+graphviz:
+	@if ! command -v dot >/dev/null; then \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends graphviz; \
+	fi
+
 test: lint typecheck pytest
 
 # Check mode only: CI fails on unformatted code or a lint finding. `make format` fixes both.
@@ -58,11 +67,16 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m pyright
 
-pytest: $(STAMP) $(NODE_STAMP) prometheus-tools
+pytest: $(STAMP) $(NODE_STAMP) prometheus-tools graphviz
 	$(PY) -m pytest
 
-plan: $(STAMP)
+plan: $(STAMP) graphviz
 	$(PY) -m tools.plan $(STACK) $(if $(DIFF),--diff $(DIFF))
+
+# Commit the result: tests/test_architecture.py fails while the committed picture's graph differs
+# from what the program would draw.
+diagram: $(STAMP) graphviz
+	$(PY) -m tools.diagram prod
 
 # The prod plan against its floor (SDK imports + a bare replay), alternately, 3 runs each.
 bench: $(STAMP)

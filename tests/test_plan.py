@@ -2,6 +2,7 @@
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +47,9 @@ def test_plan_writes_a_complete_inventory(tmp_path, synthed):
     rest = context.written[len(files) :]
     manifests = [p for p in rest if (tmp_path / "prod" / "manifests") in p.parents]
     charts = [p for p in rest if (tmp_path / "prod" / "charts") in p.parents]
-    assert len(manifests) + len(charts) == len(rest)
+    drawing = [tmp_path / "prod" / f"architecture.{suffix}" for suffix in ("svg", "png", "dot")]
+    assert rest[len(manifests) + len(charts) :] == drawing
+    assert context.diagram == drawing[0]
     helm = [r for r in expected.resources if r.type.startswith("kubernetes:helm.sh/")]
     kubernetes_objects = [r for r in expected.resources if r.type.startswith("kubernetes:") and r not in helm]
     assert len(manifests) == len(kubernetes_objects) > 0
@@ -211,7 +214,8 @@ def test_make_plan_entry_point_runs_end_to_end(tmp_path, synthed):
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
-        env={"COLUMNS": "200", "PATH": ""},
+        # Nothing on the PATH but Graphviz, which draws the diagram.
+        env={"COLUMNS": "200", "PATH": str(Path(shutil.which("dot") or "dot").parent)},
     )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "staging" / "inventory.json").read_text())["resourceCount"] == len(
@@ -219,6 +223,14 @@ def test_make_plan_entry_point_runs_end_to_end(tmp_path, synthed):
     )
     quotas = json.loads((tmp_path / "staging" / "quotas.json").read_text())
     assert quotas["stack"] == "staging" and "quotas the first pulumi up needs" in result.stdout
+    assert f"diagram: {tmp_path / 'staging' / 'architecture.svg'}" in result.stdout
+
+
+def test_plan_without_graphviz_says_how_to_get_it(tmp_path, synthed, monkeypatch, capsys):
+    monkeypatch.setattr("tools.diagram.shutil.which", lambda _: None)
+    monkeypatch.setattr("tools.plan.synth", lambda stack: synthed(stack))
+    assert main(["dev", "--out", str(tmp_path)]) == 2
+    assert "Graphviz's `dot` is not installed: run `make graphviz`" in capsys.readouterr().out
 
 
 def test_the_benchs_floor_finds_an_sdk_class_for_every_type_the_stacks_register(synthed):

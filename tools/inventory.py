@@ -3,6 +3,12 @@
 The inventory is deterministic (sorted by URN, no timestamps, mock ids derived from
 names), so diffing two plans shows only what the code or config changed. Secret values
 are masked before anything is written.
+
+Each resource also carries `outputs`: what the (mock) provider computed beyond the inputs
+(an Elastic IP's `publicIp`, an address's `address`, a bucket's name), so a reader such as the
+architecture diagram (tools/architecture.py) can join a value one resource uses (a pool's
+origin address) to the resource that holds it. Outputs the resource declares secret are masked;
+the diff ignores outputs (they are mock values, not what the program asks for).
 """
 
 from dataclasses import dataclass, field
@@ -38,6 +44,16 @@ def mask_secrets(value: Any) -> Any:
     return value
 
 
+def _computed_outputs(resource: Registration) -> dict[str, Any]:
+    """Outputs the provider computed (not echoed inputs), secret ones masked."""
+    secret = set(resource.additional_secret_outputs)
+    return {
+        key: MASK if key in secret else mask_secrets(value)
+        for key, value in sorted(resource.outputs.items())
+        if key != "id" and (key not in resource.inputs or resource.inputs[key] != value)
+    }
+
+
 def _resource_entry(resource: Registration) -> dict[str, Any]:
     return {
         "urn": resource.urn,
@@ -57,6 +73,7 @@ def _resource_entry(resource: Registration) -> dict[str, Any]:
         "additionalSecretOutputs": resource.additional_secret_outputs,
         "customTimeouts": resource.custom_timeouts,
         "inputs": mask_secrets(resource.inputs),
+        "outputs": _computed_outputs(resource),
     }
 
 

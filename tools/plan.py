@@ -22,6 +22,11 @@ prints the violations, writes `build/<stack>/policy-report.json`, and exits 1 wh
 mandatory violation exists, as `pulumi preview --policy-pack policy` would fail (or a capacity
 check fails).
 
+It draws the platform from the inventory (tools/architecture.py, tools/diagram.py):
+`build/<stack>/architecture.svg`, `.png` and the DOT source `.dot`; and it gathers a reviewer's
+page, `build/<stack>/report.html` (tools/report.py): the diagram, the tables above, the policy
+findings and, with `--diff`, the changes. It ends by printing where both are.
+
 It writes every Kubernetes object the program registers to
 `build/<stack>/manifests/<cluster>/<namespace or _cluster>/<kind>-<name>.yaml`
 (tools/manifests.py) and prints, per cluster, its namespaces, Helm charts and objects by kind.
@@ -44,9 +49,11 @@ from rich.text import Text
 
 from policy.runner import config_file_for, evaluate, load_policy_config
 from tools import manifests
+from tools.architecture import build_architecture
 from tools.backups_report import backups_table
 from tools.capacity import capacity_report, stack_config
 from tools.capacity_report import capacity_tables
+from tools.diagram import GraphvizMissing, draw
 from tools.inventory import InventoryDiff, build_inventory, diff_inventories
 from tools.quotas import quotas_report
 from tools.synth import PROJECT_ROOT, SynthError, SynthResult, synth
@@ -66,6 +73,10 @@ class PlanContext:
     """Set by a step that must fail the plan (a mandatory policy violation, a capacity check)."""
     failures: list[str] = field(default_factory=list)
     """What failed it, one phrase per step (`mandatory policy violations`)."""
+    diff: InventoryDiff | None = None
+    """The changes against the previous inventory, when the plan was given one (`--diff`)."""
+    diagram: Path | None = None
+    report: Path | None = None
 
 
 def write_inventory(context: PlanContext) -> None:
@@ -215,6 +226,21 @@ def render_manifests(context: PlanContext) -> None:
         context.console.print(table)
 
 
+def draw_architecture(context: PlanContext) -> None:
+    """The platform drawn from the inventory: architecture.svg, .png and the DOT source."""
+    architecture = build_architecture(context.inventory)
+    dot_path = context.out_dir / "architecture.dot"
+    dot_path.write_text(draw(architecture, context.out_dir))
+    context.diagram = context.out_dir / "architecture.svg"
+    context.written += [context.diagram, context.out_dir / "architecture.png", dot_path]
+    context.console.print(
+        f"architecture: {len(architecture.boxes)} boxes, {len(architecture.nodes)} nodes, "
+        f"{len(architecture.edges)} edges"
+    )
+    for note in architecture.unmatched:
+        context.console.print(Text(f"not drawn: {note}", style="yellow"))
+
+
 def print_backups(context: PlanContext) -> None:
     """RDS's backup retention and DR-region copy, Redis's snapshots, the bucket's lifecycle, the dump jobs."""
     context.console.print(backups_table(context.stack, context.inventory))
@@ -228,6 +254,7 @@ PLAN_STEPS: list[Callable[[PlanContext], None]] = [
     check_capacity,
     check_policies,
     render_manifests,
+    draw_architecture,
 ]
 
 
@@ -270,11 +297,13 @@ def run_plan(
     context = PlanContext(
         stack=stack, out_dir=out_root / stack, console=console, result=result, inventory=build_inventory(result)
     )
+    if previous is not None:
+        context.diff = diff_inventories(previous, context.inventory)
     context.out_dir.mkdir(parents=True, exist_ok=True)
     for step in PLAN_STEPS:
         step(context)
-    if previous is not None:
-        print_diff(diff_inventories(previous, context.inventory), console)
+    if context.diff is not None:
+        print_diff(context.diff, console)
     grouped = {"Kubernetes manifests": context.out_dir / "manifests", "chart values": context.out_dir / "charts"}
     in_group = {label: [p for p in context.written if directory in p.parents] for label, directory in grouped.items()}
     for path in context.written:
@@ -283,6 +312,10 @@ def run_plan(
     for label, paths in in_group.items():
         if paths:
             console.print(f"wrote {len(paths)} {label} under {grouped[label]}")
+    if context.diagram:
+        console.print(f"[bold]diagram:[/] {context.diagram} (and {context.diagram.with_suffix('.png').name})")
+    if context.report:
+        console.print(f"[bold]report:[/] {context.report}")
     return context
 
 
@@ -298,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         context = run_plan(args.stack, args.out, args.diff, console)
-    except (FileNotFoundError, ValueError) as error:  # no stack file, an inventory of another stack, bad policy config
+    # No stack file, an inventory of another stack, bad policy config, no Graphviz.
+    except (FileNotFoundError, ValueError, GraphvizMissing) as error:
         console.print(f"[red]{error}[/]")
         return 2
     except SynthError as error:

@@ -1,0 +1,214 @@
+"""Draw an `Architecture` (tools/architecture.py) with the `diagrams` package over Graphviz.
+
+`draw(architecture, out_dir)` writes `architecture.svg` and `architecture.png` (Graphviz's `dot`
+lays them out; Debian's `graphviz` package, which `make` installs where missing) and returns
+the DOT source. Node ids are the architecture's keys and boxes are named by their labels, so
+the same inventory always gives the same drawing, and `graph_of_svg` can read the graph back
+out of a committed SVG (`make diagram` writes docs/architecture-prod.svg; a test compares
+its graph, not its pixels, with what the program would draw now).
+
+Graphviz writes each icon as a reference to a PNG file inside the installed `diagrams` package;
+the SVG is rewritten with those icons inlined as data URIs, so the file shows its icons
+wherever it is opened (GitHub renders an SVG in an <img>, which loads nothing external).
+"""
+
+import base64
+import re
+import shutil
+from dataclasses import dataclass
+from html import unescape
+from pathlib import Path
+from xml.etree import ElementTree
+
+from diagrams import Cluster, Diagram, Edge, Node
+from diagrams.aws.compute import ECR, EC2AutoScaling, EC2ElasticIpAddress
+from diagrams.aws.database import ElasticacheForRedis, RDSPostgresqlInstance
+from diagrams.aws.network import VpnGateway
+from diagrams.aws.security import KMS, SecretsManager
+from diagrams.aws.storage import S3
+from diagrams.elastic.elasticsearch import Elasticsearch
+from diagrams.gcp.compute import ComputeEngine
+from diagrams.gcp.database import SQL
+from diagrams.gcp.devtools import ContainerRegistry
+from diagrams.gcp.network import VPN, ExternalIpAddresses
+from diagrams.gcp.security import KeyManagementService, SecretManager
+from diagrams.generic.network import Router
+from diagrams.k8s.compute import Cronjob, Deploy
+from diagrams.onprem.monitoring import Prometheus
+from diagrams.onprem.network import Istio
+from diagrams.saas.cdn import Cloudflare
+
+from tools.architecture_model import Architecture, Box
+
+# The clouds' own icons, per node kind of tools/architecture.py. Artifact Registry has no icon
+# of its own in `diagrams` 0.25; Container Registry's is its predecessor's.
+ICONS: dict[str, type[Node]] = {
+    "cloudflare-lb": Cloudflare,
+    "cloudflare-pool": Router,
+    "aws-address": EC2ElasticIpAddress,
+    "gcp-address": ExternalIpAddresses,
+    "node-group": EC2AutoScaling,
+    "node-pool": ComputeEngine,
+    "workload": Deploy,
+    "gateway": Istio,
+    "monitoring": Prometheus,
+    "logging": Elasticsearch,
+    "backups": Cronjob,
+    "rds": RDSPostgresqlInstance,
+    "redis": ElasticacheForRedis,
+    "vpn-gateway": VpnGateway,
+    "ecr": ECR,
+    "kms": KMS,
+    "secrets-manager": SecretsManager,
+    "s3": S3,
+    "cloud-sql": SQL,
+    "gcp-vpn": VPN,
+    "artifact-registry": ContainerRegistry,
+    "cloud-kms": KeyManagementService,
+    "secret-manager": SecretManager,
+}
+EDGE_COLOURS = {
+    "steering": "#F38020",  # Cloudflare orange
+    "origin": "#F38020",
+    "ingress": "#466BB0",  # Istio blue
+    "replication": "#1E7E34",
+    "vpn": "#6F42C1",
+    "metrics": "#E6522C",  # Prometheus orange-red
+    "backup": "#1E7E34",
+    "placement": "#7B8894",
+}
+GRAPH = {
+    "pad": "0.4",
+    "nodesep": "0.9",
+    "ranksep": "1.1",
+    "fontsize": "20",
+    # Straight segments keep edge labels next to their edge; orthogonal routing drops them.
+    "splines": "spline",
+    "compound": "true",
+}
+# The library's fixed-size icon nodes (labels below the icon); room between them for the labels.
+NODE = {"fontsize": "11"}
+EDGE = {"fontsize": "10"}
+
+
+class GraphvizMissing(RuntimeError):
+    """`dot` is not on the PATH."""
+
+
+@dataclass(frozen=True)
+class DrawnGraph:
+    """A drawing's graph as read back from its SVG: what the comparison with a fresh drawing uses."""
+
+    boxes: frozenset[str]
+    """Box labels."""
+    nodes: frozenset[tuple[str, str]]
+    """(key, label with its lines joined by " / ")."""
+    edges: frozenset[tuple[str, str, str]]
+    """(source key, target key, label)."""
+
+
+def draw(architecture: Architecture, out_dir: Path, basename: str = "architecture") -> str:
+    """Write `<basename>.svg` and `<basename>.png` under out_dir; return the DOT source."""
+    if shutil.which("dot") is None:
+        raise GraphvizMissing("Graphviz's `dot` is not installed: run `make graphviz` (Debian package graphviz)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / basename
+    title = f"{architecture.stack}: the platform as the program registers it"
+    diagram = Diagram(
+        title, filename=str(target), outformat=["svg", "png"], show=False, direction="LR",
+        graph_attr=GRAPH, node_attr=NODE, edge_attr=EDGE,
+    )  # fmt: skip
+    with diagram:
+        drawn = {}
+        for box in (b for b in architecture.boxes if b.parent is None):
+            _draw_box(architecture, box, drawn)
+        for node in (n for n in architecture.nodes if n.box is None):
+            drawn[node.key] = ICONS[node.kind](node.label, nodeid=node.key)
+        for edge in architecture.edges:
+            style = "dashed" if edge.dashed else ""
+            colour = EDGE_COLOURS.get(edge.kind, "")
+            source = drawn[edge.source]
+            source.connect(drawn[edge.target], Edge(source, forward=True, label=edge.label, color=colour, style=style))
+        dot_source = diagram.dot.source
+    svg = target.with_suffix(".svg")
+    svg.write_text(inline_icons(svg.read_text()))
+    return dot_source
+
+
+def _draw_box(architecture: Architecture, box: Box, drawn: dict[str, Node]) -> None:
+    with Cluster(box.label):
+        for node in (n for n in architecture.nodes if n.box == box.key):
+            drawn[node.key] = ICONS[node.kind](node.label, nodeid=node.key)
+        for child in (b for b in architecture.boxes if b.parent == box.key):
+            _draw_box(architecture, child, drawn)
+
+
+IMAGE_HREF = re.compile(r'xlink:href="([^"]+\.png)"')
+
+
+def inline_icons(svg: str) -> str:
+    """Replace each icon's file path with the icon itself, as a data URI."""
+
+    def inline(match: re.Match[str]) -> str:
+        data = base64.b64encode(Path(unescape(match.group(1))).read_bytes()).decode()
+        return f'xlink:href="data:image/png;base64,{data}"'
+
+    return IMAGE_HREF.sub(inline, svg)
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def graph_of_svg(svg: str) -> DrawnGraph:
+    """Boxes, nodes and edges of an SVG that `draw` wrote (Graphviz names each group in its <title>)."""
+    root = ElementTree.fromstring(svg)
+    boxes, nodes, edges = set(), set(), set()
+    for group in root.iter(f"{SVG}g"):
+        kind = group.get("class")
+        title = group.findtext(f"{SVG}title") or ""
+        texts = " / ".join(t.text or "" for t in group.iter(f"{SVG}text"))
+        if kind == "cluster":
+            boxes.add(texts)
+        elif kind == "node":
+            nodes.add((title, texts))
+        elif kind == "edge":
+            source, _, target = title.partition("->")
+            edges.add((source, target, texts))
+    return DrawnGraph(frozenset(boxes), frozenset(nodes), frozenset(edges))
+
+
+def graph_of(architecture: Architecture) -> DrawnGraph:
+    """The graph `draw` would write for `architecture`, in `graph_of_svg`'s terms."""
+    return DrawnGraph(
+        frozenset(b.label for b in architecture.boxes),
+        frozenset((n.key, n.label.replace("\n", " / ")) for n in architecture.nodes),
+        frozenset((e.source, e.target, e.label) for e in architecture.edges),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tools.diagram [STACK] [--out FILE]` (`make diagram`): the stack's drawing as an SVG,
+    by default docs/architecture-<stack>.svg, the picture the README shows."""
+    import argparse
+    import tempfile
+
+    from tools.architecture import build_architecture
+    from tools.inventory import build_inventory
+    from tools.synth import PROJECT_ROOT, synth
+
+    parser = argparse.ArgumentParser(prog="python -m tools.diagram", description=main.__doc__)
+    parser.add_argument("stack", nargs="?", default="prod", help="stack to draw (default: prod)")
+    parser.add_argument("--out", type=Path, help="SVG to write (default: docs/architecture-<stack>.svg)")
+    args = parser.parse_args(argv)
+    out = args.out or PROJECT_ROOT / "docs" / f"architecture-{args.stack}.svg"
+    architecture = build_architecture(build_inventory(synth(args.stack)))
+    with tempfile.TemporaryDirectory() as scratch:
+        draw(architecture, Path(scratch))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(scratch) / "architecture.svg", out)
+    print(f"wrote {out}: {len(architecture.nodes)} nodes, {len(architecture.edges)} edges")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
