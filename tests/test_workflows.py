@@ -33,6 +33,7 @@ PINS = {
     "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
     "actions/github-script": ("ed597411d8f924073f98dfc5c65a23a2325f34cd", "v8.0.0"),
     "google-github-actions/setup-gcloud": ("aa5489c8933f4cc7a4f7d45035b3b1440c9c10db", "v3.0.1"),
+    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
 }
 SEVERITIES = ["Informational", "Low", "Medium", "High"]
 
@@ -239,6 +240,40 @@ def test_pull_requests_test_first_then_preview_every_stack_and_comment_once_per_
     assert step["with"]["command"] == "preview"
     assert step["with"]["comment-on-pr"] is True
     assert step["with"]["edit-pr-comment"] is True
+
+
+def test_each_preview_attaches_its_stacks_report_and_diagram_and_links_them_from_its_comment():
+    preview = jobs("pull-request.yml")["preview"]
+    steps = preview["steps"]
+    (pulumi,) = steps_using(preview, "pulumi/actions")
+    (plan,) = [s for s in steps if "make plan" in s.get("run", "")]
+    report, diagram = steps_using(preview, "actions/upload-artifact")
+    (link,) = steps_using(preview, "actions/github-script")
+    # The plan runs after the preview, even when it failed, and the links come last.
+    assert steps.index(pulumi) < steps.index(plan) < steps.index(report) < steps.index(diagram) < steps.index(link)
+    assert plan["if"] == report["if"] == diagram["if"] == "${{ !cancelled() }}"
+    assert plan["env"] == {"STACK": "${{ matrix.stack }}"}
+    run = plan["run"].splitlines()
+    assert run[1] == 'make plan STACK="$STACK" || status=$?' and run[-1] == 'exit "$status"'
+    # The plan writes build/<stack>/report.html and architecture.svg (tools/plan.py); each is
+    # attached under a name of its stack, unzipped, and a missing one fails the step.
+    assert 'cp "build/$STACK/report.html" "build/report-$STACK.html"' in run
+    assert 'cp "build/$STACK/architecture.svg" "build/architecture-$STACK.svg"' in run
+    for step, path in (
+        (report, "build/report-${{ matrix.stack }}.html"),
+        (diagram, "build/architecture-${{ matrix.stack }}.svg"),
+    ):
+        assert step["with"]["path"] == path
+        assert step["with"]["archive"] is False and step["with"]["if-no-files-found"] == "error"
+    assert link["env"]["REPORT_URL"] == f"${{{{ steps.{report['id']}.outputs.artifact-url }}}}"
+    assert link["env"]["DIAGRAM_URL"] == f"${{{{ steps.{diagram['id']}.outputs.artifact-url }}}}"
+    # The comment it edits is pulumi/actions' for this project and stack.
+    project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())["name"]
+    script = link["with"]["script"]
+    assert f"const heading = `#### :tropical_drink: \\`preview\\` on {project}/${{STACK}}`;" in script
+    assert "<summary>Pulumi report</summary>" in script
+    assert "[report](${REPORT_URL})" in script and "[architecture diagram](${DIAGRAM_URL})" in script
+    assert preview["permissions"]["pull-requests"] == "write"
 
 
 def test_deploys_go_dev_then_staging_then_prod_each_in_its_environment():
