@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tools.architecture import build_architecture
-from tools.architecture_model import Architecture
+from tools.architecture_model import Architecture, Box
 from tools.capacity import stack_config
 from tools.diagram import draw, graph_of, graph_of_svg, inline_icons
 from tools.inventory import build_inventory
@@ -90,7 +90,9 @@ def test_every_data_store_pool_and_balancer_is_a_node(synthed, architecture, sta
         assert {n.key for n in drawing.of_kind(kind)} == {r.name for r in registered}
     # Registries and key management are one node per cloud with their count.
     assert drawing.node("aws-ecr").label == f"ECR\n{len(result.of_type('aws:ecr/repository:Repository'))} repositories"
-    assert len(drawing.node("aws-kms").urns) == len(result.of_type("aws:kms/key:Key"))
+    keys = result.of_type("aws:kms/key:Key")
+    assert drawing.node("aws-kms").label == f"KMS\n{len(keys)} keys"
+    assert len(drawing.node("aws-kms").urns) == len(keys) > 1
     assert drawing.node("gcp-artifact-registry").kind == "artifact-registry"
     assert drawing.node("gcp-cloud-kms").urns == tuple(r.urn for r in result.of_type("gcp:kms/cryptoKey:CryptoKey"))
     for component, kind in (("MonitoringStack", "monitoring"), ("LoggingStack", "logging")):
@@ -127,14 +129,19 @@ def test_the_balancers_steer_as_the_stack_file_says(synthed, architecture, stack
     pool_names = {p.name.rsplit("-edge-", 1)[1]: p.name for p in result.of_type(POOL)}
     balancers = {b.inputs["name"]: b.name for b in result.of_type(LB)}
     assert set(balancers) == set(config.load_balancers)
+    pool_by_id = {p.id: p.name for p in result.of_type(POOL)}
     for hostname, balancer in config.load_balancers.items():
         steering = _targets(drawing, balancers[hostname], "steering")
+        # The pool of last resort is the first of the stack file's failover order.
+        fallback = pool_by_id[result.one(LB, balancers[hostname]).inputs["fallbackPool"]]
+        assert fallback == pool_names[balancer.pools[0]]
         if len(balancer.pools) == 1:
             # ai: the GCP pool only, for every country.
-            assert steering == {pool_names[balancer.pools[0]]: "all"}
+            assert steering == {pool_names[balancer.pools[0]]: "all, fallback"}
             continue
-        countries = {pool_names[pool]: country for country, pool in config.steering.country_pools.items()}
-        assert steering == {**countries, pool_names["split"]: "rest"}
+        expected = {pool_names[pool]: country for country, pool in config.steering.country_pools.items()}
+        expected[fallback] += ", fallback"
+        assert steering == {**expected, pool_names["split"]: "rest"}
     ai = next(b for h, b in balancers.items() if h.startswith("ai."))
     assert set(_targets(drawing, ai, "steering")) == {pool_names["gcp-secondary"]}
 
@@ -215,6 +222,44 @@ def test_an_origin_on_an_unregistered_address_is_left_out_and_reported(synthed):
     ]
 
 
+def _balancer(inventory: dict[str, Any], hostname: str) -> dict[str, Any]:
+    return next(r for r in inventory["resources"] if r["type"] == LB and r["inputs"]["name"] == hostname)
+
+
+def test_country_pools_steer_only_under_geo(synthed):
+    """Cloudflare ignores country pools unless the policy is geo (an empty one is geo when they are set)."""
+    inventory = copy.deepcopy(build_inventory(synthed("dev")))
+    pools = {r["id"]: r["name"] for r in inventory["resources"] if r["type"] == POOL}
+    apex = _balancer(inventory, "heal7-dev.com")
+    default = apex["inputs"]["defaultPools"]
+    assert apex["inputs"]["steeringPolicy"] == "geo"
+    geo = _targets(build_architecture(inventory), apex["name"], "steering")
+    assert "KR" in geo.values() or any(v.startswith("KR,") for v in geo.values())
+    apex["inputs"]["steeringPolicy"] = "off"
+    steering = _targets(build_architecture(inventory), apex["name"], "steering")
+    assert steering[pools[default[0]]] == "all"
+    assert all(steering[pools[p]].startswith("failover: ") for p in default[1:] if p != apex["inputs"]["fallbackPool"])
+    apex["inputs"]["steeringPolicy"] = "random"  # spreads over every default pool
+    drawing = build_architecture(inventory)
+    assert drawing.node(apex["name"]).label == "heal7-dev.com\nrandom steering"
+    assert {pools[p] for p in default} == {
+        k for k, v in _targets(drawing, apex["name"], "steering").items() if "all" in v
+    }
+    apex["inputs"]["steeringPolicy"] = ""  # empty, with country pools set: geo
+    assert _targets(build_architecture(inventory), apex["name"], "steering") == geo
+
+
+def test_a_replica_whose_source_is_no_registered_primary_is_reported(synthed):
+    inventory = copy.deepcopy(build_inventory(synthed("dev")))
+    source = next(r for r in inventory["resources"] if r["type"].endswith(":SourceRepresentationInstance"))
+    source["inputs"]["host"] = "db.example.net"
+    drawing = build_architecture(inventory)
+    assert drawing.edges_of("replication") == []
+    assert drawing.unmatched == [
+        "heal7-dev-postgres-replica-db: its source db.example.net is no RDS instance the program registers"
+    ]
+
+
 def test_a_workload_no_group_admits_is_reported(synthed):
     inventory: dict[str, Any] = copy.deepcopy(build_inventory(synthed("dev")))
     rollout = next(r for r in inventory["resources"] if r["name"] == "heal7-dev-eks-heal7-web-main-rollout")
@@ -235,6 +280,14 @@ def test_the_drawing_svg_carries_the_graph_and_its_icons(architecture, tmp_path:
     assert all(h.startswith("data:image/png;base64,") for h in hrefs)
     assert (tmp_path / "architecture.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert all(f'"{n.key}"' in dot or f"\t{n.key} " in dot for n in drawing.nodes)
+
+
+def test_boxes_of_one_label_are_refused(architecture, tmp_path: Path):
+    drawing = copy.deepcopy(architecture("dev"))
+    first, second = drawing.boxes[0], drawing.boxes[1]
+    drawing.boxes[1] = Box(second.key, first.label, second.parent)
+    with pytest.raises(ValueError, match=f"boxes share a label, which would merge them: {re.escape(first.label)}"):
+        draw(drawing, tmp_path)
 
 
 def test_inline_icons_leaves_no_file_reference(tmp_path: Path):

@@ -209,13 +209,16 @@ def test_plan_cli_prints_config_errors_and_fails(tmp_path, capsys, monkeypatch, 
 
 
 def test_make_plan_entry_point_runs_end_to_end(tmp_path, synthed):
+    only_dot = tmp_path / "bin"
+    only_dot.mkdir()
+    (only_dot / "dot").symlink_to(shutil.which("dot") or "/usr/bin/dot")
     result = subprocess.run(
         [sys.executable, "-m", "tools.plan", "staging", "--out", str(tmp_path)],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
-        # Nothing on the PATH but Graphviz, which draws the diagram.
-        env={"COLUMNS": "200", "PATH": str(Path(shutil.which("dot") or "dot").parent)},
+        # Nothing on the PATH but Graphviz's `dot`, which draws the diagram.
+        env={"COLUMNS": "200", "PATH": str(only_dot)},
     )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "staging" / "inventory.json").read_text())["resourceCount"] == len(
@@ -227,7 +230,7 @@ def test_make_plan_entry_point_runs_end_to_end(tmp_path, synthed):
 
 
 def test_plan_without_graphviz_says_how_to_get_it(tmp_path, synthed, monkeypatch, capsys):
-    monkeypatch.setattr("tools.diagram.shutil.which", lambda _: None)
+    monkeypatch.setattr("tools.diagram.graphviz_dot", lambda: None)
     monkeypatch.setattr("tools.plan.synth", lambda stack: synthed(stack))
     assert main(["dev", "--out", str(tmp_path)]) == 2
     assert "Graphviz's `dot` is not installed: run `make graphviz`" in capsys.readouterr().out

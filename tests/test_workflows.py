@@ -259,12 +259,15 @@ def test_each_preview_attaches_its_stacks_report_and_diagram_and_links_them_from
     # attached under a name of its stack, unzipped, and a missing one fails the step.
     assert 'cp "build/$STACK/report.html" "build/report-$STACK.html"' in run
     assert 'cp "build/$STACK/architecture.svg" "build/architecture-$STACK.svg"' in run
-    for step, path in (
-        (report, "build/report-${{ matrix.stack }}.html"),
-        (diagram, "build/architecture-${{ matrix.stack }}.svg"),
-    ):
-        assert step["with"]["path"] == path
+    for step, name in ((report, "report-${{ matrix.stack }}.html"), (diagram, "architecture-${{ matrix.stack }}.svg")):
+        assert step["with"]["path"] == f"build/{name}"
         assert step["with"]["archive"] is False and step["with"]["if-no-files-found"] == "error"
+        # A re-run of the job replaces its artifact: `overwrite` deletes the artifact called `name`.
+        assert step["with"]["name"] == name and step["with"]["overwrite"] is True
+    # Links are appended to the preview's comment only when this push's preview wrote it.
+    assert link["env"]["PREVIEW"] == "${{ steps.preview.outcome }}" and pulumi["id"] == "preview"
+    assert "PREVIEW === 'success' && preview" in link["with"]["script"]
+    assert "c.user.login === 'github-actions[bot]'" in link["with"]["script"]
     assert link["env"]["REPORT_URL"] == f"${{{{ steps.{report['id']}.outputs.artifact-url }}}}"
     assert link["env"]["DIAGRAM_URL"] == f"${{{{ steps.{diagram['id']}.outputs.artifact-url }}}}"
     # The comment it edits is pulumi/actions' for this project and stack.

@@ -3,7 +3,7 @@ cluster with node groups, workloads and platform stacks, data stores and service
 
 from collections.abc import Mapping
 
-from tools._architecture_reads import Resource, Resources, cloud_of, schedulable_on, value
+from tools._architecture_reads import Resources, cloud_of, schedulable_on, value
 from tools.architecture_model import (
     AGGREGATES,
     APP,
@@ -24,6 +24,7 @@ from tools.architecture_model import (
     Architecture,
     Box,
     Edge,
+    Resource,
 )
 
 
@@ -52,7 +53,8 @@ def draw_cloud(resources: Resources, drawing: Architecture, cloud: str, versions
 
 
 def _count(n: int, noun: str) -> str:
-    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    # repository -> repositories, key -> keys.
+    plural = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else noun + "s"
     return f"{n} {noun if n == 1 else plural}"
 
 
@@ -83,7 +85,7 @@ def _cluster(
         )
     for app in resources.of_type(APP):
         workload = next((c for c in resources.children(app) if c["type"] in WORKLOAD_KINDS), None)
-        if workload is None or resources.cluster_of(workload) != cluster:
+        if workload is None or (resources.cluster_of(workload) or {}).get("urn") != cluster["urn"]:
             continue
         drawing.add(app["name"], _workload_label(resources, app, workload), "workload", cluster["name"], app, workload)
         pod = workload["inputs"].get("spec", {}).get("template", {}).get("spec", {})
@@ -94,7 +96,7 @@ def _cluster(
             drawing.unmatched.append(f"{app['name']}: its pods fit no node group of {name}")
     for type_token, (kind, runs) in CLUSTER_COMPONENTS.items():
         for component in resources.of_type(type_token):
-            if resources.component_cluster(component) == cluster:
+            if (resources.component_cluster(component) or {}).get("urn") == cluster["urn"]:
                 charts = [c["inputs"] for c in resources.descendants(component) if c["type"] == CHART]
                 pinned = ", ".join(f"{c.get('chart')} {c.get('version')}" for c in charts)
                 drawing.add(
@@ -110,7 +112,7 @@ def _node_group_label(group: Resource) -> str:
         return f"{group['name']}\n{', '.join(inputs.get('instanceTypes') or [])}, {size}"
     scaling, config = inputs.get("autoscaling") or {}, inputs.get("nodeConfig") or {}
     size = f"{scaling.get('minNodeCount', 0):g} to {scaling.get('maxNodeCount', 0):g} nodes per zone"
-    gpus = "".join(f" · {a.get('count', 1):g} x {a.get('type')}" for a in config.get("guestAccelerators") or [])
+    gpus = "".join(f"\n{a.get('count', 1):g} x {a.get('type')} per node" for a in config.get("guestAccelerators") or [])
     return f"{group['name']}\n{config.get('machineType', '')}, {size}{gpus}"
 
 

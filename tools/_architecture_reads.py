@@ -6,11 +6,10 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-CLUSTER_TYPES = ("aws:eks/cluster:Cluster", "gcp:container/cluster:Cluster")
+from tools.architecture_model import CLUSTER_TYPES, Resource
+
 # Managed node groups spell taint effects in the API's enum; pods tolerate the Kubernetes spelling.
 TAINT_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
-
-Resource = Mapping[str, Any]
 
 
 def cloud_of(type_token: str) -> str:
@@ -59,7 +58,7 @@ class Resources:
         provider = self.by_urn.get(resource.get("provider") or "")
         if provider is None or not provider["type"].startswith("pulumi:providers:kubernetes"):
             return None
-        return next((d for d in self.dependencies(provider) if d["type"] in CLUSTER_TYPES), None)
+        return next((d for d in self.dependencies(provider) if d["type"] in CLUSTER_TYPES.values()), None)
 
     def component_cluster(self, component: Resource) -> Resource | None:
         """The cluster a component's Kubernetes objects are applied to (None: not a Kubernetes component)."""

@@ -19,17 +19,22 @@ from tools._architecture_clouds import draw_cloud
 from tools._architecture_reads import Resources, cloud_of, value
 from tools.architecture_model import (
     ADDRESS_OUTPUT,
+    AWS_VPN_CONNECTION,
     AWS_VPN_GATEWAY,
     BUCKET,
     CLOUD_NAMES,
     CLOUD_SQL,
+    DNS_RECORD,
     GATEWAY,
     GCP_ADDRESS,
     GCP_VPN_GATEWAY,
+    GEO_POOL_KEYS,
     LB,
     MONITORING,
     POOL,
     RDS,
+    ROUTER_PEER,
+    SOURCE_REPRESENTATION,
     STEERING,
     VPN_TUNNEL,
     Architecture,
@@ -91,7 +96,8 @@ def _front_door(resources: Resources, drawing: Architecture) -> None:
     pool_by_id = {p["id"]: p for p in pools}
     for balancer in balancers:
         inputs = balancer["inputs"]
-        steering = STEERING.get(inputs.get("steeringPolicy") or "", inputs.get("steeringPolicy"))
+        policy = _steering_policy(inputs)
+        steering = STEERING.get(policy, f"{policy} steering")
         drawing.add(
             balancer["name"],
             f"{inputs.get('name', balancer['name'])}\n{steering}",
@@ -99,7 +105,7 @@ def _front_door(resources: Resources, drawing: Architecture) -> None:
             "cloudflare",
             balancer,
         )
-        for pool_id, (first, then) in _steering_roles(inputs).items():
+        for pool_id, (first, then) in _steering_roles(inputs, policy).items():
             pool = pool_by_id.get(pool_id)
             if pool is None:
                 drawing.unmatched.append(f"{balancer['name']}: pool {pool_id} is no pool the program registers")
@@ -112,25 +118,38 @@ def _percent(share: float) -> str:
     return f"{share * 100:.0f} %"
 
 
-def _steering_roles(inputs: Mapping[str, Any]) -> dict[str, tuple[list[str], list[str]]]:
-    """Per pool id: the traffic it takes first (`KR`, `rest`) and where it is only a later choice."""
+def _steering_policy(inputs: Mapping[str, Any]) -> str:
+    """Cloudflare's rule: an empty steering policy is `geo` when country, region or PoP pools are set, else `off`."""
+    policy = inputs.get("steeringPolicy") or ""
+    if policy:
+        return policy
+    return "geo" if any(inputs.get(k) for k in GEO_POOL_KEYS) else "off"
+
+
+def _steering_roles(inputs: Mapping[str, Any], policy: str) -> dict[str, tuple[list[str], list[str]]]:
+    """Per pool id: the traffic it takes first (`KR`, `rest`, `all`) and where it is only a later choice
+    (`fallback` is listed either way: the pool of last resort when every other is down)."""
     roles: dict[str, tuple[list[str], list[str]]] = {}
 
     def note(pool_id: str, first: bool, what: str) -> None:
         primary, later = roles.setdefault(pool_id, ([], []))
         (primary if first else later).append(what)
 
+    # Country, region and PoP pools steer only under `geo`; otherwise Cloudflare ignores them.
     steered = False
-    for key in ("countryPools", "regionPools", "popPools"):
+    for key in GEO_POOL_KEYS if policy == "geo" else ():
         for where, pool_ids in sorted((inputs.get(key) or {}).items()):
             steered = True
             for rank, pool_id in enumerate(pool_ids):
                 note(pool_id, rank == 0, where)
-    # Traffic no country/region/PoP rule claims goes to the default pools, in order.
+    # `off` and `geo` take the default pools in order; the other policies (random, proximity,
+    # dynamic_latency, least_*) spread over all of them.
+    spread = policy not in ("off", "geo")
     for rank, pool_id in enumerate(inputs.get("defaultPools") or []):
-        note(pool_id, rank == 0, "rest" if steered else "all")
+        note(pool_id, spread or rank == 0, "rest" if steered else "all")
     if inputs.get("fallbackPool"):
-        note(inputs["fallbackPool"], False, "fallback")
+        pool_id = inputs["fallbackPool"]
+        note(pool_id, bool(roles.get(pool_id, ([], []))[0]), "fallback")
     return roles
 
 
@@ -156,23 +175,37 @@ def _addresses(resources: Resources, drawing: Architecture, network_box: Mapping
 
 def _cross_cloud(resources: Resources, drawing: Architecture) -> None:
     aws_gateways, gcp_gateways = resources.of_type(AWS_VPN_GATEWAY), resources.of_type(GCP_VPN_GATEWAY)
+    peers = resources.of_type(ROUTER_PEER)
     for gcp_gateway in gcp_gateways:
         tunnels = [t for t in resources.of_type(VPN_TUNNEL) if gcp_gateway["urn"] in t.get("dependencies", [])]
         for aws_gateway in aws_gateways:
-            # A GCP tunnel ends on an AWS VPN connection, which ends on the AWS gateway.
-            joined = [t for t in tunnels if resources.reach(t, AWS_VPN_GATEWAY, max_hops=2) is not None]
-            if joined:
-                bgp = " · BGP" if resources.of_type("gcp:compute/routerPeer:RouterPeer") else ""
-                drawing.edges.append(
-                    Edge(aws_gateway["name"], gcp_gateway["name"], "vpn", f"HA VPN · {len(joined)} tunnels{bgp}")
-                )
+            # A GCP tunnel ends on an AWS VPN connection, which ends on this AWS gateway.
+            joined = [
+                t for t in tunnels if (resources.reach(t, AWS_VPN_GATEWAY, max_hops=2) or ({},))[0] is aws_gateway
+            ]
+            if not joined:
+                continue
+            # BGP: a Cloud Router peer on the same AWS connections as the tunnels.
+            connections = {u for t in joined for u in t.get("dependencies", [])} & {
+                c["urn"] for c in resources.of_type(AWS_VPN_CONNECTION)
+            }
+            bgp = " · BGP" if any(connections & set(p.get("dependencies", [])) for p in peers) else ""
+            drawing.edges.append(
+                Edge(aws_gateway["name"], gcp_gateway["name"], "vpn", f"HA VPN · {len(joined)} tunnels{bgp}")
+            )
+    # Replication, joined by values: the replica names its source representation, whose host is
+    # RDS's address or a CNAME of it.
+    sources = {value(s, "name"): s for s in resources.of_type(SOURCE_REPRESENTATION)}
+    cnames = {value(r, "name"): r["inputs"].get("content") for r in resources.of_type(DNS_RECORD)}
+    primaries = {value(db, "address"): db for db in resources.of_type(RDS)}
     for replica in resources.of_type(CLOUD_SQL):
-        found = resources.reach(replica, RDS)
-        if found is not None:
-            source, via = found
-            hosts = [h for h in (r["inputs"].get("host") for r in via) if h]
-            label = "replication" + (f" from {hosts[0]}" if hosts else "")
-            drawing.edges.append(Edge(source["name"], replica["name"], "replication", label))
+        source = sources.get(replica["inputs"].get("masterInstanceName"))
+        host = (source or {}).get("inputs", {}).get("host")
+        primary = primaries.get(host) or primaries.get(cnames.get(host))
+        if primary is not None:
+            drawing.edges.append(Edge(primary["name"], replica["name"], "replication", f"replication from {host}"))
+        elif source is not None:
+            drawing.unmatched.append(f"{replica['name']}: its source {host} is no RDS instance the program registers")
     # Grafana on one cluster reads the other cloud's Prometheus on a reserved internal address: the
     # stack that runs in the address's cloud serves it, any other stack naming it reads it.
     internal = [a for a in resources.of_type(GCP_ADDRESS) if a["inputs"].get("addressType") == "INTERNAL"]

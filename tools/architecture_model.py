@@ -3,9 +3,12 @@
 tools/architecture.py builds it from a plan's inventory; tools/diagram.py draws it.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from tools._architecture_reads import Resource
+Resource = Mapping[str, Any]
+"""One resource of the inventory (tools/inventory.py)."""
 
 LB = "cloudflare:index/loadBalancer:LoadBalancer"
 POOL = "cloudflare:index/loadBalancerPool:LoadBalancerPool"
@@ -22,6 +25,11 @@ BUCKET = "aws:s3/bucket:Bucket"
 AWS_VPN_GATEWAY = "aws:ec2/vpnGateway:VpnGateway"
 GCP_VPN_GATEWAY = "gcp:compute/haVpnGateway:HaVpnGateway"
 VPN_TUNNEL = "gcp:compute/vPNTunnel:VPNTunnel"
+AWS_VPN_CONNECTION = "aws:ec2/vpnConnection:VpnConnection"
+ROUTER_PEER = "gcp:compute/routerPeer:RouterPeer"
+SOURCE_REPRESENTATION = "gcp:sql/sourceRepresentationInstance:SourceRepresentationInstance"
+DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
+GEO_POOL_KEYS = ("countryPools", "regionPools", "popPools")
 APP = "platform:kubernetes:AppDeployment"
 WORKLOAD_KINDS = ("kubernetes:apps/v1:Deployment", "kubernetes:argoproj.io/v1alpha1:Rollout")
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
@@ -45,7 +53,7 @@ AGGREGATES = {
     "gcp:secretmanager/secret:Secret": ("secret-manager", "Secret Manager", "secret"),
 }
 CLOUD_NAMES = {"aws": "AWS", "gcp": "GCP"}
-STEERING = {"geo": "geo steering", "off": "failover order", "": "failover order"}
+STEERING = {"geo": "geo steering", "off": "failover order"}
 
 
 @dataclass(frozen=True)

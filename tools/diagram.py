@@ -2,10 +2,12 @@
 
 `draw(architecture, out_dir)` writes `architecture.svg` and `architecture.png` (Graphviz's `dot`
 lays them out; Debian's `graphviz` package, which `make` installs where missing) and returns
-the DOT source. Node ids are the architecture's keys and boxes are named by their labels, so
-the same inventory always gives the same drawing, and `graph_of_svg` can read the graph back
-out of a committed SVG (`make diagram` writes docs/architecture-prod.svg; a test compares
-its graph, not its pixels, with what the program would draw now).
+the DOT source. Node ids are the architecture's keys, and every node, edge and box carries an
+SVG id that spells what it is (`node|<box>|<kind>|<key>`, `edge|<kind>|<style>|<from>|<to>`,
+`box|<parent>|<key>`), so the same inventory always gives the same drawing, and `graph_of_svg`
+can read the whole graph back out of a committed SVG whatever Graphviz version laid it out
+(`make diagram` writes docs/architecture-prod.svg; a test compares its graph, not its pixels,
+with what the program would draw now).
 
 Graphviz writes each icon as a reference to a PNG file inside the installed `diagrams` package;
 the SVG is rewritten with those icons inlined as data URIs, so the file shows its icons
@@ -39,6 +41,7 @@ from diagrams.onprem.network import Istio
 from diagrams.saas.cdn import Cloudflare
 
 from tools.architecture_model import Architecture, Box
+from tools.architecture_model import Node as ArchitectureNode
 
 # The clouds' own icons, per node kind of tools/architecture.py. Artifact Registry has no icon
 # of its own in `diagrams` 0.25; Container Registry's is its predecessor's.
@@ -82,63 +85,85 @@ GRAPH = {
     "nodesep": "0.9",
     "ranksep": "1.1",
     "fontsize": "20",
-    # Straight segments keep edge labels next to their edge; orthogonal routing drops them.
+    # Graphviz's orthogonal routing (the library's default) cannot place edge labels.
     "splines": "spline",
     "compound": "true",
 }
 # The library's fixed-size icon nodes (labels below the icon); room between them for the labels.
 NODE = {"fontsize": "11"}
-EDGE = {"fontsize": "10"}
+# Passed to each Edge: `diagrams.Edge` sets its own font size on every edge, over edge_attr.
+EDGE_FONT_SIZE = "10"
 
 
 class GraphvizMissing(RuntimeError):
     """`dot` is not on the PATH."""
 
 
+def graphviz_dot() -> str | None:
+    """Where Graphviz's `dot` is, if installed."""
+    return shutil.which("dot")
+
+
 @dataclass(frozen=True)
 class DrawnGraph:
     """A drawing's graph as read back from its SVG: what the comparison with a fresh drawing uses."""
 
-    boxes: frozenset[str]
-    """Box labels."""
-    nodes: frozenset[tuple[str, str]]
-    """(key, label with its lines joined by " / ")."""
-    edges: frozenset[tuple[str, str, str]]
-    """(source key, target key, label)."""
+    boxes: frozenset[tuple[str, str, str]]
+    """(key, enclosing box key or "", label)."""
+    nodes: frozenset[tuple[str, str, str, str]]
+    """(key, box key or "", kind, label with its lines joined by " / ")."""
+    edges: frozenset[tuple[str, str, str, str, str]]
+    """(source key, target key, kind, "dashed" or "solid", label)."""
 
 
 def draw(architecture: Architecture, out_dir: Path, basename: str = "architecture") -> str:
     """Write `<basename>.svg` and `<basename>.png` under out_dir; return the DOT source."""
-    if shutil.which("dot") is None:
+    if graphviz_dot() is None:
         raise GraphvizMissing("Graphviz's `dot` is not installed: run `make graphviz` (Debian package graphviz)")
+    labels = [b.label for b in architecture.boxes]
+    # `diagrams` names a box's subgraph by its label: two boxes of one label would merge.
+    duplicated = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicated:
+        raise ValueError(f"boxes share a label, which would merge them: {', '.join(duplicated)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / basename
     title = f"{architecture.stack}: the platform as the program registers it"
     diagram = Diagram(
         title, filename=str(target), outformat=["svg", "png"], show=False, direction="LR",
-        graph_attr=GRAPH, node_attr=NODE, edge_attr=EDGE,
+        graph_attr=GRAPH, node_attr=NODE,
     )  # fmt: skip
     with diagram:
         drawn = {}
         for box in (b for b in architecture.boxes if b.parent is None):
             _draw_box(architecture, box, drawn)
         for node in (n for n in architecture.nodes if n.box is None):
-            drawn[node.key] = ICONS[node.kind](node.label, nodeid=node.key)
+            drawn[node.key] = _draw_node(node)
         for edge in architecture.edges:
-            style = "dashed" if edge.dashed else ""
-            colour = EDGE_COLOURS.get(edge.kind, "")
             source = drawn[edge.source]
-            source.connect(drawn[edge.target], Edge(source, forward=True, label=edge.label, color=colour, style=style))
+            line = Edge(
+                source, forward=True, label=edge.label, color=EDGE_COLOURS.get(edge.kind, ""),
+                style="dashed" if edge.dashed else "", fontsize=EDGE_FONT_SIZE,
+                id=f"edge|{edge.kind}|{_style(edge.dashed)}|{edge.source}|{edge.target}",
+            )  # fmt: skip
+            source.connect(drawn[edge.target], line)
         dot_source = diagram.dot.source
     svg = target.with_suffix(".svg")
     svg.write_text(inline_icons(svg.read_text()))
     return dot_source
 
 
+def _style(dashed: bool) -> str:
+    return "dashed" if dashed else "solid"
+
+
+def _draw_node(node: ArchitectureNode) -> Node:
+    return ICONS[node.kind](node.label, nodeid=node.key, id=f"node|{node.box or ''}|{node.kind}|{node.key}")
+
+
 def _draw_box(architecture: Architecture, box: Box, drawn: dict[str, Node]) -> None:
-    with Cluster(box.label):
+    with Cluster(box.label, graph_attr={"id": f"box|{box.parent or ''}|{box.key}"}):
         for node in (n for n in architecture.nodes if n.box == box.key):
-            drawn[node.key] = ICONS[node.kind](node.label, nodeid=node.key)
+            drawn[node.key] = _draw_node(node)
         for child in (b for b in architecture.boxes if b.parent == box.key):
             _draw_box(architecture, child, drawn)
 
@@ -160,29 +185,30 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def graph_of_svg(svg: str) -> DrawnGraph:
-    """Boxes, nodes and edges of an SVG that `draw` wrote (Graphviz names each group in its <title>)."""
+    """Boxes, nodes and edges of an SVG that `draw` wrote, from the ids it gave them and their texts."""
     root = ElementTree.fromstring(svg)
     boxes, nodes, edges = set(), set(), set()
     for group in root.iter(f"{SVG}g"):
-        kind = group.get("class")
-        title = group.findtext(f"{SVG}title") or ""
-        texts = " / ".join(t.text or "" for t in group.iter(f"{SVG}text"))
-        if kind == "cluster":
-            boxes.add(texts)
-        elif kind == "node":
-            nodes.add((title, texts))
-        elif kind == "edge":
-            source, _, target = title.partition("->")
-            edges.add((source, target, texts))
+        what, _, ident = (group.get("id") or "").partition("|")
+        text = " / ".join(t.text or "" for t in group.iter(f"{SVG}text"))
+        if what == "box":
+            parent, key = ident.split("|")
+            boxes.add((key, parent, text))
+        elif what == "node":
+            box, kind, key = ident.split("|")
+            nodes.add((key, box, kind, text))
+        elif what == "edge":
+            kind, style, source, target = ident.split("|")
+            edges.add((source, target, kind, style, text))
     return DrawnGraph(frozenset(boxes), frozenset(nodes), frozenset(edges))
 
 
 def graph_of(architecture: Architecture) -> DrawnGraph:
     """The graph `draw` would write for `architecture`, in `graph_of_svg`'s terms."""
     return DrawnGraph(
-        frozenset(b.label for b in architecture.boxes),
-        frozenset((n.key, n.label.replace("\n", " / ")) for n in architecture.nodes),
-        frozenset((e.source, e.target, e.label) for e in architecture.edges),
+        frozenset((b.key, b.parent or "", b.label) for b in architecture.boxes),
+        frozenset((n.key, n.box or "", n.kind, n.label.replace("\n", " / ")) for n in architecture.nodes),
+        frozenset((e.source, e.target, e.kind, _style(e.dashed), e.label) for e in architecture.edges),
     )
 
 
