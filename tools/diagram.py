@@ -20,6 +20,7 @@ import shutil
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 from diagrams import Cluster, Diagram, Edge, Node
@@ -140,10 +141,12 @@ def draw(architecture: Architecture, out_dir: Path, basename: str = "architectur
             drawn[node.key] = _draw_node(node)
         for edge in architecture.edges:
             source = drawn[edge.source]
+            graphviz = _attributes(
+                fontsize=EDGE_FONT_SIZE, id=f"edge|{edge.kind}|{_style(edge.dashed)}|{edge.source}|{edge.target}"
+            )
             line = Edge(
                 source, forward=True, label=edge.label, color=EDGE_COLOURS.get(edge.kind, ""),
-                style="dashed" if edge.dashed else "", fontsize=EDGE_FONT_SIZE,
-                id=f"edge|{edge.kind}|{_style(edge.dashed)}|{edge.source}|{edge.target}",
+                style="dashed" if edge.dashed else "", **graphviz,
             )  # fmt: skip
             source.connect(drawn[edge.target], line)
         dot_source = diagram.dot.source
@@ -152,12 +155,18 @@ def draw(architecture: Architecture, out_dir: Path, basename: str = "architectur
     return dot_source
 
 
+def _attributes(**attributes: str) -> dict[str, Any]:
+    """Graphviz attributes for a `diagrams` call, whose `**attrs: Dict` annotation is wrong (they are strings)."""
+    return attributes
+
+
 def _style(dashed: bool) -> str:
     return "dashed" if dashed else "solid"
 
 
 def _draw_node(node: ArchitectureNode) -> Node:
-    return ICONS[node.kind](node.label, nodeid=node.key, id=f"node|{node.box or ''}|{node.kind}|{node.key}")
+    graphviz = _attributes(id=f"node|{node.box or ''}|{node.kind}|{node.key}")
+    return ICONS[node.kind](node.label, nodeid=node.key, **graphviz)
 
 
 def _draw_box(architecture: Architecture, box: Box, drawn: dict[str, Node]) -> None:
