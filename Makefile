@@ -1,8 +1,8 @@
 # `make test`: create the virtualenv, install the pinned requirements (and, for pytest, the
-# pinned npm packages of package-lock.json and, where missing, promtool and amtool), then lint
-# (ruff format + check), type-check (pyright) and run every test (pytest), stopping at the first
-# that fails; `make lint`, `make typecheck` and `make pytest` run one step, `make format` fixes
-# what lint reports.
+# pinned npm packages of package-lock.json and, where missing, promtool, amtool, chromium and
+# chromedriver), then lint (ruff format + check), type-check (pyright) and run every test
+# (pytest), stopping at the first that fails; `make lint`, `make typecheck` and `make pytest`
+# run one step, `make format` fixes what lint reports.
 # `make plan STACK=prod [DIFF=old/inventory.json]`: the offline plan. `make bench`: the prod
 # plan against its floor.
 PYTHON ?= python3
@@ -12,7 +12,7 @@ STACK ?= dev
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: test lint format typecheck pytest prometheus-tools plan bench schema clean
+.PHONY: test lint format typecheck pytest prometheus-tools browser-tools plan bench schema clean
 
 # Reinstall whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -44,6 +44,19 @@ prometheus-tools:
 			prometheus prometheus-alertmanager; \
 	fi
 
+# The report's browser test (tests/test_report_browser.py) opens build/<stack>/report.html in
+# Debian's headless chromium through Debian's chromedriver, at the /usr/bin paths the test
+# gives Selenium (so Selenium Manager never downloads a driver or a browser); fonts-dejavu-core
+# gives the page's text a font (--no-install-recommends leaves chromium without one). Installed
+# only where missing, with sudo only when not root; the test fails with a pointer here rather
+# than skip when either binary is absent.
+browser-tools:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || ! dpkg -s fonts-dejavu-core >/dev/null 2>&1; then \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			chromium chromium-driver fonts-dejavu-core; \
+	fi
+
 test: lint typecheck pytest
 
 # Check mode only: CI fails on unformatted code or a lint finding. `make format` fixes both.
@@ -58,7 +71,7 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m pyright
 
-pytest: $(STAMP) $(NODE_STAMP) prometheus-tools
+pytest: $(STAMP) $(NODE_STAMP) prometheus-tools browser-tools
 	$(PY) -m pytest
 
 plan: $(STAMP)
