@@ -180,6 +180,25 @@ def test_the_diff_is_highlighted_in_colour(browser, report):
     assert min(rgb["changed"][red], rgb["changed"][green]) > rgb["changed"][blue], rgb  # yellow
 
 
+def test_the_page_fits_a_printed_portrait_page(browser, report):
+    # An A4 page at 96 CSS pixels per inch, less 10 mm margins each side: about 720 px wide.
+    browser.set_window_size(720, WINDOW[1])
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        _open(browser, report)
+        overflowing = browser.execute_script(
+            """return Array.from(document.querySelectorAll('section, table, figure img'))
+                 .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+                 .map(e => (e.closest('section') || e).id + ' ' + e.tagName);"""
+        )
+        assert overflowing == []
+        assert browser.execute_script("return document.documentElement.scrollWidth <= innerWidth")
+        assert image_problems(browser) == []
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+        browser.set_window_size(*WINDOW)
+
+
 def test_the_inlined_icon_is_drawn(browser, planned, tmp_path):
     source, inventory = planned
     out_dir = tmp_path / "prod"
