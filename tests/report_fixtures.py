@@ -8,14 +8,21 @@ it in a screenshot and prove it was inlined and drawn.
 
 import copy
 import io
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 from rich.console import Console
 
+from tests.html_tree import Element, parse
+from tools.inventory import InventoryDiff
 from tools.plan import run_plan
+from tools.report import write_report
 from tools.synth import SynthResult
+
+PLAN_FILES = ("policy-report.json", "quotas.json", "capacity.json", "architecture.svg")
 
 DIAGRAM_SIZE = (640, 240)
 """The fixture SVG's size in CSS pixels (width, height)."""
@@ -79,3 +86,34 @@ def previous_inventory(inventory: dict[str, Any]) -> tuple[dict[str, Any], str]:
     vpc["inputs"]["cidrBlock"] = OLD_CIDR
     old["outputs"]["vpcCidr"] = OLD_CIDR
     return old, nat["urn"]
+
+
+def copy_plan(
+    planned: Callable[[str], tuple[Path, dict[str, Any]]], stack: str, tmp_path: Path
+) -> tuple[Path, dict[str, Any]]:
+    """The plan's files of `stack` (the `planned` fixture) in a directory of the test's own, safe to change."""
+    source, inventory = planned(stack)
+    out_dir = tmp_path / stack
+    out_dir.mkdir()
+    for name in PLAN_FILES:
+        shutil.copy(source / name, out_dir / name)
+    return out_dir, copy.deepcopy(inventory)
+
+
+def render(out_dir: Path, inventory: dict[str, Any], diff: InventoryDiff | None = None) -> tuple[Element, str]:
+    """write_report, then the page as a tree and as text."""
+    path = write_report(out_dir, inventory, diff)
+    assert path == out_dir / "report.html"
+    page = path.read_text()
+    return parse(page), page
+
+
+def section_of(page: Element, key: str) -> Element:
+    found = page.by_id(key)
+    assert found is not None and found.tag == "section", f"no <section id={key!r}>"
+    return found
+
+
+def body_rows(element: Element, cls: str | None = None) -> list[list[str]]:
+    """The cell texts of the body rows of every table in `element` (those of class `cls`)."""
+    return [row.cells() for tbody in element.find_all("tbody") for row in tbody.find_all("tr", cls)]

@@ -12,14 +12,13 @@ import io
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from tests.report_fixtures import DIAGRAM_SIZE, ICON_BOX, ICON_COLOUR, draw_fixture_diagram, plan, previous_inventory
+from tests.report_fixtures import DIAGRAM_SIZE, ICON_BOX, ICON_COLOUR, draw_fixture_diagram, previous_inventory
 from tools.inventory import diff_inventories
 from tools.report import SECTIONS, write_report
 
@@ -56,19 +55,10 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def planned(tmp_path_factory, synthed) -> tuple[Path, dict[str, Any]]:
-    """prod planned once: its out_dir and inventory."""
-    root = tmp_path_factory.mktemp("build")
-    out_dir, inventory = plan("prod", root, synthed("prod"))
-    if not (out_dir / "architecture.svg").exists():  # until the plan draws its own
-        draw_fixture_diagram(out_dir / "architecture.svg", root / "icons" / "cloudflare.png")
-    return out_dir, inventory
-
-
-@pytest.fixture(scope="module")
 def report(planned) -> Path:
-    """prod's report.html, with a diff against an earlier inventory (so every section is there)."""
-    out_dir, inventory = planned
+    """prod's report.html from a real plan (tests/conftest.py `planned`), with a diff against an
+    earlier inventory, so every section is there."""
+    out_dir, inventory = planned("prod")
     old, _ = previous_inventory(inventory)
     return write_report(out_dir, inventory, diff_inventories(old, inventory))
 
@@ -200,7 +190,7 @@ def test_the_page_fits_a_printed_portrait_page(browser, report):
 
 
 def test_the_inlined_icon_is_drawn(browser, planned, tmp_path):
-    source, inventory = planned
+    source, inventory = planned("prod")
     out_dir = tmp_path / "prod"
     out_dir.mkdir()
     for name in ("policy-report.json", "quotas.json", "capacity.json"):
