@@ -1,8 +1,9 @@
 # `make test`: create the virtualenv, install the pinned requirements (and, for pytest, the
-# pinned npm packages of package-lock.json and, where missing, promtool and amtool), then lint
-# (ruff format + check), type-check (pyright) and run every test (pytest), stopping at the first
-# that fails; `make lint`, `make typecheck` and `make pytest` run one step, `make format` fixes
-# what lint reports.
+# `make test`: create the virtualenv, install the pinned requirements (and, for pytest, the
+# pinned npm packages of package-lock.json and, where missing, promtool, amtool, Graphviz,
+# chromium and chromedriver), then lint (ruff format + check), type-check (pyright) and run every
+# test (pytest), stopping at the first that fails; `make lint`, `make typecheck` and `make pytest`
+# run one step, `make format` fixes what lint reports.
 # `make plan STACK=prod [DIFF=old/inventory.json]`: the offline plan (with its diagram and report,
 # and Graphviz installed where missing). `make diagram`: redraw docs/architecture-prod.svg, the
 # picture the README shows. `make bench`: the prod plan against its floor.
@@ -13,7 +14,7 @@ STACK ?= dev
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: test lint format typecheck pytest prometheus-tools graphviz plan diagram bench schema clean
+.PHONY: test lint format typecheck pytest prometheus-tools graphviz browser-tools plan diagram bench schema clean
 
 # Reinstall whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -53,6 +54,25 @@ graphviz:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends graphviz; \
 	fi
 
+# The report's browser test (tests/test_report_browser.py) opens build/<stack>/report.html in
+# headless Chromium through chromedriver, at the paths below, which the test gives Selenium (so
+# Selenium Manager never downloads a driver or a browser). By default Debian's chromium and
+# chromium-driver; fonts-dejavu-core gives the page's text a font (--no-install-recommends leaves
+# chromium without one). Installed only where missing, with sudo only when not root; the test
+# fails with a pointer here rather than skip when either binary is absent. Where Debian's packages
+# do not exist (Ubuntu ships chromium as a snap), name another matched pair:
+# `make test CHROMIUM=/usr/bin/google-chrome CHROMEDRIVER=…` (the pull-request workflow does).
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+export CHROMIUM CHROMEDRIVER
+
+browser-tools:
+	@if [ ! -x "$(CHROMIUM)" ] || [ ! -x "$(CHROMEDRIVER)" ] || ! dpkg -s fonts-dejavu-core >/dev/null 2>&1; then \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			chromium chromium-driver fonts-dejavu-core; \
+	fi
+
 test: lint typecheck pytest
 
 # Check mode only: CI fails on unformatted code or a lint finding. `make format` fixes both.
@@ -67,7 +87,7 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m pyright
 
-pytest: $(STAMP) $(NODE_STAMP) prometheus-tools graphviz
+pytest: $(STAMP) $(NODE_STAMP) prometheus-tools graphviz browser-tools
 	$(PY) -m pytest
 
 plan: $(STAMP) graphviz

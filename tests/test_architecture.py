@@ -16,8 +16,9 @@ import pytest
 from tools.architecture import build_architecture
 from tools.architecture_model import Architecture, Box
 from tools.capacity import stack_config
-from tools.diagram import draw, graph_of, graph_of_svg, inline_icons
+from tools.diagram import draw, graph_of, graph_of_svg
 from tools.inventory import build_inventory
+from tools.svg_icons import inline_icons
 from tools.synth import PROJECT_ROOT, SynthResult
 
 STACKS = ("dev", "staging", "prod")
@@ -293,8 +294,10 @@ def test_boxes_of_one_label_are_refused(architecture, tmp_path: Path):
 def test_inline_icons_leaves_no_file_reference(tmp_path: Path):
     icon = tmp_path / "icon.png"
     icon.write_bytes(b"\x89PNG\r\n\x1a\nfake")
-    svg = f'<svg><image xlink:href="{icon}" width="10"/></svg>'
-    assert inline_icons(svg) == '<svg><image xlink:href="data:image/png;base64,iVBORw0KGgpmYWtl" width="10"/></svg>'
+    svg = f'<svg><image xlink:href="{icon}" width="10"/><image xlink:href="https://example.com/x.png"/></svg>'
+    icons = inline_icons(svg, tmp_path)
+    assert icons.svg == '<svg><image xlink:href="data:image/png;base64,iVBORw0KGgpmYWtl" width="10"/><image/></svg>'
+    assert icons.inlined == (str(icon),) and icons.dropped == ("https://example.com/x.png",)
 
 
 def test_the_committed_prod_picture_is_what_the_program_draws(architecture):

@@ -48,8 +48,8 @@ def test_plan_writes_a_complete_inventory(tmp_path, synthed):
     manifests = [p for p in rest if (tmp_path / "prod" / "manifests") in p.parents]
     charts = [p for p in rest if (tmp_path / "prod" / "charts") in p.parents]
     drawing = [tmp_path / "prod" / f"architecture.{suffix}" for suffix in ("svg", "png", "dot")]
-    assert rest[len(manifests) + len(charts) :] == drawing
-    assert context.diagram == drawing[0]
+    assert rest[len(manifests) + len(charts) :] == [*drawing, tmp_path / "prod" / "report.html"]
+    assert context.diagram == drawing[0] and context.report == tmp_path / "prod" / "report.html"
     helm = [r for r in expected.resources if r.type.startswith("kubernetes:helm.sh/")]
     kubernetes_objects = [r for r in expected.resources if r.type.startswith("kubernetes:") and r not in helm]
     assert len(manifests) == len(kubernetes_objects) > 0
@@ -227,6 +227,7 @@ def test_make_plan_entry_point_runs_end_to_end(tmp_path, synthed):
     quotas = json.loads((tmp_path / "staging" / "quotas.json").read_text())
     assert quotas["stack"] == "staging" and "quotas the first pulumi up needs" in result.stdout
     assert f"diagram: {tmp_path / 'staging' / 'architecture.svg'}" in result.stdout
+    assert f"report: {tmp_path / 'staging' / 'report.html'}" in result.stdout
 
 
 def test_plan_without_graphviz_says_how_to_get_it(tmp_path, synthed, monkeypatch, capsys):

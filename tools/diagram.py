@@ -14,11 +14,8 @@ the SVG is rewritten with those icons inlined as data URIs, so the file shows it
 wherever it is opened (GitHub renders an SVG in an <img>, which loads nothing external).
 """
 
-import base64
-import re
 import shutil
 from dataclasses import dataclass
-from html import unescape
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -43,6 +40,7 @@ from diagrams.saas.cdn import Cloudflare
 
 from tools.architecture_model import Architecture, Box
 from tools.architecture_model import Node as ArchitectureNode
+from tools.svg_icons import inline_icons
 
 # The clouds' own icons, per node kind of tools/architecture.py. Artifact Registry has no icon
 # of its own in `diagrams` 0.25; Container Registry's is its predecessor's.
@@ -151,7 +149,10 @@ def draw(architecture: Architecture, out_dir: Path, basename: str = "architectur
             source.connect(drawn[edge.target], line)
         dot_source = diagram.dot.source
     svg = target.with_suffix(".svg")
-    svg.write_text(inline_icons(svg.read_text()))
+    icons = inline_icons(svg.read_text(), svg.parent)
+    if icons.dropped:  # the `diagrams` package ships every icon ICONS names
+        raise RuntimeError(f"{svg}: icons that could not be put inline: {', '.join(icons.dropped)}")
+    svg.write_text(icons.svg)
     return dot_source
 
 
@@ -175,19 +176,6 @@ def _draw_box(architecture: Architecture, box: Box, drawn: dict[str, Node]) -> N
             drawn[node.key] = _draw_node(node)
         for child in (b for b in architecture.boxes if b.parent == box.key):
             _draw_box(architecture, child, drawn)
-
-
-IMAGE_HREF = re.compile(r'xlink:href="([^"]+\.png)"')
-
-
-def inline_icons(svg: str) -> str:
-    """Replace each icon's file path with the icon itself, as a data URI."""
-
-    def inline(match: re.Match[str]) -> str:
-        data = base64.b64encode(Path(unescape(match.group(1))).read_bytes()).decode()
-        return f'xlink:href="data:image/png;base64,{data}"'
-
-    return IMAGE_HREF.sub(inline, svg)
 
 
 SVG = "{http://www.w3.org/2000/svg}"

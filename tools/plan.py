@@ -52,6 +52,7 @@ from tools.plan_steps import (
     check_policies,
     check_quotas,
     draw_architecture,
+    gather_report,
     print_backups,
     print_summary,
     render_manifests,
@@ -68,6 +69,7 @@ PLAN_STEPS: list[Callable[[PlanContext], None]] = [
     check_policies,
     render_manifests,
     draw_architecture,
+    gather_report,  # last: it reads what the others wrote
 ]
 
 

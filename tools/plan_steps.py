@@ -20,6 +20,7 @@ from tools.capacity_report import capacity_tables
 from tools.diagram import draw
 from tools.inventory import InventoryDiff
 from tools.quotas import quotas_report
+from tools.report import write_report
 from tools.synth import SynthResult
 
 
@@ -208,3 +209,9 @@ def draw_architecture(context: PlanContext) -> None:
 def print_backups(context: PlanContext) -> None:
     """RDS's backup retention and DR-region copy, Redis's snapshots, the bucket's lifecycle, the dump jobs."""
     context.console.print(backups_table(context.stack, context.inventory))
+
+
+def gather_report(context: PlanContext) -> None:
+    """The reviewer's page, report.html, from the files the steps before wrote (and the diff)."""
+    context.report = write_report(context.out_dir, context.inventory, context.diff)
+    context.written.append(context.report)
