@@ -67,10 +67,11 @@ CHROMEDRIVER ?= /usr/bin/chromedriver
 export CHROMIUM CHROMEDRIVER
 
 browser-tools:
-	@if [ ! -x "$(CHROMIUM)" ] || [ ! -x "$(CHROMEDRIVER)" ] || ! dpkg -s fonts-dejavu-core >/dev/null 2>&1; then \
+	@packages="$$( { [ -x "$(CHROMIUM)" ] && [ -x "$(CHROMEDRIVER)" ]; } || echo chromium chromium-driver) \
+		$$(dpkg -s fonts-dejavu-core >/dev/null 2>&1 || echo fonts-dejavu-core)"; \
+	if [ -n "$$(echo $$packages)" ]; then \
 		$(SUDO) apt-get update && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-			chromium chromium-driver fonts-dejavu-core; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$packages; \
 	fi
 
 test: lint typecheck pytest

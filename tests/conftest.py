@@ -12,7 +12,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from stacks.config.loader import ConfigError  # noqa: E402
-from tests.report_fixtures import draw_fixture_diagram, plan  # noqa: E402
+from tests.report_fixtures import plan  # noqa: E402
 from tools.synth import SynthError, SynthResult, read_stack_config, synth  # noqa: E402
 
 STACKS = ("dev", "staging", "prod")
@@ -51,19 +51,15 @@ def assert_rejected_before_any_resource(stack: str, config: dict[str, Any], expe
 
 @pytest.fixture(scope="session")
 def planned(tmp_path_factory, synthed) -> Callable[[str], tuple[Path, dict[str, Any]]]:
-    """`planned("prod")`: the stack planned once (tools.plan.run_plan on its cached synth), with
-    an architecture.svg: (its build/<stack> directory, its inventory). The report tests render
-    from these; copy_plan (tests/report_fixtures.py) gives a test a copy to change."""
+    """`planned("prod")`: the stack planned once (tools.plan.run_plan on its cached synth, so with
+    its architecture.svg and report.html): (its build/<stack> directory, its inventory). The report
+    tests render from these; copy_plan (tests/report_fixtures.py) gives a test a copy to change."""
     root = tmp_path_factory.mktemp("build")
     plans: dict[str, tuple[Path, dict[str, Any]]] = {}
 
     def get(stack: str) -> tuple[Path, dict[str, Any]]:
         if stack not in plans:
-            out_dir, inventory = plan(stack, root, synthed(stack))
-            # Until the plan draws its own architecture.svg, the fixture's stands in.
-            if not (out_dir / "architecture.svg").exists():
-                draw_fixture_diagram(out_dir / "architecture.svg", root / "icons" / stack / "cloudflare.png")
-            plans[stack] = out_dir, inventory
+            plans[stack] = plan(stack, root, synthed(stack))
         return plans[stack]
 
     return get

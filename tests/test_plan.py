@@ -261,3 +261,33 @@ def test_the_benchs_floor_finds_an_sdk_class_for_every_type_the_stacks_register(
         "pulumi_kubernetes.apiextensions",
         "CustomResource",
     )
+
+
+def test_a_value_secret_on_either_side_stays_hidden_in_the_diff(synthed):
+    """Marking a leaked value secret must not print the old plain value in the diff (or the report)."""
+    new = build_inventory(synthed("dev"))
+    old = json.loads(json.dumps(new))
+    masked = next((r, key) for r in new["resources"] for key, value in r["inputs"].items() if value == MASK)
+    resource, key = masked
+    next(r for r in old["resources"] if r["urn"] == resource["urn"])["inputs"][key] = "hunter2-plaintext"
+    changes = diff_inventories(old, new).changed[resource["urn"]]
+    assert [(c.path, c.old, c.new) for c in changes] == [(f"inputs.{key}", MASK, MASK)]
+    assert "hunter2" not in repr(diff_inventories(new, old))
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[]", "not an inventory (expected an object with version, stack and resources)"),
+        ('{"version": 1, "stack": "prod", "resources": []}', "is the inventory of stack 'prod', not of 'dev'"),
+        ('{"version": 0, "stack": "dev", "resources": []}', "inventory version 0, expected 1"),
+    ],
+)
+def test_a_bad_diff_file_is_refused_before_the_synth_naming_it(tmp_path, capsys, monkeypatch, content, expected):
+    old_path = tmp_path / "old.json"
+    old_path.write_text(content)
+    monkeypatch.setattr("tools.plan.synth", lambda stack: pytest.fail("synthesized before checking --diff"))
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["dev", "--out", str(tmp_path), "--diff", str(old_path)]) == 2
+    assert f"{old_path}: {expected}" in capsys.readouterr().out

@@ -18,7 +18,14 @@ from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from tests.report_fixtures import DIAGRAM_SIZE, ICON_BOX, ICON_COLOUR, draw_fixture_diagram, previous_inventory
+from tests.report_fixtures import (
+    DIAGRAM_SIZE,
+    ICON_BOX,
+    ICON_COLOUR,
+    copy_plan,
+    draw_fixture_diagram,
+    previous_inventory,
+)
 from tools.inventory import diff_inventories
 from tools.report import SECTIONS, write_report
 
@@ -58,10 +65,10 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def report(planned) -> Path:
-    """prod's report.html from a real plan (tests/conftest.py `planned`), with a diff against an
-    earlier inventory, so every section is there."""
-    out_dir, inventory = planned("prod")
+def report(planned, tmp_path_factory) -> Path:
+    """prod's report.html from a real plan (tests/conftest.py `planned`, copied so the shared plan
+    keeps its own page), with a diff against an earlier inventory, so every section is there."""
+    out_dir, inventory = copy_plan(planned, "prod", tmp_path_factory.mktemp("browser"))
     old, _ = previous_inventory(inventory)
     return write_report(out_dir, inventory, diff_inventories(old, inventory))
 
@@ -69,6 +76,17 @@ def report(planned) -> Path:
 def _open(driver, page: Path) -> None:
     driver.get(page.as_uri())
     assert driver.execute_script("return document.readyState") == "complete"
+
+
+def hidden_rows(driver) -> list[str]:
+    """Table rows the browser does not show (hidden, transparent or collapsed), by their section."""
+    return driver.execute_script(
+        """return Array.from(document.querySelectorAll('tbody tr')).filter(r => {
+             const b = r.getBoundingClientRect();
+             return !r.checkVisibility({opacityProperty: true, visibilityProperty: true})
+               || b.width === 0 || b.height === 0;
+           }).map(r => r.closest('section').id);"""
+    )
 
 
 def image_problems(driver) -> list[str]:
@@ -131,6 +149,7 @@ def test_every_section_and_the_diagram_render(browser, report, tmp_path):
             f"section {section['id']} shows nothing under its heading"
         )
     assert image_problems(browser) == []
+    assert hidden_rows(browser) == []
     (diagram,) = browser.execute_script(
         """return Array.from(document.querySelectorAll('#diagram img')).map(i => {
              const r = i.getBoundingClientRect();
@@ -220,6 +239,11 @@ def test_the_checks_catch_a_broken_image_and_a_blank_page(browser, report, tmp_p
     broken.write_text(page[:start] + base64.b64encode(b"<svg><g>not closed").decode() + page[end:])
     _open(browser, broken)
     assert image_problems(browser) == ["Architecture diagram of the prod stack (architecture.svg of this plan)"]
+
+    hidden = tmp_path / "hidden.html"
+    hidden.write_text(page.replace("</style>", "#quotas table { visibility: hidden; }</style>", 1))
+    _open(browser, hidden)
+    assert set(hidden_rows(browser)) == {"quotas"}
 
     blank = tmp_path / "blank.html"
     blank.write_text("<!DOCTYPE html><html><head><title>blank</title></head><body></body></html>")

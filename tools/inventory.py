@@ -11,7 +11,9 @@ origin address) to the resource that holds it. Outputs the resource declares sec
 the diff ignores outputs (they are mock values, not what the program asks for).
 """
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tools.synth import Registration, Secret, SynthResult
@@ -111,6 +113,21 @@ class InventoryDiff:
         return not (self.added or self.removed or self.changed or self.outputs)
 
 
+def read_inventory(path: Path, stack: str) -> dict[str, Any]:
+    """An earlier plan's inventory.json of `stack`, for `--diff`; a clear error naming the file otherwise."""
+    try:
+        document = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON: {error}") from error
+    if not isinstance(document, dict) or not isinstance(document.get("resources"), list):
+        raise ValueError(f"{path}: not an inventory (expected an object with version, stack and resources)")
+    if document.get("version") != INVENTORY_VERSION:
+        raise ValueError(f"{path}: inventory version {document.get('version')!r}, expected {INVENTORY_VERSION}")
+    if document.get("stack") != stack:
+        raise ValueError(f"{path}: is the inventory of stack {document.get('stack')!r}, not of {stack!r}")
+    return document
+
+
 def diff_inventories(old: dict[str, Any], new: dict[str, Any]) -> InventoryDiff:
     """What `new` adds, removes and changes relative to `old`, keyed by URN."""
     for key in ("version", "stack"):
@@ -139,4 +156,10 @@ def _value_changes(path: str, old: Any, new: Any) -> list[Change]:
         for key in sorted(old.keys() | new.keys()):
             changes += _value_changes(f"{path}.{key}", old.get(key), new.get(key))
         return changes
-    return [] if old == new else [Change(path, old, new)]
+    if old == new:
+        return []
+    if MASK in (old, new):
+        # A value that is secret on either side stays hidden on both: marking a leaked value
+        # secret must not print the old plain value in the diff (or the report that shows it).
+        return [Change(path, MASK, MASK)]
+    return [Change(path, old, new)]

@@ -36,7 +36,6 @@ a `PlanContext` to `PLAN_STEPS`.
 """
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -45,7 +44,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tools.diagram import GraphvizMissing
-from tools.inventory import InventoryDiff, build_inventory, diff_inventories
+from tools.inventory import InventoryDiff, build_inventory, diff_inventories, read_inventory
 from tools.plan_steps import (
     PlanContext,
     check_capacity,
@@ -107,7 +106,7 @@ def run_plan(
     """Plan `stack`; `result` is a synth of it already made (the tests' cached one), else it is synthesized."""
     console = console or Console()
     # Read the old inventory first: it may be the very file this run overwrites.
-    previous = json.loads(diff_against.read_text()) if diff_against else None
+    previous = read_inventory(diff_against, stack) if diff_against else None
     result = result or synth(stack)
     context = PlanContext(
         stack=stack, out_dir=out_root / stack, console=console, result=result, inventory=build_inventory(result)

@@ -2,7 +2,6 @@
 writes its files under `context.out_dir` and prints to `context.console`."""
 
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from tools.diagram import draw
 from tools.inventory import InventoryDiff
 from tools.quotas import quotas_report
 from tools.report import write_report
+from tools.report_sections import protected_resources, quota_default, resource_counts
 from tools.synth import SynthResult
 
 
@@ -51,29 +51,21 @@ def write_inventory(context: PlanContext) -> None:
 
 
 def print_summary(context: PlanContext) -> None:
-    resources = context.inventory["resources"]
-    names_by_urn = {r["urn"]: r["name"] for r in resources}
-    counts = Counter(
-        (names_by_urn.get(r["provider"], "(component)" if not r["custom"] else "(default)"), r["type"])
-        for r in resources
-        if not r["type"].startswith("pulumi:providers:")
-    )
     table = Table(title=f"{context.stack}: resources by provider and type")
     table.add_column("provider")
     table.add_column("type")
     table.add_column("count", justify="right")
-    for (provider, type_token), count in sorted(counts.items()):
+    for provider, type_token, count in resource_counts(context.inventory):
         table.add_row(provider, type_token, str(count))
     table.add_section()
-    table.add_row("", "total (providers included)", str(len(resources)))
+    table.add_row("", "total (providers included)", str(len(context.inventory["resources"])))
     context.console.print(table)
 
     protected = Table(title="protected resources")
     protected.add_column("type")
     protected.add_column("name")
-    for r in resources:
-        if r["protect"]:
-            protected.add_row(r["type"], r["name"])
+    for type_token, name in protected_resources(context.inventory):
+        protected.add_row(type_token, name)
     context.console.print(protected if protected.row_count else "[yellow]no protected resources[/]")
 
     exports = Table(title="stack exports")
@@ -114,9 +106,6 @@ def check_policies(context: PlanContext) -> None:
         context.failures.append("mandatory policy violations")
 
 
-PER_ACCOUNT = {"aws": "set per account", "gcp": "set per project"}
-
-
 def check_quotas(context: PlanContext) -> None:
     """Quotas the first `pulumi up` needs (tools/quotas.py), flagged where above the provider's default."""
     report = quotas_report(context.inventory)
@@ -127,7 +116,7 @@ def check_quotas(context: PlanContext) -> None:
     for column in ("cloud", "quota", "scope", "needed", "default"):
         table.add_column(column, justify="right" if column in ("needed", "default") else "left", overflow="fold")
     for need in report["quotas"]:
-        default = str(need["default"]) if need["default"] is not None else PER_ACCOUNT[need["cloud"]]
+        default = quota_default(need)
         style = "red" if need["aboveDefault"] else ""
         table.add_row(
             need["cloud"], Text(need["quota"]), need["scope"], Text(str(need["needed"]), style=style), default

@@ -1,6 +1,6 @@
 """build/<stack>/report.html: the plan of one stack on one self-contained page.
 
-`write_report(out_dir, inventory, diff)` is the plan's last step (tools/plan.py): it reads
+`write_report(out_dir, inventory, diff)` is the plan's last step (tools/plan_steps.py): it reads
 what the earlier steps wrote in `out_dir` (policy-report.json, quotas.json, capacity.json,
 architecture.svg), takes the inventory and the optional diff against an earlier plan, and
 renders tools/templates/report.html.j2 with Jinja2 (autoescape on: every resource name,
@@ -8,9 +8,9 @@ message and value is escaped). The page has inline CSS only and the diagram as a
 with its icons inline (tools/report_diagram.py), so it opens from anywhere with no network and
 no sibling files; it carries no timestamp, so two plans of the same code give the same page.
 
-A plan without a stack file (a component synthesized alone) writes no capacity.json, and
-until the diagram step runs there is no architecture.svg: their sections then say so. The
-policy report and the quotas are written by every plan, so a missing one is an error.
+A plan without a stack file (a component synthesized alone) writes no capacity.json, and a
+report rendered before the diagram step has no architecture.svg: their sections then say so.
+The policy report and the quotas are written by every plan, so a missing one is an error.
 """
 
 import json
@@ -64,6 +64,8 @@ def _read_json(path: Path, stack: str) -> dict[str, Any]:
         document = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not valid JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: not a plan file (expected a JSON object, got {type(document).__name__})")
     if document.get("stack") != stack:
         raise ValueError(f"{path}: is of stack {document.get('stack')!r}, the inventory of stack {stack!r}")
     return document

@@ -16,12 +16,12 @@ from tools import manifests
 from tools.inventory import InventoryDiff
 
 FIX_MARKER = " Fix: "
-# What a quota without one well-known default is set by (as tools/plan.py prints it).
+# What a quota without one well-known default is set by.
 PER_ACCOUNT = {"aws": "set per account", "gcp": "set per project"}
 
 
 def resource_counts(inventory: Mapping[str, Any]) -> list[tuple[str, str, int]]:
-    """(provider name, type, count), sorted: tools/plan.py print_summary's grouping. A resource
+    """(provider name, type, count), sorted (the plan's summary table prints the same). A resource
     without an explicit provider is `(default)`, a component `(component)`; providers themselves
     are not counted in the rows (only in the total)."""
     resources = inventory["resources"]
@@ -92,12 +92,17 @@ def findings(policy_report: Mapping[str, Any]) -> list[Finding]:
     return sorted(rows, key=lambda f: (f.enforcement != "mandatory", f.policy, f.urn))
 
 
+def quota_default(need: Mapping[str, Any]) -> str:
+    """A quota's default as the plan and the report show it: the number, or who sets it."""
+    return str(need["default"]) if need["default"] is not None else PER_ACCOUNT[need["cloud"]]
+
+
 def quota_rows(quotas: Mapping[str, Any]) -> list[dict[str, Any]]:
     """quotas.json's lines as they are, with the default spelled out where it is set per account or project."""
     return [
         {
             **need,
-            "defaultText": str(need["default"]) if need["default"] is not None else PER_ACCOUNT[need["cloud"]],
+            "defaultText": quota_default(need),
         }
         for need in quotas["quotas"]
     ]
