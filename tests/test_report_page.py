@@ -126,6 +126,15 @@ def test_bad_plan_files_are_clear_errors(planned, tmp_path):
     shutil.copy(planned("dev")[0] / "quotas.json", out_dir / "quotas.json")
     with pytest.raises(ValueError, match=r"quotas.json: is of stack 'dev', the inventory of stack 'prod'"):
         write_report(out_dir, inventory, None)
+    (out_dir / "quotas.json").write_text("[]")
+    with pytest.raises(ValueError, match=r"quotas.json: not a plan file \(expected a JSON object, got list\)"):
+        write_report(out_dir, inventory, None)
+    (out_dir / "capacity.json").write_text('{"stack": "prod", "workloads": []}')
+    shutil.copy(planned("prod")[0] / "quotas.json", out_dir / "quotas.json")
+    with pytest.raises(
+        ValueError, match=r"capacity.json: missing targetRequestsPerSecond, assumption, pools, problems; rerun"
+    ):
+        write_report(out_dir, inventory, None)
     (out_dir / "policy-report.json").unlink()
     with pytest.raises(FileNotFoundError, match=r"policy-report.json: missing"):
         write_report(out_dir, inventory, None)

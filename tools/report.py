@@ -54,8 +54,17 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
+# The top-level keys the report reads from each plan file (written by tools/plan_steps.py).
+REQUIRED_KEYS = {
+    POLICY_REPORT: ("policies", "configFile", "mandatory", "advisory", "violations", "notEvaluated"),
+    QUOTAS: ("quotas", "aboveDefault"),
+    CAPACITY: ("targetRequestsPerSecond", "assumption", "workloads", "pools", "problems"),
+}
+
+
 def _read_json(path: Path, stack: str) -> dict[str, Any]:
-    """A plan file of `stack`; a clear error when it is missing, not JSON or of another stack."""
+    """A plan file of `stack`; a clear error when it is missing, not JSON, of another stack or
+    without a key the report reads (a file of another version of the plan)."""
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: missing; the plan writes it before the report (run `make plan STACK={stack}`)"
@@ -68,6 +77,9 @@ def _read_json(path: Path, stack: str) -> dict[str, Any]:
         raise ValueError(f"{path}: not a plan file (expected a JSON object, got {type(document).__name__})")
     if document.get("stack") != stack:
         raise ValueError(f"{path}: is of stack {document.get('stack')!r}, the inventory of stack {stack!r}")
+    missing = [key for key in REQUIRED_KEYS.get(path.name, ()) if key not in document]
+    if missing:
+        raise ValueError(f"{path}: missing {', '.join(missing)}; rerun `make plan STACK={stack}`")
     return document
 
 
