@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from components.aws._context import AwsContext
 from components.aws._iam_documents import policy_document
 from components.aws._kms import customer_key
+from components.aws._s3 import private_bucket
 
 
 @dataclass
@@ -44,7 +45,6 @@ class StateBackend(pulumi.ComponentResource):
             raise ValueError(f"StateBackend {name}: noncurrent_expire_after_days must be at least 1")
         super().__init__("platform:bootstrap:StateBackend", name, None, opts)
         context = AwsContext.of(self)
-        child = pulumi.ResourceOptions(parent=self)
 
         key = customer_key(
             f"{name}-pulumi-secrets",
@@ -54,55 +54,19 @@ class StateBackend(pulumi.ComponentResource):
             protect=args.protect,
             tags=args.tags,
         )
-        # Bucket names are global: a prefix lets the provider pick a free one.
-        bucket = aws.s3.Bucket(
-            f"{name}-state-bucket",
+        # Never emptied on delete: the state of every stack is in it. State holds resource ids,
+        # endpoints and ciphertexts: never public. Every `up` rewrites the checkpoint: versioning
+        # keeps the previous ones, so a corrupted or wrongly imported state can be rolled back.
+        private = private_bucket(
+            f"{name}-state",
             bucket_prefix=f"{name}-pulumi-state-",
-            # Never emptied on delete: the state of every stack is in it.
+            key_arn=key.arn,
             force_destroy=False,
-            tags={**args.tags, "Name": f"{name}-state-bucket"},
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            parent=self,
+            protect=args.protect,
+            tags=args.tags,
         )
-        # ACLs off: only the bucket policy and IAM decide access (S3.12).
-        aws.s3.BucketOwnershipControls(
-            f"{name}-state-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        # State holds resource ids, endpoints and ciphertexts: never public (S3.1/S3.8).
-        public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-state-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        # Every `up` rewrites the checkpoint: versioning keeps the previous ones, so a
-        # corrupted or wrongly imported state can be rolled back (S3.14).
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-state-versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-state-encryption",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms",
-                        kms_master_key_id=key.arn,
-                    ),
-                    # A bucket-level data key: far fewer KMS requests per checkpoint.
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
+        bucket, public_access_block, versioning = private.bucket, private.public_access_block, private.versioning
         # Old checkpoints are only for rollback; without an expiry every `up` adds one forever.
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-state-lifecycle",

@@ -33,6 +33,7 @@ import pulumi_aws as aws
 from components.aws._context import AwsContext
 from components.aws._iam_documents import policy_document
 from components.aws._kms import customer_key
+from components.aws._s3 import private_bucket
 
 MULTIPART_ABORT_DAYS = 7
 """Parts of an interrupted upload are billed but invisible; a week is ample to resume."""
@@ -133,7 +134,6 @@ class BackupBucket(pulumi.ComponentResource):
         transitions = _transitions(name, args)
         super().__init__("platform:aws:BackupBucket", name, None, opts)
         aws_context = AwsContext.of(self)
-        child = pulumi.ResourceOptions(parent=self)
 
         key = customer_key(
             name,
@@ -143,54 +143,18 @@ class BackupBucket(pulumi.ComponentResource):
             protect=args.protect,
             tags=args.tags,
         )
-        # Bucket names are global: a prefix lets the provider pick a free one per stack.
-        bucket = aws.s3.Bucket(
-            f"{name}-bucket",
+        # Protected stacks never empty the bucket on delete; a dev stack may. Versioning keeps an
+        # overwritten or deleted dump as a noncurrent version (until the lifecycle expires it).
+        private = private_bucket(
+            name,
             bucket_prefix=f"{name}-",
-            # Protected stacks never empty the bucket on delete; a dev stack may.
+            key_arn=key.arn,
             force_destroy=not args.protect,
-            tags={**args.tags, "Name": f"{name}-bucket"},
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            parent=self,
+            protect=args.protect,
+            tags=args.tags,
         )
-        # ACLs off: only the bucket policy and IAM decide access (AWS S3 best practice, S3.12).
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        # Database dumps must never become public, whatever a later policy or ACL says (S3.1/S3.8).
-        public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        # An overwrite or delete by the writer leaves the previous dump as a noncurrent version.
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms",
-                        kms_master_key_id=key.arn,
-                    ),
-                    # A bucket-level data key: far fewer KMS requests (and costs) per dump.
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
+        bucket, public_access_block, versioning = private.bucket, private.public_access_block, private.versioning
         objects_arn = pulumi.Output.concat(bucket.arn, "/*")
         deny_all: dict[str, object] = {
             "Effect": "Deny",
