@@ -18,6 +18,7 @@ import pulumi_kubernetes as kubernetes
 
 from components.kubernetes import _log_shipping_specs as shipping
 from components.kubernetes import _logging_specs as specs
+from components.kubernetes._network_policies import deny_all_but_dns
 
 EXTERNAL_SECRETS_API = "external-secrets.io/v1"
 # The file realm's basic-auth Secrets and the roles file, in the logging namespace.
@@ -154,17 +155,7 @@ def network_policies(es_name: str, *, clients: list[str]) -> dict[str, dict[str,
         return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": source}}}
 
     return {
-        "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-        "allow-dns": {
-            "podSelector": {},
-            "policyTypes": ["Egress"],
-            "egress": [
-                {
-                    "to": [{**namespace_peer("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-                    "ports": [{"protocol": protocol, "port": 53} for protocol in ("UDP", "TCP")],
-                }
-            ],
-        },
+        **deny_all_but_dns(),
         "allow-same-namespace": {
             "podSelector": {},
             "policyTypes": ["Ingress", "Egress"],

@@ -33,6 +33,7 @@ from components.kubernetes._app_specs import RDS_CA_FILE
 from components.kubernetes._charts import pod_security_labels
 from components.kubernetes._external_secrets_models import API_VERSION as EXTERNAL_SECRETS_API
 from components.kubernetes._external_secrets_models import ExternalSecretSpec, SecretKeyRef
+from components.kubernetes._network_policies import deny_all_but_dns
 from components.kubernetes.data_store_exporters import PG_IDENTIFIER
 
 DUMP = "postgres-dump"
@@ -244,22 +245,7 @@ def network_policies(database_cidrs: list[str]) -> dict[str, dict[str, Any]]:
     addresses only: no VPC endpoint, so through the NAT gateways). Nothing may connect in."""
     private = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
     return {
-        "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-        "allow-dns": {
-            "podSelector": {},
-            "policyTypes": ["Egress"],
-            "egress": [
-                {
-                    "to": [
-                        {
-                            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                        }
-                    ],
-                    "ports": [{"protocol": protocol, "port": 53} for protocol in ("UDP", "TCP")],
-                }
-            ],
-        },
+        **deny_all_but_dns(),
         "allow-postgres": {
             "podSelector": {"matchLabels": {"app.kubernetes.io/name": DUMP}},
             "policyTypes": ["Egress"],
